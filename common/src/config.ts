@@ -1,0 +1,110 @@
+import { z } from 'zod';
+
+/**
+ * Thrown when the environment does not satisfy a process's config schema. The message is one
+ * line naming the variable, so the process can print it and exit.
+ */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
+    super(`invalid configuration: ${variable}: ${reason}`);
+  }
+}
+
+/** Reads `env` once against `schema`; every key of the schema is an environment variable. */
+export function parseConfig<S extends z.ZodObject>(schema: S, env: Record<string, string | undefined>): z.output<S> {
+  // An empty value means "not set", so a blank line in an env file falls back to the default.
+  const present = Object.fromEntries(
+    Object.keys(schema.shape)
+      .filter((key) => env[key] !== undefined && env[key] !== '')
+      .map((key) => [key, env[key]]),
+  );
+  const result = schema.safeParse(present);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const variable = issue?.path.map(String).join('.') || 'environment';
+  throw new ConfigError(variable, issue?.message ?? 'invalid');
+}
+
+/** The keys of a config schema with their descriptions and defaults, for docs and `--help`. */
+export function describeConfig(
+  schema: z.ZodObject,
+): Array<{ variable: string; description: string; default?: unknown }> {
+  return Object.entries(schema.shape).map(([variable, field]) => {
+    const type = field as z.ZodType;
+    const parsedDefault = type.safeParse(undefined);
+    return {
+      variable,
+      description: type.description ?? '',
+      ...(parsedDefault.success && parsedDefault.data !== undefined ? { default: parsedDefault.data } : {}),
+    };
+  });
+}
+
+/** Typed builders for environment values: each takes a doc line, and most a default. */
+export const env = {
+  string: (description: string, defaultValue?: string) =>
+    (defaultValue === undefined ? z.string().min(1) : z.string().min(1).default(defaultValue)).describe(description),
+
+  optionalString: (description: string) => z.string().min(1).optional().describe(description),
+
+  int: (description: string, defaultValue: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}) =>
+    z
+      .string()
+      .regex(/^-?\d+$/, 'must be a whole number')
+      .transform(Number)
+      .pipe(z.number().int().min(min).max(max))
+      .default(defaultValue)
+      .describe(description),
+
+  port: (description: string, defaultValue: number) =>
+    z
+      .string()
+      .regex(/^\d+$/, 'must be a port number')
+      .transform(Number)
+      .pipe(z.number().int().min(0).max(65535))
+      .default(defaultValue)
+      .describe(description),
+
+  bool: (description: string, defaultValue: boolean) =>
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+      .transform((value) => value === 'true' || value === '1' || value === 'yes')
+      .default(defaultValue)
+      .describe(description),
+
+  list: (description: string, defaultValue: string[]) =>
+    z
+      .string()
+      .transform((value) =>
+        value
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item.length > 0),
+      )
+      .pipe(z.array(z.string()).min(1, 'must list at least one value'))
+      .default(defaultValue)
+      .describe(description),
+
+  oneOf: <const T extends readonly [string, ...string[]]>(description: string, values: T, defaultValue: T[number]) =>
+    z.enum(values).default(defaultValue).describe(description),
+};
+
+/** Settings every process shares: where Kafka is and how loudly to log. */
+export const kafkaConfigSchema = {
+  KAFKA_BROKERS: env.list('Kafka bootstrap servers, comma-separated host:port.', ['localhost:9092']),
+  KAFKA_CLIENT_ID: env.optionalString('Kafka client id; defaults to the service name.'),
+  KAFKA_CONNECTION_TIMEOUT_MS: env.int('Time to establish a TCP connection to a broker.', 3000, { min: 100 }),
+  KAFKA_REQUEST_TIMEOUT_MS: env.int('Time to wait for a broker to answer one request.', 30000, { min: 100 }),
+  TOPIC_PARTITIONS: env.int('Partitions of a topic this service creates when it is missing.', 6, { min: 1 }),
+  TOPIC_REPLICATION_FACTOR: env.int(
+    'Replication factor of a topic this service creates when it is missing (-1: the broker default).',
+    -1,
+    { min: -1 },
+  ),
+  LOG_LEVEL: env.oneOf('Log level.', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+  SHUTDOWN_TIMEOUT_MS: env.int('Bound on a graceful shut-down; past it the process exits anyway.', 15000, { min: 100 }),
+};

@@ -1,0 +1,149 @@
+/**
+ * The event envelope and its place on the topic. Events are CloudEvents 1.0; on Kafka they use
+ * the CloudEvents Kafka protocol binding in binary content mode: attributes travel as `ce_*`
+ * headers, `datacontenttype` as `content-type`, and the data alone is the record value. Any
+ * CloudEvents-aware reader of the topic, not only our consumer, can read them back.
+ */
+
+export const SPEC_VERSION = '1.0';
+
+export interface CloudEvent {
+  specversion: typeof SPEC_VERSION;
+  id: string;
+  source: string;
+  type: string;
+  subject?: string;
+  /** RFC 3339. */
+  time: string;
+  datacontenttype?: string;
+  dataschema?: string;
+  data?: unknown;
+  /** Extension attributes (lower-case alphanumeric names), string-valued on the wire. */
+  extensions?: Record<string, string>;
+}
+
+/** Headers as a Kafka client hands them over: Buffers (from the wire) or strings (from us). */
+export type MessageHeaders = Record<string, Buffer | string | Array<Buffer | string> | undefined>;
+
+/** A record as this project writes it; `timestamp` is the acceptance time, epoch ms as a string. */
+export interface OutboundRecord {
+  key: string;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  timestamp: string;
+}
+
+export interface InboundRecord {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: MessageHeaders;
+  timestamp: string;
+}
+
+const HEADER_PREFIX = 'ce_';
+const CONTENT_TYPE = 'content-type';
+const CORE_ATTRIBUTES = ['specversion', 'id', 'source', 'type', 'subject', 'time', 'dataschema'] as const;
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json(?:\s*;.*)?$/i;
+
+export class EnvelopeError extends Error {
+  override readonly name = 'EnvelopeError';
+  /** A record that cannot be read will not become readable by retrying. */
+  readonly retriable = false;
+}
+
+export function isJsonMediaType(contentType: string | undefined): boolean {
+  return contentType === undefined || JSON_MEDIA_TYPE.test(contentType);
+}
+
+/** The partition key: an explicit `partitionkey` extension, else the subject, else the id. */
+export function partitionKeyOf(event: CloudEvent): string {
+  return event.extensions?.partitionkey ?? event.subject ?? event.id;
+}
+
+export function toKafkaRecord(event: CloudEvent, acceptedAt: number): OutboundRecord {
+  const headers: Record<string, string> = {};
+  for (const attribute of CORE_ATTRIBUTES) {
+    const value = event[attribute];
+    if (value !== undefined) headers[HEADER_PREFIX + attribute] = value;
+  }
+  for (const [name, value] of Object.entries(event.extensions ?? {})) headers[HEADER_PREFIX + name] = value;
+
+  let value: Buffer | null = null;
+  if (event.data !== undefined) {
+    const contentType = event.datacontenttype ?? 'application/json';
+    headers[CONTENT_TYPE] = contentType;
+    value = Buffer.isBuffer(event.data)
+      ? event.data
+      : isJsonMediaType(contentType)
+        ? Buffer.from(JSON.stringify(event.data))
+        : Buffer.from(String(event.data));
+  }
+  return { key: partitionKeyOf(event), value, headers, timestamp: String(acceptedAt) };
+}
+
+function headerText(headers: MessageHeaders | undefined, name: string): string | undefined {
+  if (!headers) return undefined;
+  let raw = headers[name];
+  if (raw === undefined) {
+    // Header names are case-insensitive in the binding; ours are lower-case, others' may not be.
+    const match = Object.keys(headers).find((key) => key.toLowerCase() === name);
+    raw = match === undefined ? undefined : headers[match];
+  }
+  const first = Array.isArray(raw) ? raw[0] : raw;
+  return first === undefined ? undefined : first.toString('utf8');
+}
+
+export interface DecodedRecord {
+  event: CloudEvent;
+  /** When the producer accepted the event (the record timestamp), epoch ms. */
+  acceptedAt: number;
+}
+
+/** Reads a record back into a CloudEvent; throws EnvelopeError when it is not one. */
+export function fromKafkaRecord(record: InboundRecord): DecodedRecord {
+  const required = (name: string): string => {
+    const value = headerText(record.headers, HEADER_PREFIX + name);
+    if (value === undefined || value === '') throw new EnvelopeError(`record has no ${HEADER_PREFIX}${name} header`);
+    return value;
+  };
+  const specversion = required('specversion');
+  if (specversion !== SPEC_VERSION) throw new EnvelopeError(`unsupported ${HEADER_PREFIX}specversion ${specversion}`);
+
+  const event: CloudEvent = {
+    specversion: SPEC_VERSION,
+    id: required('id'),
+    source: required('source'),
+    type: required('type'),
+    time: headerText(record.headers, HEADER_PREFIX + 'time') ?? new Date(Number(record.timestamp)).toISOString(),
+  };
+  const subject = headerText(record.headers, HEADER_PREFIX + 'subject');
+  if (subject !== undefined) event.subject = subject;
+  const dataschema = headerText(record.headers, HEADER_PREFIX + 'dataschema');
+  if (dataschema !== undefined) event.dataschema = dataschema;
+
+  const extensions: Record<string, string> = {};
+  for (const name of Object.keys(record.headers ?? {})) {
+    const lower = name.toLowerCase();
+    if (!lower.startsWith(HEADER_PREFIX)) continue;
+    const attribute = lower.slice(HEADER_PREFIX.length);
+    if ((CORE_ATTRIBUTES as readonly string[]).includes(attribute)) continue;
+    const value = headerText(record.headers, lower);
+    if (value !== undefined) extensions[attribute] = value;
+  }
+  if (Object.keys(extensions).length > 0) event.extensions = extensions;
+
+  if (record.value !== null) {
+    const contentType = headerText(record.headers, CONTENT_TYPE);
+    if (contentType !== undefined) event.datacontenttype = contentType;
+    if (isJsonMediaType(contentType)) {
+      try {
+        event.data = JSON.parse(record.value.toString('utf8'));
+      } catch {
+        throw new EnvelopeError(`record value is not the JSON its content-type ${contentType ?? '(none)'} says`);
+      }
+    } else {
+      event.data = record.value;
+    }
+  }
+  return { event, acceptedAt: Number(record.timestamp) };
+}
