@@ -1,0 +1,153 @@
+import Router from '@koa/router';
+import Koa, { type Context } from 'koa';
+import { errorMessage, toKafkaRecord, type Logger, type Registry } from '@event-pipeline/common';
+import { toCloudEvent } from './events/envelope';
+import { readJsonBody } from './events/read-body';
+import { validateEvents } from './events/validate';
+import type { IngestOutcome, ProducerMetrics } from './metrics';
+import { Problem, PROBLEM_CONTENT_TYPE, problems } from './problem';
+import { PublishError, type EventPublisher } from './publisher';
+
+export interface AppOptions {
+  publisher: EventPublisher;
+  logger: Logger;
+  registry: Registry;
+  metrics: ProducerMetrics;
+  bodyLimitBytes: number;
+  maxEventsPerRequest: number;
+  eventSource: string;
+  retryAfterSeconds: number;
+  /** True once shut-down began: readiness fails and new events are turned away. */
+  isDraining?: () => boolean;
+  now?: () => Date;
+}
+
+function matchedRoute(ctx: Context): string {
+  const route = (ctx as Context & { _matchedRoute?: unknown })._matchedRoute;
+  return typeof route === 'string' ? route : 'unmatched';
+}
+
+function toProblem(error: unknown): Problem {
+  if (error instanceof Problem) return error;
+  const status = (error as { status?: unknown })?.status;
+  const expose = (error as { expose?: unknown })?.expose === true;
+  if (typeof status === 'number' && status >= 400 && status < 500 && expose) {
+    const headers = (error as { headers?: Record<string, string> }).headers ?? {};
+    return new Problem(status, `http-${status}`, errorMessage(error), { headers });
+  }
+  return new Problem(500, 'internal', 'Internal server error', {
+    detail: 'an unexpected error occurred',
+    expose: false,
+    cause: error,
+  });
+}
+
+/** Builds the events API. No environment, no listening: `main.ts` does those. */
+export function createApp(options: AppOptions): Koa {
+  const { publisher, logger, registry, metrics } = options;
+  const isDraining = options.isDraining ?? (() => false);
+  const now = options.now ?? (() => new Date());
+  const app = new Koa();
+  const router = new Router();
+
+  // The one error edge: every failure leaves as problem+json, server faults are logged.
+  app.use(async (ctx, next) => {
+    const started = performance.now();
+    try {
+      await next();
+      if (ctx.body === undefined && ctx.status === 404) throw problems.notFound(ctx.path);
+      if (ctx.body === undefined && ctx.status >= 400) throw problems.ofStatus(ctx.status, ctx.method, ctx.path);
+    } catch (error) {
+      const problem = toProblem(error);
+      if (problem.status >= 500 && problem.status !== 503) {
+        logger.error(
+          { err: errorMessage(problem.cause ?? problem), method: ctx.method, path: ctx.path },
+          'request failed',
+        );
+      }
+      ctx.status = problem.status;
+      ctx.set(problem.headers);
+      ctx.type = PROBLEM_CONTENT_TYPE;
+      ctx.body = JSON.stringify(problem.toJSON(ctx.path));
+    } finally {
+      // While draining, every answer closes its connection (also those of requests that began
+      // before), so keep-alive clients move on and the server can close.
+      if (isDraining() && !ctx.headerSent) ctx.set('connection', 'close');
+      metrics.httpDuration.observe(
+        { method: ctx.method, route: matchedRoute(ctx), status_code: String(ctx.status) },
+        (performance.now() - started) / 1000,
+      );
+    }
+  });
+
+  const count = (outcome: IngestOutcome, events: number): void => metrics.ingested.inc({ outcome }, events);
+
+  router.post('/events', async (ctx) => {
+    if (isDraining()) {
+      count('failed', 1);
+      throw problems.shuttingDown(options.retryAfterSeconds);
+    }
+    let records;
+    let ids: string[];
+    let received = 1;
+    try {
+      const body = await readJsonBody(ctx, options.bodyLimitBytes);
+      if (Array.isArray(body)) received = Math.max(1, body.length);
+      const incoming = validateEvents(body, options.maxEventsPerRequest);
+      const acceptedAt = now();
+      const events = incoming.map((event) => toCloudEvent(event, { source: options.eventSource, now: acceptedAt }));
+      records = events.map((event) => toKafkaRecord(event, acceptedAt.getTime()));
+      records.forEach((record, index) => {
+        const size = publisher.recordSize(record);
+        if (size > publisher.maxRecordBytes) throw problems.eventTooLarge(index, size, publisher.maxRecordBytes);
+      });
+      ids = events.map((event) => event.id);
+    } catch (error) {
+      count('invalid', received);
+      throw error;
+    }
+
+    try {
+      await publisher.publish(records);
+    } catch (error) {
+      if (!(error instanceof PublishError)) throw error;
+      if (error.failure === 'overloaded') {
+        count('overloaded', records.length);
+        throw problems.overloaded(options.retryAfterSeconds, error.message);
+      }
+      count('failed', records.length);
+      throw problems.unavailable(options.retryAfterSeconds, error.message);
+    }
+    count('accepted', records.length);
+    ctx.status = 202;
+    ctx.body = { ids };
+  });
+
+  const ready = (ctx: Context): void => {
+    const readiness = publisher.readiness();
+    if (isDraining()) {
+      ctx.status = 503;
+      ctx.body = { status: 'not ready', reason: 'shutting down' };
+    } else if (!readiness.ready) {
+      ctx.status = 503;
+      ctx.body = { status: 'not ready', reason: readiness.reason };
+    } else {
+      ctx.body = { status: 'ready' };
+    }
+    ctx.set('cache-control', 'no-store');
+  };
+  router.get('/health/live', (ctx) => {
+    ctx.set('cache-control', 'no-store');
+    ctx.body = { status: 'live' };
+  });
+  router.get('/health/ready', ready);
+  router.get('/health', ready);
+  router.get('/metrics', async (ctx) => {
+    ctx.type = registry.contentType;
+    ctx.body = await registry.metrics();
+  });
+
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}

@@ -1,0 +1,79 @@
+import { Counter, Gauge, Histogram, type Registry } from '@event-pipeline/common';
+
+export const INGEST_OUTCOMES = ['accepted', 'invalid', 'unauthorized', 'overloaded', 'failed'] as const;
+export type IngestOutcome = (typeof INGEST_OUTCOMES)[number];
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export interface ProducerMetrics {
+  httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  ingested: Counter<'outcome'>;
+  produceDuration: Histogram;
+  produceBatchEvents: Histogram;
+  produceBatchBytes: Histogram;
+  produceErrors: Counter;
+  kafkaReady: Gauge;
+  observeInFlight(read: () => number): void;
+}
+
+export function createProducerMetrics(registry: Registry): ProducerMetrics {
+  let readInFlight = (): number => 0;
+  const ingested = new Counter({
+    name: 'events_ingested_total',
+    help: 'Events received on POST /events, by outcome.',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'events_in_flight',
+    help: 'Events queued for or in a produce request, not yet acknowledged by Kafka.',
+    registers: [registry],
+    collect() {
+      this.set(readInFlight());
+    },
+  });
+  // A healthy zero is a sample, not "no data", for dashboards and alerts.
+  for (const outcome of INGEST_OUTCOMES) ingested.inc({ outcome }, 0);
+
+  return {
+    httpDuration: new Histogram({
+      name: 'http_server_request_duration_seconds',
+      help: 'HTTP request duration, by method, route template and status code.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    ingested,
+    produceDuration: new Histogram({
+      name: 'events_produce_duration_seconds',
+      help: 'Time from sending a batch to Kafka to its acknowledgement (acks=all).',
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    produceBatchEvents: new Histogram({
+      name: 'events_produce_batch_events',
+      help: 'Events per produce request to Kafka (how well concurrent requests coalesce).',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
+      registers: [registry],
+    }),
+    produceBatchBytes: new Histogram({
+      name: 'events_produce_batch_bytes',
+      help: 'Bytes per produce request to Kafka.',
+      buckets: [256, 1024, 4096, 16384, 65536, 262144, 1048576],
+      registers: [registry],
+    }),
+    produceErrors: new Counter({
+      name: 'events_produce_errors_total',
+      help: 'Produce requests that Kafka failed or refused.',
+      registers: [registry],
+    }),
+    kafkaReady: new Gauge({
+      name: 'events_producer_kafka_ready',
+      help: '1 when the producer is connected to Kafka and knows the topic, else 0.',
+      registers: [registry],
+    }),
+    observeInFlight(read) {
+      readInFlight = read;
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * An HTTP error answered as RFC 9457 problem details (`application/problem+json`). Everything
+ * the client needs to fix its request goes in `detail` and `extensions`; `expose: false`
+ * problems (server faults) answer a generic detail and are logged.
+ */
+export interface ProblemOptions {
+  detail?: string;
+  headers?: Record<string, string>;
+  /** Extra members of the problem object, e.g. `errors`. */
+  extensions?: Record<string, unknown>;
+  expose?: boolean;
+  cause?: unknown;
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export class Problem extends Error {
+  override readonly name = 'Problem';
+  readonly type: string;
+  readonly detail: string | undefined;
+  readonly headers: Record<string, string>;
+  readonly extensions: Record<string, unknown>;
+  readonly expose: boolean;
+
+  constructor(
+    readonly status: number,
+    slug: string,
+    readonly title: string,
+    { detail, headers = {}, extensions = {}, expose = status < 500 || status === 503, cause }: ProblemOptions = {},
+  ) {
+    super(detail ?? title, { cause });
+    this.type = `urn:event-pipeline:problem:${slug}`;
+    this.detail = detail;
+    this.headers = headers;
+    this.extensions = extensions;
+    this.expose = expose;
+  }
+
+  toJSON(instance?: string): Record<string, unknown> {
+    return {
+      ...this.extensions,
+      type: this.type,
+      title: this.title,
+      status: this.status,
+      ...(this.expose && this.detail !== undefined ? { detail: this.detail } : {}),
+      ...(instance !== undefined ? { instance } : {}),
+    };
+  }
+}
+
+/** One failing field of a request, named by index (in a batch) and JSON pointer. */
+export interface FieldError {
+  index?: number;
+  pointer: string;
+  message: string;
+}
+
+export const problems = {
+  malformedJson: (detail: string) => new Problem(400, 'malformed-json', 'Malformed JSON body', { detail }),
+  invalidEvent: (errors: FieldError[]) =>
+    new Problem(400, 'invalid-event', 'Invalid event', {
+      detail: `${errors.length} field error(s); nothing of this request was produced`,
+      extensions: { errors },
+    }),
+  bodyTooLarge: (limit: number) =>
+    new Problem(413, 'body-too-large', 'Request body too large', { detail: `the body limit is ${limit} bytes` }),
+  eventTooLarge: (index: number, size: number, limit: number) =>
+    new Problem(413, 'event-too-large', 'Event too large', {
+      detail: `event ${index} encodes to ${size} bytes; one event may take at most ${limit}`,
+      extensions: { errors: [{ index, pointer: `/${index}`, message: `encodes to ${size} bytes, over ${limit}` }] },
+    }),
+  unsupportedMediaType: (got: string | undefined, accepted: string[]) =>
+    new Problem(415, 'unsupported-media-type', 'Unsupported content type', {
+      detail: `content type ${got ? `'${got}'` : '(none)'} is not accepted; send ${accepted.join(' or ')}`,
+      headers: { 'accept-post': accepted.join(', ') },
+    }),
+  /** A bare status set by the router (405 with its Allow header, 501). */
+  ofStatus: (status: number, method: string, path: string) =>
+    status === 405
+      ? new Problem(405, 'method-not-allowed', 'Method not allowed', { detail: `${method} is not allowed on ${path}` })
+      : new Problem(status, `http-${status}`, `HTTP ${status}`, { detail: `${method} ${path}` }),
+  notFound: (path: string) => new Problem(404, 'not-found', 'Not found', { detail: `no resource at ${path}` }),
+  overloaded: (retryAfterSeconds: number, detail: string) =>
+    new Problem(503, 'overloaded', 'Too many events in flight', {
+      detail: `${detail}; retry later`,
+      headers: { 'retry-after': String(retryAfterSeconds) },
+    }),
+  unavailable: (retryAfterSeconds: number, detail: string) =>
+    new Problem(503, 'kafka-unavailable', 'Kafka unavailable', {
+      detail,
+      headers: { 'retry-after': String(retryAfterSeconds) },
+    }),
+  shuttingDown: (retryAfterSeconds: number) =>
+    new Problem(503, 'shutting-down', 'Shutting down', {
+      detail: 'this instance is shutting down; retry on another',
+      headers: { 'retry-after': String(retryAfterSeconds), connection: 'close' },
+    }),
+};

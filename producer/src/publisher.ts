@@ -1,0 +1,207 @@
+import { CompressionTypes, Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
+import { connectWithRetry, ensureTopics, errorMessage, type Logger, type OutboundRecord } from '@event-pipeline/common';
+import { SendCoalescer } from './coalescer';
+import type { ProducerMetrics } from './metrics';
+
+/** Why a publish was refused; the HTTP edge turns each into its answer. */
+export type PublishFailure = 'unavailable' | 'overloaded' | 'timeout' | 'failed';
+
+export class PublishError extends Error {
+  override readonly name = 'PublishError';
+  constructor(
+    readonly failure: PublishFailure,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface Readiness {
+  ready: boolean;
+  reason?: string;
+}
+
+/** What the HTTP side needs from Kafka; nothing else of the client leaks past this file. */
+export interface EventPublisher {
+  /** Resolves once Kafka acknowledged every record (acks=all); rejects with PublishError. */
+  publish(records: OutboundRecord[]): Promise<void>;
+  readiness(): Readiness;
+  /** Bytes one record takes in a produce request, to refuse an event no batch can carry. */
+  recordSize(record: OutboundRecord): number;
+  readonly maxRecordBytes: number;
+}
+
+export interface KafkaPublisherOptions {
+  kafka: Kafka;
+  topic: string;
+  topicPartitions: number;
+  topicReplicationFactor: number;
+  logger: Logger;
+  metrics: ProducerMetrics;
+  batchMaxEvents: number;
+  batchMaxBytes: number;
+  lingerMs: number;
+  compression: 'none' | 'gzip';
+  produceTimeoutMs: number;
+  maxInFlightEvents: number;
+  readinessIntervalMs: number;
+}
+
+export interface KafkaPublisher extends EventPublisher {
+  /** Connects (retrying with backoff until `signal` aborts), creates the topic if missing, starts probing. */
+  start(signal?: AbortSignal): Promise<void>;
+  /** Waits up to `timeoutMs` for queued events to be acknowledged, then disconnects. */
+  stop(timeoutMs: number): Promise<void>;
+  readonly pending: number;
+}
+
+/** Headers, key and value of a record, as sized on the wire (plus per-record overhead). */
+export function recordSize(record: OutboundRecord): number {
+  let size = 70 + Buffer.byteLength(record.key) + (record.value?.length ?? 0);
+  for (const [name, value] of Object.entries(record.headers))
+    size += Buffer.byteLength(name) + Buffer.byteLength(value) + 4;
+  return size;
+}
+
+export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPublisher {
+  const { kafka, topic, logger, metrics } = options;
+  const log = logger.child({ component: 'publisher', topic });
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    // The idempotent producer keeps retrying a batch (as Kafka's own does); the request-level
+    // PRODUCE_TIMEOUT_MS bounds what a client waits. A short maximum backoff makes sends
+    // resume within a couple of seconds after an outage.
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2000 },
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  const admin: Admin = kafka.admin({ retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 } });
+  const compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+
+  let state: Readiness = { ready: false, reason: 'starting' };
+  let probeTimer: NodeJS.Timeout | undefined;
+  let probing = false;
+  let stopped = false;
+
+  const setReadiness = (next: Readiness): void => {
+    if (next.ready !== state.ready) {
+      if (next.ready) log.info('kafka ready');
+      else log.warn({ reason: next.reason }, 'kafka not ready');
+    }
+    state = next;
+    metrics.kafkaReady.set(next.ready ? 1 : 0);
+  };
+
+  const coalescer = new SendCoalescer<OutboundRecord>({
+    sizeOf: recordSize,
+    maxItems: options.batchMaxEvents,
+    maxBytes: options.batchMaxBytes,
+    lingerMs: options.lingerMs,
+    send: async (records) => {
+      await producer.send({ topic, messages: records, acks: -1, compression });
+    },
+    onBatch: ({ items, bytes, durationMs, error }) => {
+      metrics.produceDuration.observe(durationMs / 1000);
+      metrics.produceBatchEvents.observe(items);
+      metrics.produceBatchBytes.observe(bytes);
+      if (error !== undefined) {
+        metrics.produceErrors.inc();
+        log.error({ err: errorMessage(error), events: items }, 'produce failed');
+      }
+    },
+  });
+  metrics.observeInFlight(() => coalescer.pending);
+
+  const probe = async (): Promise<void> => {
+    if (probing || stopped) return;
+    probing = true;
+    const timeoutMs = Math.max(1000, options.readinessIntervalMs);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const metadata = await Promise.race([
+        admin.fetchTopicMetadata({ topics: [topic] }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no metadata answer within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+      const partitions = metadata.topics[0]?.partitions ?? [];
+      const leaderless = partitions.filter((partition) => partition.leader < 0).length;
+      if (partitions.length === 0) setReadiness({ ready: false, reason: `topic ${topic} has no partitions` });
+      else if (leaderless > 0)
+        setReadiness({ ready: false, reason: `${leaderless} partition(s) of ${topic} have no leader` });
+      else setReadiness({ ready: true });
+    } catch (error) {
+      setReadiness({ ready: false, reason: errorMessage(error) });
+    } finally {
+      clearTimeout(timer);
+      probing = false;
+    }
+  };
+
+  return {
+    maxRecordBytes: options.batchMaxBytes,
+    recordSize,
+
+    get pending() {
+      return coalescer.pending;
+    },
+
+    readiness: () => state,
+
+    async start(signal) {
+      await connectWithRetry(
+        async () => {
+          await admin.connect();
+          await ensureTopics(admin, [
+            { topic, numPartitions: options.topicPartitions, replicationFactor: options.topicReplicationFactor },
+          ]).then((created) => created.length > 0 && log.info({ created }, 'topic created'));
+          await producer.connect();
+        },
+        { logger: log, what: 'kafka producer', ...(signal ? { signal } : {}) },
+      );
+      await probe();
+      probeTimer = setInterval(() => void probe(), options.readinessIntervalMs);
+      probeTimer.unref();
+    },
+
+    async publish(records) {
+      if (stopped) throw new PublishError('unavailable', 'the producer is shutting down');
+      if (!state.ready) throw new PublishError('unavailable', `kafka is not available: ${state.reason ?? 'unknown'}`);
+      if (coalescer.pending + records.length > options.maxInFlightEvents) {
+        throw new PublishError('overloaded', `more than ${options.maxInFlightEvents} events in flight`);
+      }
+      const { done, abandon } = coalescer.submit(records);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          abandon();
+          reject(new PublishError('timeout', `kafka did not acknowledge within ${options.produceTimeoutMs} ms`));
+        }, options.produceTimeoutMs);
+      });
+      try {
+        await Promise.race([done, timeout]);
+      } catch (error) {
+        if (error instanceof PublishError) throw error;
+        throw new PublishError('failed', `kafka refused the events: ${errorMessage(error)}`, { cause: error });
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+
+    async stop(timeoutMs) {
+      stopped = true;
+      clearInterval(probeTimer);
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        coalescer.idle().then(() => true),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!drained) log.warn({ pending: coalescer.pending }, 'events still unacknowledged at shut-down');
+      await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+    },
+  };
+}
