@@ -1,0 +1,135 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  connectWithRetry,
+  createKafkaClient,
+  createMetricsRegistry,
+  createOpsServer,
+  ensureTopics,
+  errorMessage,
+  type Logger,
+  type Registry,
+} from '@event-pipeline/common';
+import type { ConsumerConfig } from './config';
+import { loadHandlerModule, type EventHandler } from './handler';
+import { createLogHandler } from './handlers/log-handler';
+import { createKafkaDeadLetterSink } from './kafka-dead-letter';
+import { createKafkaSource } from './kafka-source';
+import { createConsumerMetrics } from './metrics';
+import { createWorker, type Worker } from './worker';
+
+export interface ConsumerService {
+  readonly server: Server;
+  readonly port: number;
+  readonly registry: Registry;
+  readonly worker: Worker;
+  /** Resolves once the worker consumes (connected, topics in place, subscribed). */
+  readonly started: Promise<void>;
+  /** Graceful: finish the event in hand, commit, leave the group, close. */
+  stop(): Promise<void>;
+}
+
+export interface ConsumerServiceDeps {
+  logger: Logger;
+  /** Overrides HANDLER_MODULE and the default handler (tests and embedding). */
+  handler?: EventHandler;
+  /** The client gave up for good; main.ts exits so the supervisor restarts the process. */
+  onFatal?: (error: unknown) => void;
+}
+
+/** The composition root of the consumer, shared by main.ts and the tests. */
+export async function startConsumerService(
+  config: ConsumerConfig,
+  deps: ConsumerServiceDeps,
+): Promise<ConsumerService> {
+  const { logger } = deps;
+  const registry = createMetricsRegistry();
+  const metrics = createConsumerMetrics(registry);
+  const handler =
+    deps.handler ??
+    (config.HANDLER_MODULE ? await loadHandlerModule(config.HANDLER_MODULE, logger) : createLogHandler({ logger }));
+  const kafka = createKafkaClient({
+    brokers: config.KAFKA_BROKERS,
+    clientId: config.KAFKA_CLIENT_ID ?? 'consumer',
+    connectionTimeoutMs: config.KAFKA_CONNECTION_TIMEOUT_MS,
+    requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
+    logger,
+  });
+  const starting = new AbortController();
+  const source = createKafkaSource({
+    kafka,
+    groupId: config.CONSUMER_GROUP,
+    topic: config.EVENTS_TOPIC,
+    fromBeginning: config.FROM_BEGINNING,
+    partitionsConsumedConcurrently: config.PARTITIONS_CONSUMED_CONCURRENTLY,
+    sessionTimeoutMs: config.SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+    logger,
+    metrics,
+    signal: starting.signal,
+    onFatal: (error) => deps.onFatal?.(error),
+  });
+  const deadLetter = createKafkaDeadLetterSink({ kafka, topic: config.DLQ_TOPIC, groupId: config.CONSUMER_GROUP });
+  const worker = createWorker({
+    source,
+    deadLetter,
+    handler,
+    logger,
+    metrics,
+    retry: {
+      maxAttempts: config.MAX_ATTEMPTS,
+      initialDelayMs: config.RETRY_INITIAL_DELAY_MS,
+      maxDelayMs: config.RETRY_MAX_DELAY_MS,
+    },
+  });
+
+  const server = createOpsServer({ registry, isReady: () => worker.isReady(), logger });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.METRICS_PORT, config.HOST, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port, topic: config.EVENTS_TOPIC, group: config.CONSUMER_GROUP }, 'listening');
+
+  const admin = kafka.admin();
+  const started = (async () => {
+    await connectWithRetry(
+      async () => {
+        await admin.connect();
+        const created = await ensureTopics(
+          admin,
+          [config.EVENTS_TOPIC, config.DLQ_TOPIC].map((topic) => ({
+            topic,
+            numPartitions: config.TOPIC_PARTITIONS,
+            replicationFactor: config.TOPIC_REPLICATION_FACTOR,
+          })),
+        );
+        if (created.length > 0) logger.info({ created }, 'topics created');
+        await deadLetter.connect();
+      },
+      { logger, what: 'kafka', signal: starting.signal },
+    );
+    await admin.disconnect();
+    await worker.start();
+    logger.info('started');
+  })().catch((error: unknown) => {
+    if (starting.signal.aborted) return;
+    logger.error({ err: errorMessage(error) }, 'start failed');
+    throw error;
+  });
+  started.catch(() => undefined);
+
+  return {
+    server,
+    port,
+    registry,
+    worker,
+    started,
+    async stop() {
+      starting.abort();
+      await worker.stop();
+      await Promise.allSettled([deadLetter.disconnect(), admin.disconnect()]);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
