@@ -12,6 +12,7 @@ export interface ProducerMetrics {
   produceBatchEvents: Histogram;
   produceBatchBytes: Histogram;
   produceErrors: Counter;
+  produceUnacknowledged: Counter;
   kafkaReady: Gauge;
   observeInFlight(read: () => number): void;
 }
@@ -65,6 +66,11 @@ export function createProducerMetrics(registry: Registry): ProducerMetrics {
     produceErrors: new Counter({
       name: 'events_produce_errors_total',
       help: 'Produce requests that Kafka failed or refused.',
+      registers: [registry],
+    }),
+    produceUnacknowledged: new Counter({
+      name: 'events_produce_unacknowledged_total',
+      help: 'Events a produce request resolved without an acknowledgement for their partition; they are sent again.',
       registers: [registry],
     }),
     kafkaReady: new Gauge({

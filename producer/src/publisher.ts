@@ -1,7 +1,9 @@
-import { CompressionTypes, Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
+import { CompressionTypes, Partitioners, type Admin, type Kafka, type PartitionMetadata, type Producer } from 'kafkajs';
 import { connectWithRetry, ensureTopics, errorMessage, type Logger, type OutboundRecord } from '@event-pipeline/common';
 import { SendCoalescer } from './coalescer';
 import type { ProducerMetrics } from './metrics';
+
+const MAX_UNACKNOWLEDGED_RESENDS = 3;
 
 /** Why a publish was refused; the HTTP edge turns each into its answer. */
 export type PublishFailure = 'unavailable' | 'overloaded' | 'timeout' | 'failed';
@@ -93,14 +95,48 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
     metrics.kafkaReady.set(next.ready ? 1 : 0);
   };
 
+  // Partitions are chosen here, with the same partitioner KafkaJS would use (murmur2 of the
+  // key, as Kafka's Java client), so every acknowledgement can be checked against them.
+  const partitioner = Partitioners.DefaultPartitioner();
+  let partitionMetadata: PartitionMetadata[] = [];
+
+  /**
+   * One produce request for the batch, then proof that every partition it wrote to answered.
+   * KafkaJS can resolve a send that lost a partition's records when that partition's leader
+   * moved mid-request (kafkajs#1303): the partition is then absent from the answer. Those
+   * records are sent again (the idempotent producer and the event ids cover a rare repeat);
+   * if they still go unanswered the batch fails and its requests get 503, never 202.
+   */
+  const sendVerified = async (records: OutboundRecord[]): Promise<void> => {
+    let messages: Array<OutboundRecord & { partition: number }> = records.map((record) => ({
+      ...record,
+      partition: partitioner({ topic, partitionMetadata, message: record }),
+    }));
+    for (let attempt = 1; ; attempt += 1) {
+      const answers = await producer.send({ topic, messages, acks: -1, compression });
+      const acknowledged = new Set(
+        answers
+          .filter((answer) => answer.topicName === topic && answer.errorCode === 0)
+          .map((answer) => answer.partition),
+      );
+      const unanswered = messages.filter((message) => !acknowledged.has(message.partition));
+      if (unanswered.length === 0) return;
+      const partitions = [...new Set(unanswered.map((message) => message.partition))];
+      metrics.produceUnacknowledged.inc(unanswered.length);
+      if (attempt >= MAX_UNACKNOWLEDGED_RESENDS) {
+        throw new Error(`kafka did not acknowledge partition(s) ${partitions.join(', ')} of ${topic}`);
+      }
+      log.warn({ partitions, events: unanswered.length, attempt }, 'partitions unacknowledged, sending again');
+      messages = unanswered;
+    }
+  };
+
   const coalescer = new SendCoalescer<OutboundRecord>({
     sizeOf: recordSize,
     maxItems: options.batchMaxEvents,
     maxBytes: options.batchMaxBytes,
     lingerMs: options.lingerMs,
-    send: async (records) => {
-      await producer.send({ topic, messages: records, acks: -1, compression });
-    },
+    send: (records) => sendVerified(records),
     onBatch: ({ items, bytes, durationMs, error }) => {
       metrics.produceDuration.observe(durationMs / 1000);
       metrics.produceBatchEvents.observe(items);
@@ -126,6 +162,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
         }),
       ]);
       const partitions = metadata.topics[0]?.partitions ?? [];
+      if (partitions.length > 0) partitionMetadata = partitions;
       const leaderless = partitions.filter((partition) => partition.leader < 0).length;
       if (partitions.length === 0) setReadiness({ ready: false, reason: `topic ${topic} has no partitions` });
       else if (leaderless > 0)
