@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The whole suite, as CI runs it: lint and format check, typecheck and build, unit tests, and
+# end-to-end tests against a real Kafka broker (the repo's scripts start one from cached Maven
+# Central jars unless KAFKA_BROKERS names one). Extra arguments go to jest.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [ ! -d node_modules ]; then
+  echo "test: no node_modules; run 'npm ci' first (the README's test command does)" >&2
+  exit 1
+fi
+if [ -z "${KAFKA_BROKERS:-}" ]; then
+  for tool in java mvn; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+      echo "test: '$tool' is needed to run the local Kafka broker (or set KAFKA_BROKERS to a running one)" >&2
+      exit 1
+    fi
+  done
+fi
+
+run() { bash scripts/with-node.sh "$@"; }
+
+echo "==> lint"
+run eslint .
+run prettier --check . >/dev/null
+echo "==> typecheck and build"
+run tsc -b
+run tsc -p tsconfig.check.json
+echo "==> tests"
+mkdir -p .cache
+results=.cache/jest-results.json
+rm -f "$results"
+status=0
+run jest --ci --json --outputFile="$results" "$@" || status=$?
+
+if [ -f "$results" ]; then
+  # One plain closing line, whatever reads the log: "tests: N passed, N failed, N skipped".
+  run node -e '
+    const r = require(process.argv[1]);
+    console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+    if (process.env.CI === "true" && r.numPendingTests + r.numTodoTests > 0) {
+      console.error("test: tests were skipped; with CI=true every test must run");
+      process.exit(1);
+    }
+    if (r.numTotalTests === 0) { console.error("test: no test ran"); process.exit(1); }
+  ' "$PWD/$results" || status=1
+fi
+exit "$status"

@@ -1,0 +1,81 @@
+import type { CloudEvent } from '@event-pipeline/common';
+import { readTopic, testBrokers, uniqueName } from '../support/kafka';
+import { startConsumer } from '../support/pipeline';
+import { freePort, spawnService } from '../support/processes';
+import { waitFor } from '../support/wait';
+
+jest.setTimeout(180_000);
+
+describe('SIGTERM during a steady stream', () => {
+  it('drains the producer: every event that got a 202 is in Kafka and is processed', async () => {
+    const topic = uniqueName('events');
+    const port = await freePort();
+    const producer = await spawnService(
+      'producer',
+      {
+        KAFKA_BROKERS: testBrokers().join(','),
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        EVENTS_TOPIC: topic,
+        TOPIC_PARTITIONS: '3',
+      },
+      { port },
+    );
+
+    const accepted: string[] = [];
+    const refused: number[] = [];
+    let sent = 0;
+    let terminated = false;
+    // Eight clients in closed loops until the server is gone.
+    const client = async (worker: number): Promise<void> => {
+      for (let index = 0; ; index += 1) {
+        const id = `w${worker}-${index}`;
+        sent += 1;
+        let response: Response;
+        try {
+          response = await fetch(`${producer.url}/events`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ id, type: 'load', subject: `k${index % 16}`, data: { worker, index } }),
+          });
+        } catch {
+          if (terminated) return; // connection refused or reset: the process is going away
+          throw new Error(`request ${id} failed before SIGTERM`);
+        }
+        if (response.status === 202) accepted.push(id);
+        else refused.push(response.status);
+        await response.arrayBuffer();
+      }
+    };
+    const clients = Array.from({ length: 8 }, (_, worker) => client(worker));
+
+    await waitFor('a steady stream', () => accepted.length >= 300, { timeoutMs: 60_000 });
+    terminated = true;
+    producer.child.kill('SIGTERM');
+    const code = await producer.exited;
+    await Promise.all(clients);
+
+    if (code !== 0) console.error(producer.output().slice(-5000));
+    expect(code).toBe(0);
+    expect(producer.output()).toContain('"msg":"shut down"');
+    // Whatever was not accepted was refused with 503, never silently dropped.
+    expect(refused.every((status) => status === 503)).toBe(true);
+    expect(accepted.length + refused.length).toBeLessThanOrEqual(sent);
+
+    const onTopic = new Set((await readTopic(topic)).map((record) => record.headers.ce_id));
+    expect(accepted.filter((id) => !onTopic.has(id))).toEqual([]);
+
+    const processed = new Set<string>();
+    const consumer = await startConsumer(
+      { EVENTS_TOPIC: topic, DLQ_TOPIC: `${topic}.dlq`, CONSUMER_GROUP: uniqueName('processor') },
+      { handle: (event: CloudEvent) => void processed.add(event.id) },
+    );
+    try {
+      await waitFor('every accepted event processed', () => accepted.every((id) => processed.has(id)), {
+        timeoutMs: 60_000,
+      });
+    } finally {
+      await consumer.stop();
+    }
+  });
+});

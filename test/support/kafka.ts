@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
+import { waitFor } from './wait';
+
+export function testBrokers(): string[] {
+  const brokers = process.env.TEST_KAFKA_BROKERS ?? process.env.KAFKA_BROKERS;
+  if (!brokers) throw new Error('no test broker: run the e2e project through jest (its global setup starts one)');
+  return brokers.split(',');
+}
+
+/** A name no other test uses: each test owns its topics and groups. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+export function testKafka(brokers = testBrokers()): Kafka {
+  return new Kafka({ clientId: 'e2e-test', brokers, logLevel: logLevel.NOTHING });
+}
+
+export async function withAdmin<T>(work: (admin: Admin) => Promise<T>, brokers = testBrokers()): Promise<T> {
+  const admin = testKafka(brokers).admin();
+  await admin.connect();
+  try {
+    return await work(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function createTopic(topic: string, numPartitions: number, brokers = testBrokers()): Promise<void> {
+  await withAdmin((admin) => admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true }), brokers);
+}
+
+/** Sum of the high watermarks of a topic's partitions: how many records it holds. */
+export async function topicRecordCount(topic: string, brokers = testBrokers()): Promise<number> {
+  const offsets = await withAdmin((admin) => admin.fetchTopicOffsets(topic), brokers);
+  return offsets.reduce((sum, partition) => sum + Number(partition.high) - Number(partition.low), 0);
+}
+
+/** Per partition: the committed offset of `groupId` and the high watermark. */
+export async function groupProgress(
+  groupId: string,
+  topic: string,
+  brokers = testBrokers(),
+): Promise<Array<{ partition: number; committed: number; high: number }>> {
+  return withAdmin(async (admin) => {
+    const [committed, highs] = await Promise.all([
+      admin.fetchOffsets({ groupId, topics: [topic] }),
+      admin.fetchTopicOffsets(topic),
+    ]);
+    const committedByPartition = new Map(
+      (committed[0]?.partitions ?? []).map((entry) => [entry.partition, Number(entry.offset)]),
+    );
+    return highs.map((entry) => ({
+      partition: entry.partition,
+      committed: committedByPartition.get(entry.partition) ?? -1,
+      high: Number(entry.high),
+    }));
+  }, brokers);
+}
+
+export interface ReadRecord {
+  partition: number;
+  offset: number;
+  key: string | null;
+  headers: Record<string, string>;
+  value: string | null;
+  timestamp: string;
+}
+
+function headersAsText(message: KafkaMessage): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) result[name] = first.toString();
+  }
+  return result;
+}
+
+/** Every record of a topic, read by a throwaway group from the beginning up to the current end. */
+export async function readTopic(topic: string, brokers = testBrokers()): Promise<ReadRecord[]> {
+  const expected = await topicRecordCount(topic, brokers);
+  if (expected === 0) return [];
+  const consumer = testKafka(brokers).consumer({ groupId: uniqueName('reader'), allowAutoTopicCreation: false });
+  const records: ReadRecord[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        records.push({
+          partition,
+          offset: Number(message.offset),
+          key: message.key?.toString() ?? null,
+          headers: headersAsText(message),
+          value: message.value?.toString() ?? null,
+          timestamp: message.timestamp,
+        });
+      },
+    });
+    await waitFor(`${expected} records of ${topic}`, () => records.length >= expected, { timeoutMs: 60_000 });
+  } finally {
+    await consumer.disconnect();
+  }
+  return records.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+}

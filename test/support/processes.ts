@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { waitFor } from './wait';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+export interface ServiceProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  /** Everything the process wrote so far. */
+  output(): string;
+  /** Resolves with the exit code (or the signal that ended it). */
+  readonly exited: Promise<number | NodeJS.Signals>;
+}
+
+/**
+ * Runs a service as users do (`node <service>/dist/main.js`, configured by env) and waits until
+ * `readyPath` answers 200. Needs the build (`npm run build`; `npm test` builds first).
+ */
+export async function spawnService(
+  service: 'producer' | 'consumer',
+  env: Record<string, string>,
+  { port, readyPath = '/health/ready' }: { port: number; readyPath?: string },
+): Promise<ServiceProcess> {
+  const entry = path.join(ROOT, service, 'dist', 'main.js');
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
+  const child = spawn(process.execPath, [entry], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | NodeJS.Signals>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  let exitedEarly: number | NodeJS.Signals | undefined;
+  void exited.then((code) => (exitedEarly = code));
+  await waitFor(
+    `${service} ready on ${url}${readyPath}`,
+    async () => {
+      if (exitedEarly !== undefined) throw new Error(`${service} exited with ${exitedEarly}:\n${output}`);
+      const response = await fetch(url + readyPath);
+      return response.status === 200;
+    },
+    { timeoutMs: 60_000, intervalMs: 200 },
+  ).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message}\n--- ${service} output ---\n${output}`);
+  });
+  return { child, url, output: () => output, exited };
+}
