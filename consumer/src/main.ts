@@ -5,13 +5,21 @@ import { startConsumerService } from './service';
 async function main(): Promise<void> {
   const config = loadConsumerConfig(process.env);
   const logger = createLogger({ service: 'consumer', level: config.LOG_LEVEL });
-  const service = await startConsumerService(config, {
+  // When the client gives up for good, shut down cleanly and exit 1, so the supervisor
+  // (compose, Kubernetes) restarts the process with a fresh client.
+  let failed = false;
+  const fail = (): void => {
+    failed = true;
+    process.kill(process.pid, 'SIGTERM');
+  };
+  const service = await startConsumerService(config, { logger, onFatal: fail });
+  exitOnSignals({
     logger,
-    // Let the supervisor (compose, Kubernetes) restart the process with a clean client.
-    onFatal: () => process.kill(process.pid, 'SIGTERM'),
+    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    shutdown: () => service.stop(),
+    exit: (code) => process.exit(failed ? 1 : code),
   });
-  exitOnSignals({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, shutdown: () => service.stop() });
-  service.started.catch(() => process.kill(process.pid, 'SIGTERM'));
+  service.started.catch(fail);
 }
 
 main().catch((error: unknown) => {

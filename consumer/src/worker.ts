@@ -1,4 +1,5 @@
-import { ExponentialBackoff, handleWhen, retry, type RetryPolicy } from 'cockatiel';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ExponentialBackoff, type IBackoff } from 'cockatiel';
 import {
   EnvelopeError,
   errorMessage,
@@ -38,6 +39,11 @@ class StoppingError extends Error {
   override readonly name = 'StoppingError';
 }
 
+/** The group moved on (a rebalance) while we retried: the message belongs to someone else now. */
+class MembershipLostError extends Error {
+  override readonly name = 'MembershipLostError';
+}
+
 /**
  * Consumes events, runs the handler, retries retriable failures with backoff, dead-letters the
  * rest. A message is acknowledged (and its offset committed) only after the handler succeeded
@@ -56,11 +62,8 @@ export function createWorker({
   const stopping = new AbortController();
   const log = logger.child({ component: 'worker' });
 
-  const policy: RetryPolicy = retry(handleWhen(isRetriable), {
-    // cockatiel counts retries after the first call.
-    maxAttempts: settings.maxAttempts - 1,
-    backoff: new ExponentialBackoff({ initialDelay: settings.initialDelayMs, maxDelay: settings.maxDelayMs }),
-  });
+  // Decorrelated-jitter exponential backoff (cockatiel's default generator).
+  const backoffs = new ExponentialBackoff({ initialDelay: settings.initialDelayMs, maxDelay: settings.maxDelayMs });
 
   const processMessage = async (message: InboundMessage, control: MessageControl): Promise<void> => {
     const started = now();
@@ -71,33 +74,40 @@ export function createWorker({
       decoded = fromKafkaRecord(message);
       const { event, acceptedAt } = decoded;
       const key = message.key?.toString('utf8') ?? null;
-      await policy.execute(async ({ attempt }) => {
-        attempts = attempt + 1;
-        if (attempt > 0) {
-          metrics.processed.inc({ outcome: 'retried' });
-          // Backoff waits are silent on the wire; keep the group membership alive.
-          await control.heartbeat();
-        }
+      let backoff: IBackoff<unknown> | undefined;
+      for (attempts = 1; ; attempts += 1) {
         if (stopping.signal.aborted) throw new StoppingError('worker is stopping');
-        await handler.handle(event, {
-          topic: message.topic,
-          partition: message.partition,
-          offset: message.offset,
-          key,
-          headers: message.headers,
-          acceptedAt,
-          attempt: attempts,
-          logger: log,
-          signal: stopping.signal,
-        });
-      }, stopping.signal);
+        try {
+          await handler.handle(event, {
+            topic: message.topic,
+            partition: message.partition,
+            offset: message.offset,
+            key,
+            headers: message.headers,
+            acceptedAt,
+            attempt: attempts,
+            logger: log,
+            signal: stopping.signal,
+          });
+          break;
+        } catch (error) {
+          if (!isRetriable(error) || attempts >= settings.maxAttempts) throw error;
+          metrics.processed.inc({ outcome: 'retried' });
+          backoff = backoff ? backoff.next(undefined) : backoffs.next();
+          // A stop cuts the wait short; backoff waits are silent on the wire, so heartbeat after.
+          await sleep(backoff.duration, undefined, { signal: stopping.signal });
+          await control.heartbeat().catch((cause: unknown) => {
+            throw new MembershipLostError(errorMessage(cause), { cause });
+          });
+        }
+      }
       metrics.processed.inc({ outcome: 'success' });
       metrics.endToEndLatency.observe(Math.max(0, now() - acceptedAt) / 1000);
     } catch (error) {
-      if (stopping.signal.aborted) {
+      if (stopping.signal.aborted || error instanceof MembershipLostError) {
         // Not committed: the next owner of the partition processes it again.
-        log.info({ ...position, attempts }, 'left unfinished at shut-down');
-        throw error;
+        log.info({ ...position, attempts, err: errorMessage(error) }, 'left unfinished');
+        throw error instanceof MembershipLostError ? (error.cause ?? error) : error;
       }
       const reason =
         error instanceof EnvelopeError ? 'unreadable' : isRetriable(error) ? 'retries exhausted' : 'not retriable';

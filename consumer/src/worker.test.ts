@@ -1,0 +1,107 @@
+import { createLogger, createMetricsRegistry, toKafkaRecord } from '@event-pipeline/common';
+import type { EventHandler } from './handler';
+import { createConsumerMetrics } from './metrics';
+import type { DeadLetterReason, InboundMessage, MessageControl, MessageSource } from './source';
+import { createWorker } from './worker';
+
+// The worker's decisions in isolation: an in-memory source hands it one message at a time.
+function harness(handler: EventHandler, { maxAttempts = 3, initialDelayMs = 1, deadLetterFails = false } = {}) {
+  let onMessage!: (message: InboundMessage, control: MessageControl) => Promise<void>;
+  const source: MessageSource = {
+    start: async (callback) => {
+      onMessage = callback;
+    },
+    stop: async () => undefined,
+    readiness: () => ({ ready: true }),
+  };
+  const deadLettered: Array<{ message: InboundMessage; reason: DeadLetterReason }> = [];
+  const heartbeats: number[] = [];
+  const worker = createWorker({
+    source,
+    deadLetter: {
+      publish: async (message, reason) => {
+        if (deadLetterFails) throw new Error('dead-letter topic unavailable');
+        deadLettered.push({ message, reason });
+      },
+    },
+    handler,
+    logger: createLogger({ service: 'test', level: 'silent' }),
+    metrics: createConsumerMetrics(createMetricsRegistry()),
+    retry: { maxAttempts, initialDelayMs, maxDelayMs: initialDelayMs },
+  });
+  const deliver = (message: InboundMessage) =>
+    onMessage(message, { heartbeat: async () => void heartbeats.push(Date.now()) });
+  return { worker, deliver, deadLettered, heartbeats };
+}
+
+function message(offset: string): InboundMessage {
+  const record = toKafkaRecord(
+    {
+      specversion: '1.0',
+      id: `e-${offset}`,
+      source: 's',
+      type: 't',
+      time: new Date(0).toISOString(),
+      data: { offset },
+    },
+    Date.now(),
+  );
+  return { ...record, key: Buffer.from(record.key), topic: 'events', partition: 0, offset };
+}
+
+describe('the worker', () => {
+  it('makes exactly MAX_ATTEMPTS attempts, heartbeating between them, then dead-letters', async () => {
+    const attempts: number[] = [];
+    const { worker, deliver, deadLettered, heartbeats } = harness({
+      handle: (_event, context) => {
+        attempts.push(context.attempt);
+        throw new Error('down');
+      },
+    });
+    await worker.start();
+    await deliver(message('7'));
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(heartbeats).toHaveLength(2);
+    expect(deadLettered).toHaveLength(1);
+    expect(deadLettered[0]!.reason.attempts).toBe(3);
+  });
+
+  it('dead-letters a record that is not a CloudEvent without calling the handler', async () => {
+    const handle = jest.fn();
+    const { worker, deliver, deadLettered } = harness({ handle });
+    await worker.start();
+    await deliver({ ...message('1'), headers: {} });
+    expect(handle).not.toHaveBeenCalled();
+    expect(deadLettered[0]!.reason.attempts).toBe(1);
+  });
+
+  it('leaves a failing message unacknowledged and not dead-lettered when stopped mid-retry', async () => {
+    const { worker, deliver, deadLettered } = harness(
+      {
+        handle: () => {
+          throw new Error('down');
+        },
+      },
+      { maxAttempts: 5, initialDelayMs: 10_000 },
+    );
+    await worker.start();
+    const delivery = deliver(message('3'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await worker.stop();
+    await expect(delivery).rejects.toThrow();
+    expect(deadLettered).toEqual([]);
+  });
+
+  it('fails the message (so it comes again) when the dead-letter write fails', async () => {
+    const { worker, deliver } = harness(
+      {
+        handle: () => {
+          throw Object.assign(new Error('bad'), { retriable: false });
+        },
+      },
+      { deadLetterFails: true },
+    );
+    await worker.start();
+    await expect(deliver(message('9'))).rejects.toThrow('dead-letter topic unavailable');
+  });
+});
