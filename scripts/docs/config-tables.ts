@@ -1,0 +1,72 @@
+// The configuration tables of the README, generated from the config schemas so they cannot
+// drift: `npm run docs:config` rewrites them, and a unit test fails when they are stale.
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describeConfig } from '../../common/src/config';
+import { consumerConfigSchema } from '../../consumer/src/config';
+import { producerConfigSchema } from '../../producer/src/config';
+
+export const README = path.resolve(__dirname, '../../README.md');
+
+const schemas = { producer: producerConfigSchema, consumer: consumerConfigSchema };
+
+function formatDefault(value: unknown): string {
+  if (value === undefined) return '';
+  const text = Array.isArray(value) ? value.join(',') : String(value);
+  return `\`${text}\``;
+}
+
+export function configTable(service: keyof typeof schemas): string {
+  const rows = describeConfig(schemas[service]).map(
+    ({ variable, description, default: fallback }) =>
+      `| \`${variable}\` | ${formatDefault(fallback)} | ${description.replaceAll('|', '\\|')} |`,
+  );
+  return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
+const markers = (service: string): [string, string] => [
+  `<!-- config:${service}:start -->`,
+  `<!-- config:${service}:end -->`,
+];
+
+/** The README with every generated table replaced by the current one (unformatted). */
+export function replaceTables(readme: string): string {
+  let result = readme;
+  for (const service of Object.keys(schemas) as Array<keyof typeof schemas>) {
+    const [start, end] = markers(service);
+    const from = result.indexOf(start);
+    const to = result.indexOf(end);
+    if (from < 0 || to < from) throw new Error(`README.md lacks the ${start} … ${end} markers`);
+    result = `${result.slice(0, from + start.length)}\n${configTable(service)}\n${result.slice(to)}`;
+  }
+  return result;
+}
+
+/** A table's rows with the cells trimmed, so prettier's column padding does not count. */
+export function tableRows(markdown: string, service: string): string[] {
+  const [start, end] = markers(service);
+  return markdown
+    .slice(markdown.indexOf(start), markdown.indexOf(end))
+    .split('\n')
+    .filter((line) => line.startsWith('|'))
+    .map((line) =>
+      line
+        .split(/(?<!\\)\|/)
+        .map((cell) => cell.trim().replace(/^-+$/, '---'))
+        .join('|'),
+    );
+}
+
+export const SERVICES = Object.keys(schemas) as Array<keyof typeof schemas>;
+
+async function writeReadme(): Promise<void> {
+  // Loaded here, not at the top: prettier's entry does a dynamic import jest cannot run.
+  const prettier = await import('prettier');
+  const options = (await prettier.resolveConfig(README)) ?? {};
+  const readme = replaceTables(readFileSync(README, 'utf8'));
+  writeFileSync(README, await prettier.format(readme, { ...options, filepath: README }));
+}
+
+if (require.main === module) {
+  void writeReadme().then(() => console.log('README.md configuration tables written'));
+}
