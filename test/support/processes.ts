@@ -39,7 +39,7 @@ export async function spawnService(
 ): Promise<ServiceProcess> {
   const entry = path.join(ROOT, service, 'dist', 'main.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
-  const child = spawn(process.execPath, [entry], {
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
