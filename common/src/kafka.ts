@@ -1,6 +1,24 @@
 import { Kafka, logLevel as KafkaLogLevel, type Admin, type ITopicConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from './logger';
 
+/** The Kafka settings every service reads (see kafkaConfigSchema). */
+export interface KafkaClientConfig {
+  KAFKA_BROKERS: string[];
+  KAFKA_CLIENT_ID?: string | undefined;
+  KAFKA_CONNECTION_TIMEOUT_MS: number;
+  KAFKA_REQUEST_TIMEOUT_MS: number;
+}
+
+export function kafkaClientFromConfig(config: KafkaClientConfig, service: string, logger: Logger): Kafka {
+  return createKafkaClient({
+    brokers: config.KAFKA_BROKERS,
+    clientId: config.KAFKA_CLIENT_ID ?? service,
+    connectionTimeoutMs: config.KAFKA_CONNECTION_TIMEOUT_MS,
+    requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
+    logger,
+  });
+}
+
 export interface KafkaClientOptions {
   brokers: string[];
   clientId: string;

@@ -1,4 +1,7 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
+import type { Registry } from 'prom-client';
 import { errorMessage } from './errors';
 import type { Logger } from './logger';
 
@@ -80,4 +83,53 @@ export function exitOnSignals({
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+}
+
+/** Starts listening and resolves with the bound port (useful with port 0). */
+export async function listen(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+export interface BackgroundStart {
+  /** Resolves once started; rejects if start failed (never after `abort`). */
+  started: Promise<void>;
+  /** Stops a start still under way (shut-down came first). */
+  abort(): void;
+}
+
+/**
+ * Runs a service's start-up (connecting to Kafka, with retries) while it already serves its
+ * health endpoints: live at once, ready when `start` is done.
+ */
+export function startInBackground(start: (signal: AbortSignal) => Promise<void>, logger: Logger): BackgroundStart {
+  const controller = new AbortController();
+  const started = start(controller.signal).then(
+    () => logger.info('started'),
+    (error: unknown) => {
+      if (controller.signal.aborted) return;
+      logger.error({ err: errorMessage(error) }, 'start failed');
+      throw error;
+    },
+  );
+  // The caller may never await it; a failure is logged above and surfaces through `started`.
+  started.catch(() => undefined);
+  return { started, abort: () => controller.abort() };
+}
+
+/** A started service: its HTTP server, its metrics, when it became ready, how to stop it. */
+export interface RunningService {
+  readonly server: Server;
+  readonly port: number;
+  readonly registry: Registry;
+  /** Resolves once the service does its work (connected to Kafka, topics in place). */
+  readonly started: Promise<void>;
+  /** Graceful shut-down; see each service for what it drains. */
+  stop(): Promise<void>;
 }

@@ -15,7 +15,6 @@ export interface KafkaSourceOptions {
   metrics: ConsumerMetrics;
   /** Called when the client gave up for good (it restarts by itself on retriable failures). */
   onFatal: (error: unknown) => void;
-  signal?: AbortSignal;
 }
 
 /**
@@ -59,13 +58,13 @@ export function createKafkaSource(options: KafkaSourceOptions): MessageSource {
   return {
     readiness: () => state,
 
-    async start(onMessage) {
+    async start(onMessage, signal) {
       await connectWithRetry(
         async () => {
           await consumer.connect();
           await consumer.subscribe({ topics: [topic], fromBeginning: options.fromBeginning });
         },
-        { logger: log, what: 'kafka consumer', ...(options.signal ? { signal: options.signal } : {}) },
+        { logger: log, what: 'kafka consumer', ...(signal ? { signal } : {}) },
       );
       await consumer.run({
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,

@@ -1,14 +1,13 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   connectWithRetry,
-  createKafkaClient,
   createMetricsRegistry,
   createOpsServer,
   ensureTopics,
-  errorMessage,
+  kafkaClientFromConfig,
+  listen,
+  startInBackground,
   type Logger,
-  type Registry,
+  type RunningService,
 } from '@event-pipeline/common';
 import type { ConsumerConfig } from './config';
 import { loadHandlerModule, type EventHandler } from './handler';
@@ -18,15 +17,9 @@ import { createKafkaSource } from './kafka-source';
 import { createConsumerMetrics } from './metrics';
 import { createWorker, type Worker } from './worker';
 
-export interface ConsumerService {
-  readonly server: Server;
-  readonly port: number;
-  readonly registry: Registry;
+/** `started`: connected, topics in place, subscribed. `stop`: finish the event in hand, commit, leave the group, close. */
+export interface ConsumerService extends RunningService {
   readonly worker: Worker;
-  /** Resolves once the worker consumes (connected, topics in place, subscribed). */
-  readonly started: Promise<void>;
-  /** Graceful: finish the event in hand, commit, leave the group, close. */
-  stop(): Promise<void>;
 }
 
 export interface ConsumerServiceDeps {
@@ -48,14 +41,7 @@ export async function startConsumerService(
   const handler =
     deps.handler ??
     (config.HANDLER_MODULE ? await loadHandlerModule(config.HANDLER_MODULE, logger) : createLogHandler({ logger }));
-  const kafka = createKafkaClient({
-    brokers: config.KAFKA_BROKERS,
-    clientId: config.KAFKA_CLIENT_ID ?? 'consumer',
-    connectionTimeoutMs: config.KAFKA_CONNECTION_TIMEOUT_MS,
-    requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
-    logger,
-  });
-  const starting = new AbortController();
+  const kafka = kafkaClientFromConfig(config, 'consumer', logger);
   const source = createKafkaSource({
     kafka,
     groupId: config.CONSUMER_GROUP,
@@ -66,7 +52,6 @@ export async function startConsumerService(
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
     logger,
     metrics,
-    signal: starting.signal,
     onFatal: (error) => deps.onFatal?.(error),
   });
   const deadLetter = createKafkaDeadLetterSink({ kafka, topic: config.DLQ_TOPIC, groupId: config.CONSUMER_GROUP });
@@ -84,15 +69,11 @@ export async function startConsumerService(
   });
 
   const server = createOpsServer({ registry, isReady: () => worker.isReady(), logger });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.METRICS_PORT, config.HOST, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, config.METRICS_PORT, config.HOST);
   logger.info({ port, topic: config.EVENTS_TOPIC, group: config.CONSUMER_GROUP }, 'listening');
 
   const admin = kafka.admin();
-  const started = (async () => {
+  const { started, abort } = startInBackground(async (signal) => {
     await connectWithRetry(
       async () => {
         await admin.connect();
@@ -107,17 +88,11 @@ export async function startConsumerService(
         if (created.length > 0) logger.info({ created }, 'topics created');
         await deadLetter.connect();
       },
-      { logger, what: 'kafka', signal: starting.signal },
+      { logger, what: 'kafka', signal },
     );
     await admin.disconnect();
-    await worker.start();
-    logger.info('started');
-  })().catch((error: unknown) => {
-    if (starting.signal.aborted) return;
-    logger.error({ err: errorMessage(error) }, 'start failed');
-    throw error;
-  });
-  started.catch(() => undefined);
+    await worker.start(signal);
+  }, logger);
 
   return {
     server,
@@ -126,7 +101,7 @@ export async function startConsumerService(
     worker,
     started,
     async stop() {
-      starting.abort();
+      abort();
       await worker.stop();
       await Promise.allSettled([deadLetter.disconnect(), admin.disconnect()]);
       await new Promise<void>((resolve) => server.close(() => resolve()));

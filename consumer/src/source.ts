@@ -18,7 +18,11 @@ export interface MessageControl {
  * may be committed) only when `onMessage` resolves; when it rejects, the message comes again.
  */
 export interface MessageSource {
-  start(onMessage: (message: InboundMessage, control: MessageControl) => Promise<void>): Promise<void>;
+  /** Connects (retrying until `signal` aborts) and starts delivering messages. */
+  start(
+    onMessage: (message: InboundMessage, control: MessageControl) => Promise<void>,
+    signal?: AbortSignal,
+  ): Promise<void>;
   stop(): Promise<void>;
   readiness(): { ready: boolean; reason?: string };
 }

@@ -30,7 +30,7 @@ export interface WorkerOptions {
 }
 
 export interface Worker {
-  start(): Promise<void>;
+  start(signal?: AbortSignal): Promise<void>;
   stop(): Promise<void>;
   isReady(): boolean;
 }
@@ -137,7 +137,7 @@ export function createWorker({
   };
 
   return {
-    start: () => source.start(processMessage),
+    start: (signal) => source.start(processMessage, signal),
     async stop() {
       stopping.abort();
       await source.stop();

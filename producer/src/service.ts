@@ -1,26 +1,20 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import {
-  createKafkaClient,
   createMetricsRegistry,
-  errorMessage,
+  kafkaClientFromConfig,
+  listen,
+  startInBackground,
   type Logger,
-  type Registry,
+  type RunningService,
 } from '@event-pipeline/common';
 import { createApp } from './app';
 import type { ProducerConfig } from './config';
 import { createProducerMetrics } from './metrics';
 import { createKafkaPublisher, type KafkaPublisher } from './publisher';
 
-export interface ProducerService {
-  readonly server: Server;
-  readonly port: number;
+/** `started`: connected with the topic in place. `stop`: not ready, no new connections, in-flight requests answered, producer flushed. */
+export interface ProducerService extends RunningService {
   readonly publisher: KafkaPublisher;
-  readonly registry: Registry;
-  /** Resolves once connected to Kafka with the topic in place (the service is ready). */
-  readonly started: Promise<void>;
-  /** Graceful: not ready, no new connections, in-flight requests answered, producer flushed. */
-  stop(): Promise<void>;
 }
 
 /** The composition root of the producer, shared by main.ts and the tests. */
@@ -30,13 +24,7 @@ export async function startProducerService(
 ): Promise<ProducerService> {
   const registry = createMetricsRegistry();
   const metrics = createProducerMetrics(registry);
-  const kafka = createKafkaClient({
-    brokers: config.KAFKA_BROKERS,
-    clientId: config.KAFKA_CLIENT_ID ?? 'producer',
-    connectionTimeoutMs: config.KAFKA_CONNECTION_TIMEOUT_MS,
-    requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
-    logger,
-  });
+  const kafka = kafkaClientFromConfig(config, 'producer', logger);
   const publisher = createKafkaPublisher({
     kafka,
     topic: config.EVENTS_TOPIC,
@@ -72,23 +60,10 @@ export async function startProducerService(
   server.requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;
   server.headersTimeout = Math.min(config.HTTP_REQUEST_TIMEOUT_MS, 60_000);
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.PORT, config.HOST, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, config.PORT, config.HOST);
   logger.info({ port, topic: config.EVENTS_TOPIC, brokers: config.KAFKA_BROKERS }, 'listening');
 
-  const starting = new AbortController();
-  const started = publisher.start(starting.signal).then(
-    () => logger.info('started'),
-    (error: unknown) => {
-      if (starting.signal.aborted) return;
-      logger.error({ err: errorMessage(error) }, 'start failed');
-      throw error;
-    },
-  );
-  started.catch(() => undefined);
+  const { started, abort } = startInBackground((signal) => publisher.start(signal), logger);
 
   return {
     server,
@@ -98,7 +73,7 @@ export async function startProducerService(
     started,
     async stop() {
       draining = true;
-      starting.abort();
+      abort();
       // No new connections; idle keep-alive ones close now, busy ones after their answer.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
