@@ -95,7 +95,9 @@ export const env = {
 
 /** Settings every process shares: where Kafka is and how loudly to log. */
 export const kafkaConfigSchema = {
-  KAFKA_BROKERS: env.list('Kafka bootstrap servers, comma-separated host:port.', ['localhost:9092']),
+  KAFKA_BROKERS: env
+    .list('Kafka bootstrap servers, comma-separated host:port.', ['localhost:9092'])
+    .refine((brokers) => brokers.every((broker) => /^[^\s:,]+:\d{1,5}$/.test(broker)), 'each broker must be host:port'),
   KAFKA_CLIENT_ID: env.optionalString('Kafka client id; defaults to the service name.'),
   KAFKA_CONNECTION_TIMEOUT_MS: env.int('Time to establish a TCP connection to a broker.', 3000, { min: 100 }),
   KAFKA_REQUEST_TIMEOUT_MS: env.int('Time to wait for a broker to answer one request.', 30000, { min: 100 }),

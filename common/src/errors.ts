@@ -1,10 +1,26 @@
-/** The message of anything thrown, for logs and headers. */
+import { inspect } from 'node:util';
+
+/** The message of anything thrown, for logs and headers. Never throws (cycles, BigInt, getters). */
 export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return typeof error === 'string' ? error : (JSON.stringify(error) ?? String(error));
+  try {
+    if (error instanceof Error) {
+      // Aggregates (KafkaJS's topic-creation errors, AggregateError) carry the useful part inside.
+      const inner = (error as { errors?: unknown }).errors;
+      const details = Array.isArray(inner) ? inner.map((item) => errorMessage(item)).filter(Boolean) : [];
+      return details.length > 0 ? `${error.message}: ${details.join('; ')}` : String(error.message);
+    }
+    if (typeof error === 'string') return error;
+    return inspect(error, { depth: 2, breakLength: Infinity });
+  } catch {
+    return 'unprintable error';
+  }
 }
 
 /** The class name of anything thrown (`Error`, `TypeError`, `KafkaJSConnectionError`, ...). */
 export function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : typeof error;
+  try {
+    return error instanceof Error ? String(error.name) : typeof error;
+  } catch {
+    return 'unknown';
+  }
 }

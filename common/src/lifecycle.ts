@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
+import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import type { Registry } from 'prom-client';
 import { errorMessage } from './errors';
 import type { Logger } from './logger';
@@ -16,17 +16,41 @@ export interface ConnectOptions {
 }
 
 /**
+ * An error that waiting will not cure: Kafka answered, and said no (an invalid replication
+ * factor, a bad topic name, denied authorization). Found in the error, its causes, or the
+ * errors it aggregates.
+ */
+export function isPermanentKafkaError(error: unknown, seen = new Set<unknown>()): boolean {
+  if (typeof error !== 'object' || error === null || seen.has(error)) return false;
+  seen.add(error);
+  const { type, retriable, cause, errors } = error as {
+    type?: unknown;
+    retriable?: unknown;
+    cause?: unknown;
+    errors?: unknown;
+  };
+  if (typeof type === 'string' && retriable === false) return true;
+  if (isPermanentKafkaError(cause, seen)) return true;
+  return Array.isArray(errors) && errors.some((inner) => isPermanentKafkaError(inner, seen));
+}
+
+/**
  * Runs `connect` until it succeeds: exponential backoff with decorrelated jitter, no attempt
- * limit (a service waits for Kafka rather than crash-looping), stopped only by `signal`.
+ * limit (a service waits for Kafka rather than crash-looping), stopped only by `signal` or by
+ * an answer from Kafka that retrying cannot change (then it throws, and the service exits
+ * with that reason).
  */
 export async function connectWithRetry<T>(
   connect: () => Promise<T>,
   { logger, what, signal, initialDelayMs = 250, maxDelayMs = 10_000 }: ConnectOptions,
 ): Promise<T> {
-  const policy = retry(handleAll, {
-    maxAttempts: Number.POSITIVE_INFINITY,
-    backoff: new ExponentialBackoff({ initialDelay: initialDelayMs, maxDelay: maxDelayMs }),
-  });
+  const policy = retry(
+    handleWhen((error) => !isPermanentKafkaError(error)),
+    {
+      maxAttempts: Number.POSITIVE_INFINITY,
+      backoff: new ExponentialBackoff({ initialDelay: initialDelayMs, maxDelay: maxDelayMs }),
+    },
+  );
   policy.onRetry(({ delay, attempt, ...reason }) => {
     const error = 'error' in reason ? errorMessage(reason.error) : 'no result';
     logger.warn({ what, attempt, retry_in_ms: Math.round(delay), err: error }, 'connect failed, retrying');

@@ -43,8 +43,9 @@ function isHandler(value: unknown): value is EventHandler {
 }
 
 /**
- * Loads a user handler module: it exports `createHandler({ logger })`, or a `handler` object,
- * or either as its default export. Relative paths resolve from the working directory.
+ * Loads a user handler module. It exports `createHandler({ logger })` or a `handler` object, or
+ * has either as its default export (`module.exports = createHandler` too). Relative paths
+ * resolve from the working directory.
  */
 export async function loadHandlerModule(specifier: string, logger: Logger): Promise<EventHandler> {
   const path = specifier.startsWith('.') || specifier.startsWith('/') ? resolvePath(specifier) : specifier;
@@ -54,17 +55,18 @@ export async function loadHandlerModule(specifier: string, logger: Logger): Prom
   } catch (error) {
     throw new Error(`HANDLER_MODULE ${specifier} could not be loaded: ${(error as Error).message}`, { cause: error });
   }
-  const candidates = [loaded, loaded.default as Record<string, unknown> | undefined].filter(
-    (candidate): candidate is Record<string, unknown> => typeof candidate === 'object' && candidate !== null,
-  );
-  for (const candidate of candidates) {
-    if (typeof candidate.createHandler === 'function') {
-      const handler: unknown = await (candidate.createHandler as HandlerFactory)({ logger });
-      if (isHandler(handler)) return handler;
-      throw new Error(`HANDLER_MODULE ${specifier}: createHandler() returned no object with a handle() method`);
-    }
-    if (isHandler(candidate.handler)) return candidate.handler;
-    if (isHandler(candidate)) return candidate;
+  const fallback = loaded.default as Record<string, unknown> | ((...args: unknown[]) => unknown) | undefined;
+  const factory = [loaded.createHandler, typeof fallback === 'object' ? fallback?.createHandler : fallback].find(
+    (candidate) => typeof candidate === 'function',
+  ) as HandlerFactory | undefined;
+  if (factory) {
+    const handler: unknown = await factory({ logger });
+    if (isHandler(handler)) return handler;
+    throw new Error(`HANDLER_MODULE ${specifier}: createHandler() returned no object with a handle() method`);
   }
+  const object = [loaded.handler, typeof fallback === 'object' ? fallback?.handler : undefined, fallback, loaded].find(
+    isHandler,
+  );
+  if (object) return object;
   throw new Error(`HANDLER_MODULE ${specifier} exports neither createHandler() nor a handler with a handle() method`);
 }

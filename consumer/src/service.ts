@@ -66,6 +66,9 @@ export async function startConsumerService(
       initialDelayMs: config.RETRY_INITIAL_DELAY_MS,
       maxDelayMs: config.RETRY_MAX_DELAY_MS,
     },
+    handlerTimeoutMs: config.HANDLER_TIMEOUT_MS,
+    deadLetterTimeoutMs: config.DEAD_LETTER_TIMEOUT_MS,
+    heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
   });
 
   const server = createOpsServer({ registry, isReady: () => worker.isReady(), logger });

@@ -5,7 +5,16 @@ import type { DeadLetterReason, InboundMessage, MessageControl, MessageSource } 
 import { createWorker } from './worker';
 
 // The worker's decisions in isolation: an in-memory source hands it one message at a time.
-function harness(handler: EventHandler, { maxAttempts = 3, initialDelayMs = 1, deadLetterFails = false } = {}) {
+function harness(
+  handler: EventHandler,
+  {
+    maxAttempts = 3,
+    initialDelayMs = 1,
+    deadLetterFails = false,
+    handlerTimeoutMs = 1000,
+    heartbeatIntervalMs = 1000,
+  } = {},
+) {
   let onMessage!: (message: InboundMessage, control: MessageControl) => Promise<void>;
   const source: MessageSource = {
     start: async (callback) => {
@@ -28,6 +37,9 @@ function harness(handler: EventHandler, { maxAttempts = 3, initialDelayMs = 1, d
     logger: createLogger({ service: 'test', level: 'silent' }),
     metrics: createConsumerMetrics(createMetricsRegistry()),
     retry: { maxAttempts, initialDelayMs, maxDelayMs: initialDelayMs },
+    handlerTimeoutMs,
+    deadLetterTimeoutMs: 1000,
+    heartbeatIntervalMs,
   });
   const deliver = (message: InboundMessage) =>
     onMessage(message, { heartbeat: async () => void heartbeats.push(Date.now()) });
@@ -50,9 +62,9 @@ function message(offset: string): InboundMessage {
 }
 
 describe('the worker', () => {
-  it('makes exactly MAX_ATTEMPTS attempts, heartbeating between them, then dead-letters', async () => {
+  it('makes exactly MAX_ATTEMPTS attempts, then dead-letters', async () => {
     const attempts: number[] = [];
-    const { worker, deliver, deadLettered, heartbeats } = harness({
+    const { worker, deliver, deadLettered } = harness({
       handle: (_event, context) => {
         attempts.push(context.attempt);
         throw new Error('down');
@@ -61,7 +73,6 @@ describe('the worker', () => {
     await worker.start();
     await deliver(message('7'));
     expect(attempts).toEqual([1, 2, 3]);
-    expect(heartbeats).toHaveLength(2);
     expect(deadLettered).toHaveLength(1);
     expect(deadLettered[0]!.reason.attempts).toBe(3);
   });
@@ -103,5 +114,37 @@ describe('the worker', () => {
     );
     await worker.start();
     await expect(deliver(message('9'))).rejects.toThrow('dead-letter topic unavailable');
+  });
+
+  it('fails an attempt that outlives HANDLER_TIMEOUT_MS, aborting its signal, and keeps the group alive meanwhile', async () => {
+    const signals: AbortSignal[] = [];
+    const { worker, deliver, deadLettered, heartbeats } = harness(
+      {
+        handle: (_event, context) => {
+          signals.push(context.signal);
+          return new Promise<void>(() => undefined); // never settles
+        },
+      },
+      { maxAttempts: 2, handlerTimeoutMs: 60, heartbeatIntervalMs: 10 },
+    );
+    await worker.start();
+    await deliver(message('4'));
+    expect(signals).toHaveLength(2);
+    expect(signals.every((signal) => signal.aborted)).toBe(true);
+    expect(deadLettered[0]!.reason.error).toMatchObject({ name: 'HandlerTimeoutError' });
+    expect(heartbeats.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('dead-letters an event whose handler throws something unprintable', async () => {
+    const cyclic: Record<string, unknown> = { retriable: false, big: 10n };
+    cyclic.self = cyclic;
+    const { worker, deliver, deadLettered } = harness({
+      handle: () => {
+        throw cyclic;
+      },
+    });
+    await worker.start();
+    await deliver(message('5'));
+    expect(deadLettered).toHaveLength(1);
   });
 });

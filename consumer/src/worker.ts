@@ -26,6 +26,12 @@ export interface WorkerOptions {
   logger: Logger;
   metrics: ConsumerMetrics;
   retry: RetrySettings;
+  /** One attempt longer than this fails (retriably) and its signal aborts. */
+  handlerTimeoutMs: number;
+  /** A dead-letter write not acknowledged by then fails; the event is then not committed. */
+  deadLetterTimeoutMs: number;
+  /** How often the group hears from us while one event takes long (handler, backoff, dead-letter). */
+  heartbeatIntervalMs: number;
   now?: () => number;
 }
 
@@ -39,9 +45,43 @@ class StoppingError extends Error {
   override readonly name = 'StoppingError';
 }
 
-/** The group moved on (a rebalance) while we retried: the message belongs to someone else now. */
+/** The group moved on (a rebalance) while we worked: the message belongs to someone else now. */
 class MembershipLostError extends Error {
   override readonly name = 'MembershipLostError';
+}
+
+export class HandlerTimeoutError extends Error {
+  override readonly name = 'HandlerTimeoutError';
+  readonly retriable = true;
+}
+
+/** The dead-letter write failed or timed out; the event stays uncommitted and comes again. */
+export class DeadLetterError extends Error {
+  override readonly name = 'DeadLetterError';
+  // Retriable, so that if it reaches the client, the consumer restarts instead of dying.
+  readonly retriable = true;
+}
+
+/** Rejects after `ms` unless `work` settles first; aborts `controller` then. */
+async function within<T>(
+  work: Promise<T>,
+  ms: number,
+  onTimeout: () => Error,
+  controller?: AbortController,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = onTimeout();
+      controller?.abort(error);
+      reject(error);
+    }, ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -57,6 +97,9 @@ export function createWorker({
   logger,
   metrics,
   retry: settings,
+  handlerTimeoutMs,
+  deadLetterTimeoutMs,
+  heartbeatIntervalMs,
   now = Date.now,
 }: WorkerOptions): Worker {
   const stopping = new AbortController();
@@ -70,6 +113,20 @@ export function createWorker({
     const position = { partition: message.partition, offset: message.offset };
     let attempts = 0;
     let decoded: DecodedRecord | undefined;
+
+    // KafkaJS heartbeats only between messages; one event may take longer than the session
+    // timeout (a slow handler, long backoffs, a slow dead-letter write), so keep it alive here.
+    let membershipLost: unknown;
+    const heartbeats = setInterval(() => {
+      control.heartbeat().catch((error: unknown) => {
+        membershipLost ??= error;
+      });
+    }, heartbeatIntervalMs);
+    const checkMembership = (): void => {
+      if (membershipLost !== undefined)
+        throw new MembershipLostError(errorMessage(membershipLost), { cause: membershipLost });
+    };
+
     try {
       decoded = fromKafkaRecord(message);
       const { event, acceptedAt } = decoded;
@@ -77,28 +134,40 @@ export function createWorker({
       let backoff: IBackoff<unknown> | undefined;
       for (attempts = 1; ; attempts += 1) {
         if (stopping.signal.aborted) throw new StoppingError('worker is stopping');
+        const attempt = new AbortController();
+        const onStop = (): void => attempt.abort(stopping.signal.reason);
+        stopping.signal.addEventListener('abort', onStop, { once: true });
         try {
-          await handler.handle(event, {
-            topic: message.topic,
-            partition: message.partition,
-            offset: message.offset,
-            key,
-            headers: message.headers,
-            acceptedAt,
-            attempt: attempts,
-            logger: log,
-            signal: stopping.signal,
-          });
+          await within(
+            Promise.resolve(
+              handler.handle(event, {
+                topic: message.topic,
+                partition: message.partition,
+                offset: message.offset,
+                key,
+                headers: message.headers,
+                acceptedAt,
+                attempt: attempts,
+                logger: log,
+                signal: attempt.signal,
+              }),
+            ),
+            handlerTimeoutMs,
+            () => new HandlerTimeoutError(`the handler took longer than ${handlerTimeoutMs} ms`),
+            attempt,
+          );
+          checkMembership();
           break;
         } catch (error) {
+          checkMembership();
           if (!isRetriable(error) || attempts >= settings.maxAttempts) throw error;
           metrics.processed.inc({ outcome: 'retried' });
           backoff = backoff ? backoff.next(undefined) : backoffs.next();
-          // A stop cuts the wait short; backoff waits are silent on the wire, so heartbeat after.
+          // A stop cuts the wait short.
           await sleep(backoff.duration, undefined, { signal: stopping.signal });
-          await control.heartbeat().catch((cause: unknown) => {
-            throw new MembershipLostError(errorMessage(cause), { cause });
-          });
+          checkMembership();
+        } finally {
+          stopping.signal.removeEventListener('abort', onStop);
         }
       }
       metrics.processed.inc({ outcome: 'success' });
@@ -123,15 +192,21 @@ export function createWorker({
         'dead-lettering event',
       );
       try {
-        await deadLetter.publish(message, { error, attempts: Math.max(1, attempts), failedAt: new Date(now()) });
+        await within(
+          deadLetter.publish(message, { error, attempts: Math.max(1, attempts), failedAt: new Date(now()) }),
+          deadLetterTimeoutMs,
+          () => new Error(`not acknowledged within ${deadLetterTimeoutMs} ms`),
+        );
+        checkMembership();
       } catch (dlqError) {
         metrics.deadLetterFailures.inc();
         log.error({ ...position, err: errorMessage(dlqError) }, 'dead-letter write failed');
-        throw dlqError;
+        throw new DeadLetterError(`dead-letter write failed: ${errorMessage(dlqError)}`, { cause: dlqError });
       }
       metrics.processed.inc({ outcome: 'dead_lettered' });
       if (decoded) metrics.endToEndLatency.observe(Math.max(0, now() - decoded.acceptedAt) / 1000);
     } finally {
+      clearInterval(heartbeats);
       metrics.processingDuration.observe((now() - started) / 1000);
     }
   };
