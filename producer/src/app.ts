@@ -7,6 +7,7 @@ import { validateEvents } from './events/validate';
 import type { IngestOutcome, ProducerMetrics } from './metrics';
 import { Problem, PROBLEM_CONTENT_TYPE, problems } from './problem';
 import { PublishError, type EventPublisher } from './publisher';
+import type { RequestTracker } from './request-tracker';
 
 export interface AppOptions {
   publisher: EventPublisher;
@@ -19,6 +20,8 @@ export interface AppOptions {
   retryAfterSeconds: number;
   /** True once shut-down began: readiness fails and new events are turned away. */
   isDraining?: () => boolean;
+  /** Counts requests in progress, for the shut-down to wait on. */
+  requests?: RequestTracker;
   now?: () => Date;
 }
 
@@ -53,6 +56,7 @@ export function createApp(options: AppOptions): Koa {
   // The one error edge: every failure leaves as problem+json, server faults are logged.
   app.use(async (ctx, next) => {
     const started = performance.now();
+    options.requests?.enter();
     try {
       await next();
       if (ctx.body === undefined && ctx.status === 404) throw problems.notFound(ctx.path);
@@ -67,6 +71,9 @@ export function createApp(options: AppOptions): Koa {
       }
       ctx.status = problem.status;
       ctx.set(problem.headers);
+      // An answer before the whole body arrived (413, 415, ...) closes the connection: the rest
+      // of the body is not read, so the connection cannot carry another request.
+      if (!ctx.req.complete) ctx.set('connection', 'close');
       ctx.type = PROBLEM_CONTENT_TYPE;
       ctx.body = JSON.stringify(problem.toJSON(ctx.path));
     } finally {
@@ -77,6 +84,7 @@ export function createApp(options: AppOptions): Koa {
         { method: ctx.method, route: matchedRoute(ctx), status_code: String(ctx.status) },
         (performance.now() - started) / 1000,
       );
+      options.requests?.leave();
     }
   });
 
@@ -92,7 +100,8 @@ export function createApp(options: AppOptions): Koa {
     let received = 1;
     try {
       const body = await readJsonBody(ctx, options.bodyLimitBytes);
-      if (Array.isArray(body)) received = Math.max(1, body.length);
+      // One oversized batch must not inflate the counter by more than a request's worth.
+      if (Array.isArray(body)) received = Math.min(Math.max(1, body.length), options.maxEventsPerRequest);
       const incoming = validateEvents(body, options.maxEventsPerRequest);
       const acceptedAt = now();
       const events = incoming.map((event) => toCloudEvent(event, { source: options.eventSource, now: acceptedAt }));

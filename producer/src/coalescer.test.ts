@@ -96,6 +96,20 @@ describe('SendCoalescer', () => {
     await expect(next.done).resolves.toBeUndefined();
   });
 
+  it('counts the bytes and the age of what waits for an acknowledgement', async () => {
+    const { coalescer, sends } = recordingCoalescer();
+    coalescer.submit(['aaaa', 'bb']);
+    expect(coalescer.pendingBytes).toBe(6);
+    expect(coalescer.inFlightAgeMs()).toBe(0);
+    await tick();
+    expect(coalescer.pendingBytes).toBe(6);
+    expect(coalescer.inFlightAgeMs(performance.now() + 50)).toBeGreaterThanOrEqual(50);
+    sends[0]!.ack.resolve();
+    await coalescer.idle();
+    expect(coalescer.pendingBytes).toBe(0);
+    expect(coalescer.inFlightAgeMs()).toBe(0);
+  });
+
   it('does not send the queued items of an abandoned request', async () => {
     const { coalescer, sends } = recordingCoalescer();
     coalescer.submit(['a']);

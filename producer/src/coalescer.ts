@@ -33,7 +33,10 @@ interface Entry<T> {
 
 export class SendCoalescer<T> {
   private readonly queue: Array<Entry<T>> = [];
+  private queuedBytes = 0;
   private inFlightItems = 0;
+  private inFlightBytes = 0;
+  private inFlightSince: number | undefined;
   private sending = false;
   private scheduled = false;
   private lingerTimer: NodeJS.Timeout | undefined;
@@ -46,6 +49,16 @@ export class SendCoalescer<T> {
     return this.queue.length + this.inFlightItems;
   }
 
+  /** Bytes (by `sizeOf`) queued or in flight. */
+  get pendingBytes(): number {
+    return this.queuedBytes + this.inFlightBytes;
+  }
+
+  /** How long the batch in flight has been waiting for its acknowledgement, 0 when none is. */
+  inFlightAgeMs(now = performance.now()): number {
+    return this.inFlightSince === undefined ? 0 : now - this.inFlightSince;
+  }
+
   /**
    * Queues items and resolves when every one of them was sent, or rejects with the first
    * failure. `abandon` drops those not yet sent (the caller gave up waiting).
@@ -55,7 +68,11 @@ export class SendCoalescer<T> {
     const done = new Promise<void>((resolve, reject) => {
       ticket = { remaining: items.length, settled: false, resolve, reject };
     });
-    for (const item of items) this.queue.push({ item, size: this.options.sizeOf(item), ticket });
+    for (const item of items) {
+      const size = this.options.sizeOf(item);
+      this.queue.push({ item, size, ticket });
+      this.queuedBytes += size;
+    }
     if (items.length === 0) ticket.resolve();
     this.schedule();
     return {
@@ -89,12 +106,14 @@ export class SendCoalescer<T> {
       const next = this.queue[0]!;
       if (next.ticket.settled) {
         this.queue.shift();
+        this.queuedBytes -= next.size;
         continue;
       }
       if (batch.length > 0 && bytes + next.size > this.options.maxBytes) break;
       batch.push(next);
       bytes += next.size;
       this.queue.shift();
+      this.queuedBytes -= next.size;
     }
     return batch;
   }
@@ -107,15 +126,24 @@ export class SendCoalescer<T> {
       this.notifyIdle();
       return;
     }
+    const bytes = batch.reduce((sum, entry) => sum + entry.size, 0);
     this.sending = true;
     this.inFlightItems = batch.length;
-    const bytes = batch.reduce((sum, entry) => sum + entry.size, 0);
-    const started = performance.now();
+    this.inFlightBytes = bytes;
+    this.inFlightSince = performance.now();
+    const report = (error?: unknown): void => {
+      try {
+        const durationMs = performance.now() - this.inFlightSince!;
+        this.options.onBatch?.({ items: batch.length, bytes, durationMs, ...(error === undefined ? {} : { error }) });
+      } catch {
+        // Reporting must never keep tickets from settling.
+      }
+    };
     this.options
       .send(batch.map((entry) => entry.item))
       .then(
         () => {
-          this.options.onBatch?.({ items: batch.length, bytes, durationMs: performance.now() - started });
+          report();
           for (const { ticket } of batch) {
             ticket.remaining -= 1;
             if (ticket.remaining === 0 && !ticket.settled) {
@@ -125,7 +153,7 @@ export class SendCoalescer<T> {
           }
         },
         (error: unknown) => {
-          this.options.onBatch?.({ items: batch.length, bytes, durationMs: performance.now() - started, error });
+          report(error);
           for (const { ticket } of batch) {
             if (ticket.settled) continue;
             ticket.settled = true;
@@ -136,6 +164,8 @@ export class SendCoalescer<T> {
       .finally(() => {
         this.sending = false;
         this.inFlightItems = 0;
+        this.inFlightBytes = 0;
+        this.inFlightSince = undefined;
         this.schedule();
         this.notifyIdle();
       });

@@ -1,34 +1,57 @@
 import { env, kafkaConfigSchema, parseConfig } from '@event-pipeline/common';
 import { z } from 'zod';
 
-export const producerConfigSchema = z.object({
-  ...kafkaConfigSchema,
-  PORT: env.port('HTTP port of the events API.', 8080),
-  HOST: env.string('Interface the events API listens on.', '0.0.0.0'),
-  EVENTS_TOPIC: env.string('Topic events are produced to.', 'events'),
-  EVENT_SOURCE: env.string('CloudEvents `source` of events whose request names none.', 'urn:event-pipeline:producer'),
-  BODY_LIMIT_BYTES: env.int('Largest request body accepted (413 above).', 1_048_576, { min: 1024 }),
-  MAX_EVENTS_PER_REQUEST: env.int('Most events one request may carry.', 1000, { min: 1 }),
-  MAX_INFLIGHT_EVENTS: env.int('Events waiting for Kafka at once; past it requests get 503 at once.', 20_000, {
-    min: 1,
-  }),
-  PRODUCE_TIMEOUT_MS: env.int('How long a request waits for Kafka to acknowledge its events before 503.', 10_000, {
-    min: 100,
-  }),
-  PRODUCE_BATCH_MAX_EVENTS: env.int('Most events in one produce request to Kafka.', 5000, { min: 1 }),
-  PRODUCE_BATCH_MAX_BYTES: env.int(
-    'Most bytes in one produce request; also the largest single event (keep it under the broker message.max.bytes).',
-    900 * 1024,
-    { min: 1024 },
-  ),
-  PRODUCE_LINGER_MS: env.int('Extra wait to fill a produce batch while none is in flight (0: send at once).', 0),
-  PRODUCE_COMPRESSION: env.oneOf('Compression of produce requests.', ['none', 'gzip'] as const, 'none'),
-  READINESS_INTERVAL_MS: env.int('How often Kafka is probed for readiness.', 2000, { min: 100 }),
-  RETRY_AFTER_SECONDS: env.int('Retry-After sent with 503 answers.', 1, { min: 1 }),
-  HTTP_REQUEST_TIMEOUT_MS: env.int('Bound on receiving one whole request (slow clients get cut off).', 30_000, {
-    min: 1000,
-  }),
-});
+export const producerConfigSchema = z
+  .object({
+    ...kafkaConfigSchema,
+    PORT: env.port('HTTP port of the events API.', 8080),
+    HOST: env.string('Interface the events API listens on.', '0.0.0.0'),
+    EVENTS_TOPIC: env.string('Topic events are produced to.', 'events'),
+    EVENT_SOURCE: env.string('CloudEvents `source` of events whose request names none.', 'urn:event-pipeline:producer'),
+    BODY_LIMIT_BYTES: env.int('Largest request body accepted (413 above).', 1_048_576, { min: 1024 }),
+    MAX_EVENTS_PER_REQUEST: env.int('Most events one request may carry.', 1000, { min: 1 }),
+    MAX_INFLIGHT_EVENTS: env.int('Events waiting for Kafka at once; past it requests get 503 at once.', 20_000, {
+      min: 1,
+    }),
+    MAX_INFLIGHT_BYTES: env.int(
+      'Bytes of events waiting for Kafka at once (bounds memory); past it requests get 503 at once.',
+      64 * 1024 * 1024,
+      { min: 1024 },
+    ),
+    PRODUCE_TIMEOUT_MS: env.int('How long a request waits for Kafka to acknowledge its events before 503.', 10_000, {
+      min: 100,
+    }),
+    PRODUCE_BATCH_MAX_EVENTS: env.int('Most events in one produce request to Kafka.', 5000, { min: 1 }),
+    PRODUCE_BATCH_MAX_BYTES: env.int(
+      'Most bytes in one produce request; also the largest single event (keep it under the broker message.max.bytes).',
+      900 * 1024,
+      { min: 1024 },
+    ),
+    PRODUCE_LINGER_MS: env.int('Extra wait to fill a produce batch while none is in flight (0: send at once).', 0),
+    PRODUCE_COMPRESSION: env.oneOf('Compression of produce requests.', ['none', 'gzip'] as const, 'none'),
+    READINESS_INTERVAL_MS: env.int('How often Kafka is probed for readiness.', 2000, { min: 100 }),
+    RETRY_AFTER_SECONDS: env.int('Retry-After sent with 503 answers.', 1, { min: 1 }),
+    HTTP_REQUEST_TIMEOUT_MS: env.int('Bound on receiving one whole request (slow clients get cut off).', 30_000, {
+      min: 1000,
+    }),
+  })
+  .superRefine((config, ctx) => {
+    // A request of the largest size must fit in flight, or it could never be accepted.
+    if (config.MAX_INFLIGHT_EVENTS < config.MAX_EVENTS_PER_REQUEST) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MAX_INFLIGHT_EVENTS'],
+        message: `must be at least MAX_EVENTS_PER_REQUEST (${config.MAX_EVENTS_PER_REQUEST})`,
+      });
+    }
+    if (config.MAX_INFLIGHT_BYTES < config.BODY_LIMIT_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MAX_INFLIGHT_BYTES'],
+        message: `must be at least BODY_LIMIT_BYTES (${config.BODY_LIMIT_BYTES})`,
+      });
+    }
+  });
 
 export type ProducerConfig = z.output<typeof producerConfigSchema>;
 

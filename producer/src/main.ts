@@ -6,7 +6,18 @@ async function main(): Promise<void> {
   const config = loadProducerConfig(process.env);
   const logger = createLogger({ service: 'producer', level: config.LOG_LEVEL });
   const service = await startProducerService(config, { logger });
-  exitOnSignals({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, shutdown: () => service.stop() });
+  // A start-up that Kafka refused for good (see connectWithRetry) shuts down and exits 1.
+  let failed = false;
+  exitOnSignals({
+    logger,
+    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    shutdown: () => service.stop(),
+    exit: (code) => process.exit(failed ? 1 : code),
+  });
+  service.started.catch(() => {
+    failed = true;
+    process.kill(process.pid, 'SIGTERM');
+  });
 }
 
 main().catch((error: unknown) => {

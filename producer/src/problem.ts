@@ -79,6 +79,11 @@ export const problems = {
     status === 405
       ? new Problem(405, 'method-not-allowed', 'Method not allowed', { detail: `${method} is not allowed on ${path}` })
       : new Problem(status, `http-${status}`, `HTTP ${status}`, { detail: `${method} ${path}` }),
+  unsupportedEncoding: (encoding: string) =>
+    new Problem(415, 'unsupported-content-encoding', 'Unsupported content encoding', {
+      detail: `content encoding '${encoding}' is not accepted; send the body unencoded`,
+      headers: { 'accept-encoding': 'identity' },
+    }),
   notFound: (path: string) => new Problem(404, 'not-found', 'Not found', { detail: `no resource at ${path}` }),
   overloaded: (retryAfterSeconds: number, detail: string) =>
     new Problem(503, 'overloaded', 'Too many events in flight', {

@@ -1,9 +1,10 @@
 import { CompressionTypes, Partitioners, type Admin, type Kafka, type PartitionMetadata, type Producer } from 'kafkajs';
 import { connectWithRetry, ensureTopics, errorMessage, type Logger, type OutboundRecord } from '@event-pipeline/common';
+import { sendAcknowledged } from './acknowledged-send';
 import { SendCoalescer } from './coalescer';
 import type { ProducerMetrics } from './metrics';
 
-const MAX_UNACKNOWLEDGED_RESENDS = 3;
+const MAX_SENDS_PER_BATCH = 3;
 
 /** Why a publish was refused; the HTTP edge turns each into its answer. */
 export type PublishFailure = 'unavailable' | 'overloaded' | 'timeout' | 'failed';
@@ -47,6 +48,7 @@ export interface KafkaPublisherOptions {
   compression: 'none' | 'gzip';
   produceTimeoutMs: number;
   maxInFlightEvents: number;
+  maxInFlightBytes: number;
   readinessIntervalMs: number;
 }
 
@@ -83,7 +85,6 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
 
   let state: Readiness = { ready: false, reason: 'starting' };
   let probeTimer: NodeJS.Timeout | undefined;
-  let probing = false;
   let stopped = false;
 
   const setReadiness = (next: Readiness): void => {
@@ -100,43 +101,26 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
   const partitioner = Partitioners.DefaultPartitioner();
   let partitionMetadata: PartitionMetadata[] = [];
 
-  /**
-   * One produce request for the batch, then proof that every partition it wrote to answered.
-   * KafkaJS can resolve a send that lost a partition's records when that partition's leader
-   * moved mid-request (kafkajs#1303): the partition is then absent from the answer. Those
-   * records are sent again (the idempotent producer and the event ids cover a rare repeat);
-   * if they still go unanswered the batch fails and its requests get 503, never 202.
-   */
-  const sendVerified = async (records: OutboundRecord[]): Promise<void> => {
-    let messages: Array<OutboundRecord & { partition: number }> = records.map((record) => ({
-      ...record,
-      partition: partitioner({ topic, partitionMetadata, message: record }),
-    }));
-    for (let attempt = 1; ; attempt += 1) {
-      const answers = await producer.send({ topic, messages, acks: -1, compression });
-      const acknowledged = new Set(
-        answers
-          .filter((answer) => answer.topicName === topic && answer.errorCode === 0)
-          .map((answer) => answer.partition),
-      );
-      const unanswered = messages.filter((message) => !acknowledged.has(message.partition));
-      if (unanswered.length === 0) return;
-      const partitions = [...new Set(unanswered.map((message) => message.partition))];
-      metrics.produceUnacknowledged.inc(unanswered.length);
-      if (attempt >= MAX_UNACKNOWLEDGED_RESENDS) {
-        throw new Error(`kafka did not acknowledge partition(s) ${partitions.join(', ')} of ${topic}`);
-      }
-      log.warn({ partitions, events: unanswered.length, attempt }, 'partitions unacknowledged, sending again');
-      messages = unanswered;
-    }
-  };
+  const sendBatch = (records: OutboundRecord[]): Promise<void> =>
+    sendAcknowledged(
+      records.map((record) => ({ ...record, partition: partitioner({ topic, partitionMetadata, message: record }) })),
+      {
+        topic,
+        maxSends: MAX_SENDS_PER_BATCH,
+        send: (messages) => producer.send({ topic, messages, acks: -1, compression }),
+        onUnanswered: ({ partitions, messages, send }) => {
+          metrics.produceUnacknowledged.inc(messages);
+          log.warn({ partitions, events: messages, send }, 'partitions unacknowledged, sending again');
+        },
+      },
+    );
 
   const coalescer = new SendCoalescer<OutboundRecord>({
     sizeOf: recordSize,
     maxItems: options.batchMaxEvents,
     maxBytes: options.batchMaxBytes,
     lingerMs: options.lingerMs,
-    send: (records) => sendVerified(records),
+    send: sendBatch,
     onBatch: ({ items, bytes, durationMs, error }) => {
       metrics.produceDuration.observe(durationMs / 1000);
       metrics.produceBatchEvents.observe(items);
@@ -149,19 +133,40 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
   });
   metrics.observeInFlight(() => coalescer.pending);
 
+  const fetchMetadata = (): Promise<PartitionMetadata[]> =>
+    admin.fetchTopicMetadata({ topics: [topic] }).then((metadata) => metadata.topics[0]?.partitions ?? []);
+  let probeInFlight: Promise<PartitionMetadata[]> | undefined;
+
+  /**
+   * Ready means: the topic's partitions all have a leader, and produce requests are being
+   * acknowledged (a batch waiting longer than PRODUCE_TIMEOUT_MS means they are not: no
+   * replicas in sync, a full disk, ...). Not ready answers 503 at once instead of making every
+   * client wait out its timeout.
+   */
   const probe = async (): Promise<void> => {
-    if (probing || stopped) return;
-    probing = true;
+    if (stopped) return;
+    const stuckMs = coalescer.inFlightAgeMs();
+    if (stuckMs > options.produceTimeoutMs) {
+      setReadiness({
+        ready: false,
+        reason: `a produce request has waited ${Math.round(stuckMs)} ms for its acknowledgement`,
+      });
+      return;
+    }
+    // One metadata request at a time: a black-holed broker must not pile them up.
+    if (probeInFlight) return;
     const timeoutMs = Math.max(1000, options.readinessIntervalMs);
     let timer: NodeJS.Timeout | undefined;
+    probeInFlight = fetchMetadata();
+    const settled = probeInFlight.finally(() => (probeInFlight = undefined));
+    settled.catch(() => undefined);
     try {
-      const metadata = await Promise.race([
-        admin.fetchTopicMetadata({ topics: [topic] }),
+      const partitions = await Promise.race([
+        settled,
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no metadata answer within ${timeoutMs} ms`)), timeoutMs);
         }),
       ]);
-      const partitions = metadata.topics[0]?.partitions ?? [];
       if (partitions.length > 0) partitionMetadata = partitions;
       const leaderless = partitions.filter((partition) => partition.leader < 0).length;
       if (partitions.length === 0) setReadiness({ ready: false, reason: `topic ${topic} has no partitions` });
@@ -172,7 +177,6 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
       setReadiness({ ready: false, reason: errorMessage(error) });
     } finally {
       clearTimeout(timer);
-      probing = false;
     }
   };
 
@@ -207,6 +211,10 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
       if (!state.ready) throw new PublishError('unavailable', `kafka is not available: ${state.reason ?? 'unknown'}`);
       if (coalescer.pending + records.length > options.maxInFlightEvents) {
         throw new PublishError('overloaded', `more than ${options.maxInFlightEvents} events in flight`);
+      }
+      const bytes = records.reduce((sum, record) => sum + recordSize(record), 0);
+      if (coalescer.pendingBytes + bytes > options.maxInFlightBytes) {
+        throw new PublishError('overloaded', `more than ${options.maxInFlightBytes} bytes of events in flight`);
       }
       const { done, abandon } = coalescer.submit(records);
       let timer: NodeJS.Timeout | undefined;

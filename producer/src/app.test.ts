@@ -1,0 +1,101 @@
+import request from 'supertest';
+import { createLogger, createMetricsRegistry, type OutboundRecord } from '@event-pipeline/common';
+import { createApp } from './app';
+import { createProducerMetrics } from './metrics';
+import { PublishError, recordSize, type EventPublisher } from './publisher';
+
+// The HTTP edge's answers to each way a publish can fail. Kafka itself is exercised by the
+// end-to-end tests; here a stand-in publisher fails on demand.
+function appWith(publish: EventPublisher['publish'], { draining = false } = {}) {
+  const registry = createMetricsRegistry();
+  const published: OutboundRecord[][] = [];
+  const publisher: EventPublisher = {
+    publish: async (records) => {
+      published.push(records);
+      return publish(records);
+    },
+    readiness: () => ({ ready: true }),
+    recordSize,
+    maxRecordBytes: 10_000,
+  };
+  const app = createApp({
+    publisher,
+    logger: createLogger({ service: 'test', level: 'silent' }),
+    registry,
+    metrics: createProducerMetrics(registry),
+    bodyLimitBytes: 100_000,
+    maxEventsPerRequest: 100,
+    eventSource: 'urn:test',
+    retryAfterSeconds: 3,
+    isDraining: () => draining,
+  });
+  return { server: app.callback(), registry, published };
+}
+
+const batch = [
+  { type: 'a', subject: 's-1', data: { n: 1 } },
+  { type: 'b', id: 'mine', time: '2026-01-01T00:00:00+02:00' },
+];
+
+describe('POST /events', () => {
+  it('answers 202 with the ids, in request order, after the publish resolved', async () => {
+    const { server, published } = appWith(async () => undefined);
+    const response = await request(server).post('/events').send(batch).expect(202);
+    expect(response.body.ids).toHaveLength(2);
+    expect(response.body.ids[1]).toBe('mine');
+    expect(published[0]!.map((record) => record.headers.ce_id)).toEqual(response.body.ids);
+    expect(published[0]![0]!.key).toBe('s-1');
+    expect(published[0]![1]!.headers.ce_time).toBe('2026-01-01T00:00:00+02:00');
+  });
+
+  it.each([
+    ['overloaded', 'overloaded', 'overloaded'],
+    ['timeout', 'kafka-unavailable', 'failed'],
+    ['unavailable', 'kafka-unavailable', 'failed'],
+    ['failed', 'kafka-unavailable', 'failed'],
+  ] as const)('answers a %s publish with 503 %s and Retry-After', async (failure, problem, outcome) => {
+    const { server, registry } = appWith(async () => {
+      throw new PublishError(failure, `it ${failure}`);
+    });
+    const response = await request(server).post('/events').send(batch).expect(503);
+    expect(response.headers['retry-after']).toBe('3');
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.body.type).toBe(`urn:event-pipeline:problem:${problem}`);
+    const metrics = await registry.metrics();
+    expect(metrics).toContain(`events_ingested_total{outcome="${outcome}"} 2`);
+    expect(metrics).toContain('events_ingested_total{outcome="accepted"} 0');
+  });
+
+  it('turns new events away while draining, closing the connection', async () => {
+    const { server, published } = appWith(async () => undefined, { draining: true });
+    const response = await request(server).post('/events').send(batch).expect(503);
+    expect(response.body.type).toBe('urn:event-pipeline:problem:shutting-down');
+    expect(response.headers.connection).toBe('close');
+    expect(published).toEqual([]);
+  });
+
+  it('answers an unexpected failure with a 500 problem that hides the cause', async () => {
+    const { server } = appWith(async () => {
+      throw new TypeError('secret internals');
+    });
+    const response = await request(server).post('/events').send(batch).expect(500);
+    expect(response.body).toEqual({
+      type: 'urn:event-pipeline:problem:internal',
+      title: 'Internal server error',
+      status: 500,
+      instance: '/events',
+    });
+  });
+
+  it('labels the latency histogram with the route template, never the raw path', async () => {
+    const { server, registry } = appWith(async () => undefined);
+    await request(server).get('/no/such/path?id=42').expect(404);
+    await request(server).get('/health/live').expect(200);
+    const metrics = await registry.metrics();
+    expect(metrics).toMatch(
+      /http_server_request_duration_seconds_count\{method="GET",route="unmatched",status_code="404"\} 1/,
+    );
+    expect(metrics).toMatch(/route="\/health\/live"/);
+    expect(metrics).not.toContain('/no/such/path');
+  });
+});
