@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { topicRecordCount, uniqueName } from '../support/kafka';
 import { metricValue, postJson, startProducer } from '../support/pipeline';
 
@@ -28,7 +29,12 @@ describe('bad input never reaches the topic', () => {
   let producer: Awaited<ReturnType<typeof startProducer>>;
 
   beforeAll(async () => {
-    producer = await startProducer({ EVENTS_TOPIC: topic, BODY_LIMIT_BYTES: '4096', MAX_EVENTS_PER_REQUEST: '50' });
+    producer = await startProducer({
+      EVENTS_TOPIC: topic,
+      BODY_LIMIT_BYTES: '4096',
+      MAX_EVENTS_PER_REQUEST: '50',
+      PRODUCE_BATCH_MAX_BYTES: '2048',
+    });
   });
 
   afterAll(async () => {
@@ -105,6 +111,61 @@ describe('bad input never reaches the topic', () => {
     );
     await expectProblem(await postJson(producer.url, '"just a string"'), 400);
     await expectProblem(await postJson(producer.url, 'null'), 400);
+  });
+
+  it('answers 413 for one event larger than a produce request may carry', async () => {
+    const problem = await expectProblem(
+      await postJson(producer.url, [{ type: 'a' }, { type: 'b', data: 'y'.repeat(3000) }]),
+      413,
+    );
+    expect(problem.type).toBe('urn:event-pipeline:problem:event-too-large');
+    expect(problem.errors).toEqual([expect.objectContaining({ index: 1, pointer: '/1' })]);
+  });
+
+  it('answers 413 to a chunked body once it passes the limit, and closes the connection', async () => {
+    const chunks = async function* () {
+      for (let index = 0; index < 10; index += 1) yield Buffer.from('['.padEnd(1000, ' '));
+    };
+    const response = await fetch(`${producer.url}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: ReadableStream.from(chunks()),
+      duplex: 'half',
+    } as RequestInit);
+    await expectProblem(response, 413);
+    expect(response.headers.get('connection')).toBe('close');
+  });
+
+  it('answers 400 for JSON nested deeper than 64 levels, without crashing', async () => {
+    const deep = '{"type":"a","data":' + '['.repeat(70) + ']'.repeat(70) + '}';
+    expect((await expectProblem(await postJson(producer.url, deep), 400)).detail).toMatch(/deeper than 64/);
+    const veryDeep = '['.repeat(2000) + ']'.repeat(2000);
+    await expectProblem(await postJson(producer.url, veryDeep), 400);
+  });
+
+  it('answers 415 for a content encoding it does not read, and 400 for a request without a body', async () => {
+    const gzip = await postJson(producer.url, '{"type":"a"}', { 'content-encoding': 'gzip' });
+    expect((await expectProblem(gzip, 415)).type).toBe('urn:event-pipeline:problem:unsupported-content-encoding');
+    const empty = await fetch(`${producer.url}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect((await expectProblem(empty, 400)).detail).toBe('the body is empty');
+  });
+
+  it('answers a request Node cannot even parse with problem+json', async () => {
+    const { port } = new URL(producer.url);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () =>
+        socket.end('POST /events HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n'),
+      );
+      let data = '';
+      socket.on('data', (chunk) => (data += chunk.toString()));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(raw).toMatch(/content-type: application\/problem\+json/i);
   });
 
   it('answers 404 and 405 as problems too', async () => {

@@ -51,17 +51,17 @@ export async function spawnService(
     child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
   );
   const url = `http://127.0.0.1:${port}`;
-  let exitedEarly: number | NodeJS.Signals | undefined;
-  void exited.then((code) => (exitedEarly = code));
-  await waitFor(
+  const ready = waitFor(
     `${service} ready on ${url}${readyPath}`,
-    async () => {
-      if (exitedEarly !== undefined) throw new Error(`${service} exited with ${exitedEarly}:\n${output}`);
-      const response = await fetch(url + readyPath);
-      return response.status === 200;
-    },
+    async () => (await fetch(url + readyPath)).status === 200,
     { timeoutMs: 60_000, intervalMs: 200 },
-  ).catch((error: unknown) => {
+  );
+  // An early exit fails at once rather than after the wait for readiness runs out.
+  const exitedFirst = exited.then((code) => {
+    throw new Error(`${service} exited with ${code} before it was ready`);
+  });
+  exitedFirst.catch(() => undefined);
+  await Promise.race([ready, exitedFirst]).catch((error: unknown) => {
     child.kill('SIGKILL');
     throw new Error(`${(error as Error).message}\n--- ${service} output ---\n${output}`);
   });
