@@ -37,14 +37,15 @@ export class Problem extends Error {
   }
 
   toJSON(instance?: string): Record<string, unknown> {
-    return {
-      ...this.extensions,
+    const standard: Record<string, unknown> = {
       type: this.type,
       title: this.title,
       status: this.status,
       ...(this.expose && this.detail !== undefined ? { detail: this.detail } : {}),
       ...(instance !== undefined ? { instance } : {}),
     };
+    // Extension members follow the standard ones and never replace them.
+    return { ...standard, ...this.extensions, ...standard };
   }
 }
 
