@@ -1,4 +1,4 @@
-import { Kafka, logLevel as KafkaLogLevel, type Admin, type ITopicConfig, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel, type Admin, type LogEntry } from 'kafkajs';
 import type { Logger } from './logger';
 
 /** The Kafka settings every service reads (see kafkaConfigSchema). */
@@ -7,24 +7,6 @@ export interface KafkaClientConfig {
   KAFKA_CLIENT_ID?: string | undefined;
   KAFKA_CONNECTION_TIMEOUT_MS: number;
   KAFKA_REQUEST_TIMEOUT_MS: number;
-}
-
-export function kafkaClientFromConfig(config: KafkaClientConfig, service: string, logger: Logger): Kafka {
-  return createKafkaClient({
-    brokers: config.KAFKA_BROKERS,
-    clientId: config.KAFKA_CLIENT_ID ?? service,
-    connectionTimeoutMs: config.KAFKA_CONNECTION_TIMEOUT_MS,
-    requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
-    logger,
-  });
-}
-
-export interface KafkaClientOptions {
-  brokers: string[];
-  clientId: string;
-  connectionTimeoutMs: number;
-  requestTimeoutMs: number;
-  logger: Logger;
 }
 
 const toPinoLevel: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -50,20 +32,14 @@ function kafkaLogLevel(logger: Logger): KafkaLogLevel {
   }
 }
 
-/** A KafkaJS client whose own log lines go through our logger as structured fields. */
-export function createKafkaClient({
-  brokers,
-  clientId,
-  connectionTimeoutMs,
-  requestTimeoutMs,
-  logger,
-}: KafkaClientOptions): Kafka {
+/** A KafkaJS client configured from the service's settings, logging through our logger as structured fields. */
+export function createKafkaClient(config: KafkaClientConfig, service: string, logger: Logger): Kafka {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return new Kafka({
-    clientId,
-    brokers,
-    connectionTimeout: connectionTimeoutMs,
-    requestTimeout: requestTimeoutMs,
+    clientId: config.KAFKA_CLIENT_ID ?? service,
+    brokers: config.KAFKA_BROKERS,
+    connectionTimeout: config.KAFKA_CONNECTION_TIMEOUT_MS,
+    requestTimeout: config.KAFKA_REQUEST_TIMEOUT_MS,
     logLevel: kafkaLogLevel(logger),
     logCreator:
       () =>
@@ -79,7 +55,6 @@ export interface TopicSpec {
   numPartitions: number;
   /** -1 takes the broker's default.replication.factor. */
   replicationFactor: number;
-  configEntries?: ITopicConfig['configEntries'];
 }
 
 /** Creates the topics that are missing; leaves existing ones as they are. Returns the ones created. */
@@ -87,11 +62,7 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<st
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((spec) => !existing.has(spec.topic));
   if (missing.length === 0) return [];
-  try {
-    await admin.createTopics({ topics: missing, waitForLeaders: true });
-  } catch (error) {
-    // Another instance may have created it between our list and create: that is success.
-    if (!(error instanceof Error && /already exists/i.test(error.message))) throw error;
-  }
+  // KafkaJS answers "already exists" (another instance won the race) with false, not an error.
+  await admin.createTopics({ topics: missing, waitForLeaders: true });
   return missing.map((spec) => spec.topic);
 }

@@ -3,7 +3,7 @@ import {
   createMetricsRegistry,
   createOpsServer,
   ensureTopics,
-  kafkaClientFromConfig,
+  createKafkaClient,
   listen,
   startInBackground,
   type Logger,
@@ -41,7 +41,7 @@ export async function startConsumerService(
   const handler =
     deps.handler ??
     (config.HANDLER_MODULE ? await loadHandlerModule(config.HANDLER_MODULE, logger) : createLogHandler({ logger }));
-  const kafka = kafkaClientFromConfig(config, 'consumer', logger);
+  const kafka = createKafkaClient(config, 'consumer', logger);
   const source = createKafkaSource({
     kafka,
     groupId: config.CONSUMER_GROUP,

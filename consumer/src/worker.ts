@@ -6,6 +6,7 @@ import {
   errorName,
   fromKafkaRecord,
   type DecodedRecord,
+  withTimeout,
   type Logger,
 } from '@event-pipeline/common';
 import { isRetriable, type EventHandler } from './handler';
@@ -62,28 +63,6 @@ export class DeadLetterError extends Error {
   readonly retriable = true;
 }
 
-/** Rejects after `ms` unless `work` settles first; aborts `controller` then. */
-async function within<T>(
-  work: Promise<T>,
-  ms: number,
-  onTimeout: () => Error,
-  controller?: AbortController,
-): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = onTimeout();
-      controller?.abort(error);
-      reject(error);
-    }, ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * Consumes events, runs the handler, retries retriable failures with backoff, dead-letters the
  * rest. A message is acknowledged (and its offset committed) only after the handler succeeded
@@ -134,11 +113,9 @@ export function createWorker({
       let backoff: IBackoff<unknown> | undefined;
       for (attempts = 1; ; attempts += 1) {
         if (stopping.signal.aborted) throw new StoppingError('worker is stopping');
-        const attempt = new AbortController();
-        const onStop = (): void => attempt.abort(stopping.signal.reason);
-        stopping.signal.addEventListener('abort', onStop, { once: true });
+        const timedOut = new AbortController();
         try {
-          await within(
+          await withTimeout(
             Promise.resolve(
               handler.handle(event, {
                 topic: message.topic,
@@ -149,12 +126,15 @@ export function createWorker({
                 acceptedAt,
                 attempt: attempts,
                 logger: log,
-                signal: attempt.signal,
+                signal: AbortSignal.any([stopping.signal, timedOut.signal]),
               }),
             ),
             handlerTimeoutMs,
-            () => new HandlerTimeoutError(`the handler took longer than ${handlerTimeoutMs} ms`),
-            attempt,
+            () => {
+              const error = new HandlerTimeoutError(`the handler took longer than ${handlerTimeoutMs} ms`);
+              timedOut.abort(error);
+              return error;
+            },
           );
           checkMembership();
           break;
@@ -166,8 +146,6 @@ export function createWorker({
           // A stop cuts the wait short.
           await sleep(backoff.duration, undefined, { signal: stopping.signal });
           checkMembership();
-        } finally {
-          stopping.signal.removeEventListener('abort', onStop);
         }
       }
       metrics.processed.inc({ outcome: 'success' });
@@ -192,7 +170,7 @@ export function createWorker({
         'dead-lettering event',
       );
       try {
-        await within(
+        await withTimeout(
           deadLetter.publish(message, { error, attempts: Math.max(1, attempts), failedAt: new Date(now()) }),
           deadLetterTimeoutMs,
           () => new Error(`not acknowledged within ${deadLetterTimeoutMs} ms`),

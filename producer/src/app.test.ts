@@ -2,7 +2,7 @@ import request from 'supertest';
 import { createLogger, createMetricsRegistry, type OutboundRecord } from '@event-pipeline/common';
 import { createApp } from './app';
 import { createProducerMetrics } from './metrics';
-import { PublishError, recordSize, type EventPublisher } from './publisher';
+import { PublishError, type EventPublisher } from './publisher';
 
 // The HTTP edge's answers to each way a publish can fail. Kafka itself is exercised by the
 // end-to-end tests; here a stand-in publisher fails on demand.
@@ -15,8 +15,6 @@ function appWith(publish: EventPublisher['publish'], { draining = false } = {}) 
       return publish(records);
     },
     readiness: () => ({ ready: true }),
-    recordSize,
-    maxRecordBytes: 10_000,
   };
   const app = createApp({
     publisher,

@@ -59,7 +59,6 @@ export function createApp(options: AppOptions): Koa {
     options.requests?.enter();
     try {
       await next();
-      if (ctx.body === undefined && ctx.status === 404) throw problems.notFound(ctx.path);
       if (ctx.body === undefined && ctx.status >= 400) throw problems.ofStatus(ctx.status, ctx.method, ctx.path);
     } catch (error) {
       const problem = toProblem(error);
@@ -106,10 +105,6 @@ export function createApp(options: AppOptions): Koa {
       const acceptedAt = now();
       const events = incoming.map((event) => toCloudEvent(event, { source: options.eventSource, now: acceptedAt }));
       records = events.map((event) => toKafkaRecord(event, acceptedAt.getTime()));
-      records.forEach((record, index) => {
-        const size = publisher.recordSize(record);
-        if (size > publisher.maxRecordBytes) throw problems.eventTooLarge(index, size, publisher.maxRecordBytes);
-      });
       ids = events.map((event) => event.id);
     } catch (error) {
       count('invalid', received);
@@ -120,6 +115,11 @@ export function createApp(options: AppOptions): Koa {
       await publisher.publish(records);
     } catch (error) {
       if (!(error instanceof PublishError)) throw error;
+      if (error.tooLarge) {
+        count('invalid', records.length);
+        const { index, size, limit } = error.tooLarge;
+        throw problems.eventTooLarge(index, size, limit);
+      }
       if (error.failure === 'overloaded') {
         count('overloaded', records.length);
         throw problems.overloaded(options.retryAfterSeconds, error.message);

@@ -18,21 +18,26 @@ function recordingCoalescer(options: { maxItems?: number; maxBytes?: number } = 
       sends.push({ batch, ack });
       return ack.promise;
     },
-    sizeOf: (item) => item.length,
     maxItems: options.maxItems ?? 100,
     maxBytes: options.maxBytes ?? 1000,
     lingerMs: 0,
   });
-  return { coalescer, sends };
+  // Strings weigh their length in bytes.
+  const submit = (items: string[]) =>
+    coalescer.submit(
+      items,
+      items.map((item) => item.length),
+    );
+  return { coalescer, sends, submit };
 }
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('SendCoalescer', () => {
   it('sends the items of requests made in the same turn as one batch', async () => {
-    const { coalescer, sends } = recordingCoalescer();
-    const first = coalescer.submit(['a', 'b']);
-    const second = coalescer.submit(['c']);
+    const { sends, submit } = recordingCoalescer();
+    const first = submit(['a', 'b']);
+    const second = submit(['c']);
     await tick();
     expect(sends.map((send) => send.batch)).toEqual([['a', 'b', 'c']]);
     sends[0]!.ack.resolve();
@@ -41,10 +46,10 @@ describe('SendCoalescer', () => {
   });
 
   it('keeps one batch in flight and gathers what arrives meanwhile into the next, in order', async () => {
-    const { coalescer, sends } = recordingCoalescer();
-    coalescer.submit(['a']);
+    const { coalescer, sends, submit } = recordingCoalescer();
+    submit(['a']);
     await tick();
-    const later = [coalescer.submit(['b']), coalescer.submit(['c', 'd'])];
+    const later = [submit(['b']), submit(['c', 'd'])];
     await tick();
     expect(sends).toHaveLength(1);
     expect(coalescer.pending).toBe(4);
@@ -58,8 +63,8 @@ describe('SendCoalescer', () => {
   });
 
   it('cuts batches at the item and byte limits, never splitting below one item', async () => {
-    const { coalescer, sends } = recordingCoalescer({ maxItems: 2, maxBytes: 5 });
-    const ticket = coalescer.submit(['aaa', 'bb', 'c', 'dddddddd']);
+    const { sends, submit } = recordingCoalescer({ maxItems: 2, maxBytes: 5 });
+    const ticket = submit(['aaa', 'bb', 'c', 'dddddddd']);
     for (let index = 0; index < 4; index += 1) {
       await tick();
       sends.at(-1)?.ack.resolve();
@@ -70,9 +75,9 @@ describe('SendCoalescer', () => {
   });
 
   it('resolves a request only when every one of its items was acknowledged', async () => {
-    const { coalescer, sends } = recordingCoalescer({ maxItems: 1 });
+    const { sends, submit } = recordingCoalescer({ maxItems: 1 });
     let settled = false;
-    const ticket = coalescer.submit(['a', 'b']);
+    const ticket = submit(['a', 'b']);
     void ticket.done.then(() => (settled = true));
     await tick();
     sends[0]!.ack.resolve();
@@ -85,10 +90,10 @@ describe('SendCoalescer', () => {
   });
 
   it('rejects the requests of a failed batch and leaves the others alone', async () => {
-    const { coalescer, sends } = recordingCoalescer();
-    const failed = coalescer.submit(['a']);
+    const { sends, submit } = recordingCoalescer();
+    const failed = submit(['a']);
     await tick();
-    const next = coalescer.submit(['b']);
+    const next = submit(['b']);
     sends[0]!.ack.reject(new Error('broker said no'));
     await expect(failed.done).rejects.toThrow('broker said no');
     await tick();
@@ -97,8 +102,8 @@ describe('SendCoalescer', () => {
   });
 
   it('counts the bytes and the age of what waits for an acknowledgement', async () => {
-    const { coalescer, sends } = recordingCoalescer();
-    coalescer.submit(['aaaa', 'bb']);
+    const { coalescer, sends, submit } = recordingCoalescer();
+    submit(['aaaa', 'bb']);
     expect(coalescer.pendingBytes).toBe(6);
     expect(coalescer.inFlightAgeMs()).toBe(0);
     await tick();
@@ -111,11 +116,11 @@ describe('SendCoalescer', () => {
   });
 
   it('does not send the queued items of an abandoned request', async () => {
-    const { coalescer, sends } = recordingCoalescer();
-    coalescer.submit(['a']);
+    const { coalescer, sends, submit } = recordingCoalescer();
+    submit(['a']);
     await tick();
-    const abandoned = coalescer.submit(['x', 'y']);
-    const kept = coalescer.submit(['b']);
+    const abandoned = submit(['x', 'y']);
+    const kept = submit(['b']);
     abandoned.abandon();
     sends[0]!.ack.resolve();
     await tick();

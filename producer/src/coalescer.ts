@@ -10,7 +10,6 @@
 export interface CoalescerOptions<T> {
   /** Sends one batch; resolves when Kafka acknowledged all of it. */
   send: (batch: T[]) => Promise<void>;
-  sizeOf: (item: T) => number;
   maxItems: number;
   maxBytes: number;
   /** Extra wait for a batch to fill while nothing is in flight; 0 sends at the next turn of the event loop. */
@@ -49,7 +48,7 @@ export class SendCoalescer<T> {
     return this.queue.length + this.inFlightItems;
   }
 
-  /** Bytes (by `sizeOf`) queued or in flight. */
+  /** Bytes (as given to `submit`) queued or in flight. */
   get pendingBytes(): number {
     return this.queuedBytes + this.inFlightBytes;
   }
@@ -60,19 +59,20 @@ export class SendCoalescer<T> {
   }
 
   /**
-   * Queues items and resolves when every one of them was sent, or rejects with the first
-   * failure. `abandon` drops those not yet sent (the caller gave up waiting).
+   * Queues items (with their sizes in bytes, by index) and resolves when every one of them was
+   * sent, or rejects with the first failure. `abandon` drops those not yet sent (the caller
+   * gave up waiting).
    */
-  submit(items: T[]): { done: Promise<void>; abandon: () => void } {
+  submit(items: T[], sizes: readonly number[]): { done: Promise<void>; abandon: () => void } {
     let ticket!: Ticket;
     const done = new Promise<void>((resolve, reject) => {
       ticket = { remaining: items.length, settled: false, resolve, reject };
     });
-    for (const item of items) {
-      const size = this.options.sizeOf(item);
+    items.forEach((item, index) => {
+      const size = sizes[index] ?? 0;
       this.queue.push({ item, size, ticket });
       this.queuedBytes += size;
-    }
+    });
     if (items.length === 0) ticket.resolve();
     this.schedule();
     return {

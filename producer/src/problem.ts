@@ -75,11 +75,15 @@ export const problems = {
       detail: `content type ${got ? `'${got}'` : '(none)'} is not accepted; send ${accepted.join(' or ')}`,
       headers: { 'accept-post': accepted.join(', ') },
     }),
-  /** A bare status set by the router (405 with its Allow header, 501). */
+  /** A bare status left by Koa or the router: 404, 405 (with its Allow header), 501. */
   ofStatus: (status: number, method: string, path: string) =>
-    status === 405
-      ? new Problem(405, 'method-not-allowed', 'Method not allowed', { detail: `${method} is not allowed on ${path}` })
-      : new Problem(status, `http-${status}`, `HTTP ${status}`, { detail: `${method} ${path}` }),
+    status === 404
+      ? problems.notFound(path)
+      : status === 405
+        ? new Problem(405, 'method-not-allowed', 'Method not allowed', {
+            detail: `${method} is not allowed on ${path}`,
+          })
+        : new Problem(status, `http-${status}`, `HTTP ${status}`, { detail: `${method} ${path}` }),
   unsupportedEncoding: (encoding: string) =>
     new Problem(415, 'unsupported-content-encoding', 'Unsupported content encoding', {
       detail: `content encoding '${encoding}' is not accepted; send the body unencoded`,

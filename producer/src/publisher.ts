@@ -1,5 +1,12 @@
 import { CompressionTypes, Partitioners, type Admin, type Kafka, type PartitionMetadata, type Producer } from 'kafkajs';
-import { connectWithRetry, ensureTopics, errorMessage, type Logger, type OutboundRecord } from '@event-pipeline/common';
+import {
+  connectWithRetry,
+  ensureTopics,
+  errorMessage,
+  withTimeout,
+  type Logger,
+  type OutboundRecord,
+} from '@event-pipeline/common';
 import { sendAcknowledged } from './acknowledged-send';
 import { SendCoalescer } from './coalescer';
 import type { ProducerMetrics } from './metrics';
@@ -7,17 +14,21 @@ import type { ProducerMetrics } from './metrics';
 const MAX_SENDS_PER_BATCH = 3;
 
 /** Why a publish was refused; the HTTP edge turns each into its answer. */
-export type PublishFailure = 'unavailable' | 'overloaded' | 'timeout' | 'failed';
+export type PublishFailure = 'too-large' | 'unavailable' | 'overloaded' | 'timeout' | 'failed';
 
 export class PublishError extends Error {
   override readonly name = 'PublishError';
   constructor(
     readonly failure: PublishFailure,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; tooLarge?: { index: number; size: number; limit: number } },
   ) {
     super(message, options);
+    this.tooLarge = options?.tooLarge;
   }
+
+  /** With `too-large`: the first record no produce request can carry. */
+  readonly tooLarge: { index: number; size: number; limit: number } | undefined;
 }
 
 export interface Readiness {
@@ -30,9 +41,6 @@ export interface EventPublisher {
   /** Resolves once Kafka acknowledged every record (acks=all); rejects with PublishError. */
   publish(records: OutboundRecord[]): Promise<void>;
   readiness(): Readiness;
-  /** Bytes one record takes in a produce request, to refuse an event no batch can carry. */
-  recordSize(record: OutboundRecord): number;
-  readonly maxRecordBytes: number;
 }
 
 export interface KafkaPublisherOptions {
@@ -116,7 +124,6 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
     );
 
   const coalescer = new SendCoalescer<OutboundRecord>({
-    sizeOf: recordSize,
     maxItems: options.batchMaxEvents,
     maxBytes: options.batchMaxBytes,
     lingerMs: options.lingerMs,
@@ -133,9 +140,13 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
   });
   metrics.observeInFlight(() => coalescer.pending);
 
-  const fetchMetadata = (): Promise<PartitionMetadata[]> =>
-    admin.fetchTopicMetadata({ topics: [topic] }).then((metadata) => metadata.topics[0]?.partitions ?? []);
-  let probeInFlight: Promise<PartitionMetadata[]> | undefined;
+  // One metadata request at a time: a black-holed broker must not pile them up.
+  let metadataRequest: Promise<PartitionMetadata[]> | undefined;
+  const fetchPartitions = (): Promise<PartitionMetadata[]> =>
+    (metadataRequest ??= admin
+      .fetchTopicMetadata({ topics: [topic] })
+      .then((metadata) => metadata.topics[0]?.partitions ?? [])
+      .finally(() => (metadataRequest = undefined)));
 
   /**
    * Ready means: the topic's partitions all have a leader, and produce requests are being
@@ -153,20 +164,13 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
       });
       return;
     }
-    // One metadata request at a time: a black-holed broker must not pile them up.
-    if (probeInFlight) return;
     const timeoutMs = Math.max(1000, options.readinessIntervalMs);
-    let timer: NodeJS.Timeout | undefined;
-    probeInFlight = fetchMetadata();
-    const settled = probeInFlight.finally(() => (probeInFlight = undefined));
-    settled.catch(() => undefined);
     try {
-      const partitions = await Promise.race([
-        settled,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no metadata answer within ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
+      const partitions = await withTimeout(
+        fetchPartitions(),
+        timeoutMs,
+        () => new Error(`no metadata answer within ${timeoutMs} ms`),
+      );
       if (partitions.length > 0) partitionMetadata = partitions;
       const leaderless = partitions.filter((partition) => partition.leader < 0).length;
       if (partitions.length === 0) setReadiness({ ready: false, reason: `topic ${topic} has no partitions` });
@@ -175,15 +179,10 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
       else setReadiness({ ready: true });
     } catch (error) {
       setReadiness({ ready: false, reason: errorMessage(error) });
-    } finally {
-      clearTimeout(timer);
     }
   };
 
   return {
-    maxRecordBytes: options.batchMaxBytes,
-    recordSize,
-
     get pending() {
       return coalescer.pending;
     },
@@ -207,44 +206,43 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
     },
 
     async publish(records) {
+      // Sized once, for the per-event limit, the in-flight bound and the batches.
+      const sizes = records.map(recordSize);
+      const tooLarge = sizes.findIndex((size) => size > options.batchMaxBytes);
+      if (tooLarge >= 0) {
+        const size = sizes[tooLarge]!;
+        throw new PublishError('too-large', `record ${tooLarge} takes ${size} bytes`, {
+          tooLarge: { index: tooLarge, size, limit: options.batchMaxBytes },
+        });
+      }
       if (stopped) throw new PublishError('unavailable', 'the producer is shutting down');
       if (!state.ready) throw new PublishError('unavailable', `kafka is not available: ${state.reason ?? 'unknown'}`);
       if (coalescer.pending + records.length > options.maxInFlightEvents) {
         throw new PublishError('overloaded', `more than ${options.maxInFlightEvents} events in flight`);
       }
-      const bytes = records.reduce((sum, record) => sum + recordSize(record), 0);
+      const bytes = sizes.reduce((sum, size) => sum + size, 0);
       if (coalescer.pendingBytes + bytes > options.maxInFlightBytes) {
         throw new PublishError('overloaded', `more than ${options.maxInFlightBytes} bytes of events in flight`);
       }
-      const { done, abandon } = coalescer.submit(records);
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          abandon();
-          reject(new PublishError('timeout', `kafka did not acknowledge within ${options.produceTimeoutMs} ms`));
-        }, options.produceTimeoutMs);
-      });
+      const { done, abandon } = coalescer.submit(records, sizes);
       try {
-        await Promise.race([done, timeout]);
+        await withTimeout(done, options.produceTimeoutMs, () => {
+          abandon();
+          return new PublishError('timeout', `kafka did not acknowledge within ${options.produceTimeoutMs} ms`);
+        });
       } catch (error) {
         if (error instanceof PublishError) throw error;
         throw new PublishError('failed', `kafka refused the events: ${errorMessage(error)}`, { cause: error });
-      } finally {
-        clearTimeout(timer);
       }
     },
 
     async stop(timeoutMs) {
       stopped = true;
       clearInterval(probeTimer);
-      let timer: NodeJS.Timeout | undefined;
-      const drained = await Promise.race([
-        coalescer.idle().then(() => true),
-        new Promise<false>((resolve) => {
-          timer = setTimeout(() => resolve(false), timeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
+      const drained = await withTimeout(coalescer.idle(), timeoutMs, () => new Error('not drained')).then(
+        () => true,
+        () => false,
+      );
       if (!drained) log.warn({ pending: coalescer.pending }, 'events still unacknowledged at shut-down');
       await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
     },

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import {
   createMetricsRegistry,
-  kafkaClientFromConfig,
+  createKafkaClient,
   listen,
   startInBackground,
   type Logger,
@@ -26,7 +26,7 @@ export async function startProducerService(
 ): Promise<ProducerService> {
   const registry = createMetricsRegistry();
   const metrics = createProducerMetrics(registry);
-  const kafka = kafkaClientFromConfig(config, 'producer', logger);
+  const kafka = createKafkaClient(config, 'producer', logger);
   const publisher = createKafkaPublisher({
     kafka,
     topic: config.EVENTS_TOPIC,

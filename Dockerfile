@@ -1,9 +1,11 @@
 # syntax=docker/dockerfile:1
-# The producer: the events API (POST /events). Build from the repository root:
-#   docker build -f producer/Dockerfile -t event-pipeline-producer .
+# One image recipe for both services; SERVICE picks which, HEALTH_PORT where it answers.
+#   docker build --build-arg SERVICE=producer --build-arg HEALTH_PORT=8080 -t event-pipeline-producer .
+#   docker build --build-arg SERVICE=consumer --build-arg HEALTH_PORT=9464 -t event-pipeline-consumer .
 ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
+ARG SERVICE
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.base.json ./
 COPY common/package.json common/
@@ -11,8 +13,8 @@ COPY producer/package.json producer/
 COPY consumer/package.json consumer/
 RUN npm ci --no-audit --no-fund
 COPY common common
-COPY producer producer
-RUN npx tsc -b producer
+COPY ${SERVICE} ${SERVICE}
+RUN npx tsc -b ${SERVICE}
 
 FROM ${NODE_IMAGE} AS production-deps
 WORKDIR /app
@@ -23,18 +25,21 @@ COPY consumer/package.json consumer/
 RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
-ENV NODE_ENV=production
+ARG SERVICE
+ARG HEALTH_PORT
+ENV NODE_ENV=production HEALTH_PORT=${HEALTH_PORT}
 WORKDIR /app
 COPY --from=production-deps /app/node_modules node_modules
 COPY package.json ./
 COPY common/package.json common/
 COPY --from=build /app/common/dist common/dist
-COPY producer/package.json producer/
-COPY --from=build /app/producer/dist producer/dist
+COPY ${SERVICE}/package.json ${SERVICE}/
+COPY --from=build /app/${SERVICE}/dist ${SERVICE}/dist
+WORKDIR /app/${SERVICE}
 USER node
-EXPOSE 8080
+EXPOSE ${HEALTH_PORT}
 # Node itself checks liveness: the slim image has no curl or wget.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:8080/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.HEALTH_PORT + '/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # KafkaJS schedules negative timeouts on Node 24 (kafkajs#1751); the warning is noise.
-CMD ["node", "--disable-warning=TimeoutNegativeWarning", "producer/dist/main.js"]
+CMD ["node", "--disable-warning=TimeoutNegativeWarning", "dist/main.js"]
