@@ -27,10 +27,6 @@ export async function withAdmin<T>(work: (admin: Admin) => Promise<T>, brokers =
   }
 }
 
-export async function createTopic(topic: string, numPartitions: number, brokers = testBrokers()): Promise<void> {
-  await withAdmin((admin) => admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true }), brokers);
-}
-
 /** Sum of the high watermarks of a topic's partitions: how many records it holds. */
 export async function topicRecordCount(topic: string, brokers = testBrokers()): Promise<number> {
   const offsets = await withAdmin((admin) => admin.fetchTopicOffsets(topic), brokers);
