@@ -1,5 +1,5 @@
 import { startKafkaCluster, type KafkaCluster } from '../../scripts/kafka/cluster';
-import { topicRecordCount, uniqueName } from '../support/kafka';
+import { testPort, topicRecordCount, uniqueName } from '../support/kafka';
 import { postJson, startProducer } from '../support/pipeline';
 import { waitFor } from '../support/wait';
 
@@ -12,7 +12,7 @@ describe('when Kafka is down', () => {
   let producer: Awaited<ReturnType<typeof startProducer>>;
 
   beforeAll(async () => {
-    cluster = await startKafkaCluster({ name: 'outage', brokerPort: 49092, fresh: true });
+    cluster = await startKafkaCluster({ name: 'outage', brokerPort: testPort(10_000), fresh: true });
     producer = await startProducer(
       {
         EVENTS_TOPIC: topic,

@@ -1,5 +1,5 @@
 import { startKafkaCluster, type KafkaCluster } from '../../scripts/kafka/cluster';
-import { readTopic, uniqueName, withAdmin } from '../support/kafka';
+import { readTopic, testPort, uniqueName, withAdmin } from '../support/kafka';
 import { startProducer } from '../support/pipeline';
 import { waitFor } from '../support/wait';
 
@@ -16,7 +16,7 @@ describe("when a partition leader's broker is killed under load", () => {
     cluster = await startKafkaCluster({
       name: 'failover',
       nodes: 3,
-      brokerPort: 49192,
+      brokerPort: testPort(10_100),
       fresh: true,
       // Fence a dead broker in seconds rather than Kafka's default nine.
       extraProps: {

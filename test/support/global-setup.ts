@@ -1,16 +1,17 @@
 import { startKafkaCluster } from '../../scripts/kafka/cluster';
+import { testPort } from './kafka';
 
 /**
  * The end-to-end tests run against a real broker: the one named by KAFKA_BROKERS (for example
- * the compose Kafka), or else a local KRaft broker the repo's scripts start on port 39092,
- * apart from a development broker on 9092.
+ * the compose Kafka), or else a local KRaft broker the repo's scripts start on port 39092 (or
+ * `TEST_PORT_BASE`), apart from a development broker on 9092.
  */
 export default async function globalSetup(): Promise<void> {
   if (process.env.KAFKA_BROKERS) {
     process.env.TEST_KAFKA_BROKERS = process.env.KAFKA_BROKERS;
     return;
   }
-  const cluster = await startKafkaCluster({ name: 'test', brokerPort: 39092, fresh: true });
+  const cluster = await startKafkaCluster({ name: 'test', brokerPort: testPort(), fresh: true });
   process.env.TEST_KAFKA_BROKERS = cluster.brokers.join(',');
   process.env.TEST_KAFKA_STARTED = cluster.name;
 }

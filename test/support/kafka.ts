@@ -2,6 +2,22 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
 import { waitFor } from './wait';
 
+/**
+ * Tests that start brokers of their own take ports from this base (default 39092): the shared
+ * broker at the base, the outage test's at base + 10000, the failover cluster's from base + 10100.
+ * Each broker's controller listens 1000 above it. Two checkouts testing at once set different
+ * bases (`TEST_PORT_BASE=35092`).
+ */
+export function testPort(offset = 0): number {
+  const base = Number(process.env.TEST_PORT_BASE ?? 39092);
+  if (!Number.isInteger(base) || base < 1024 || base + offset + 1000 > 65535) {
+    throw new Error(
+      `TEST_PORT_BASE must be a port from 1024 that leaves room above it, got "${process.env.TEST_PORT_BASE}"`,
+    );
+  }
+  return base + offset;
+}
+
 export function testBrokers(): string[] {
   const brokers = process.env.TEST_KAFKA_BROKERS ?? process.env.KAFKA_BROKERS;
   if (!brokers) throw new Error('no test broker: run the e2e project through jest (its global setup starts one)');
