@@ -1,8 +1,8 @@
 // npm run stack:up / stack:down / stack:status: the whole stack without Docker (see stack.ts).
 //   up       starts what is not running, in order, each ready before the next
 //   down     stops everything, services first (they drain), Kafka's data kept
-import { stackParts, STACK_DIR } from './stack';
 import path from 'node:path';
+import { stackDown, stackParts, stackUp, STACK_DIR } from './stack';
 
 const USAGE = 'usage: cli.ts up | down | status';
 
@@ -10,23 +10,15 @@ async function main([command]: string[]): Promise<void> {
   const parts = stackParts();
   switch (command) {
     case 'up':
-      for (const part of parts) {
-        const started = Date.now();
-        process.stderr.write(`stack: starting ${part.name} ...\n`);
-        await part.up();
-        process.stderr.write(
-          `stack: ${part.name} ready at ${part.url} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
-        );
-      }
+      await stackUp(parts, (part, ms) =>
+        process.stderr.write(`stack: ${part.name} ready at ${part.url} (${(ms / 1000).toFixed(1)} s)\n`),
+      );
       process.stderr.write(
-        `stack: up; logs in ${path.relative(process.cwd(), STACK_DIR) || '.'}/*.log and .cache/kafka/run/\n`,
+        `stack: up; logs in ${path.relative(process.cwd(), STACK_DIR)}/*.log and .cache/kafka/run/\n`,
       );
       return;
     case 'down':
-      for (const part of [...parts].reverse()) {
-        await part.down();
-        process.stderr.write(`stack: ${part.name} stopped\n`);
-      }
+      await stackDown(parts, (part) => process.stderr.write(`stack: ${part.name} stopped\n`));
       return;
     case 'status':
       for (const part of parts) {

@@ -4,14 +4,35 @@
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { attachKafkaCluster, startKafkaCluster } from '../kafka/cluster';
-import { JAEGER_PORTS, startJaeger } from '../jaeger/jaeger';
+import { JAEGER_PORTS, startJaeger, type JaegerPorts } from '../jaeger/jaeger';
 import { daemonPid, logTail, startDaemon, stopDaemon } from './daemon';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const STACK_DIR = path.join(REPO_ROOT, '.cache', 'stack');
-const KAFKA_INSTANCE = 'default';
-const KAFKA_PORT = 9092;
 const READY_TIMEOUT_MS = 90_000;
+
+/** Where the stack runs: the contract's ports by default; the stack's own test moves them. */
+export interface StackLayout {
+  /** Pid and log files of Jaeger and the services. */
+  dir: string;
+  /** The local Kafka instance (scripts/kafka); 'default' is the one `kafka:up` starts. */
+  kafkaInstance: string;
+  kafkaPort: number;
+  jaeger: JaegerPorts;
+  producerPort: number;
+  consumerPort: number;
+}
+
+export function defaultLayout(env: NodeJS.ProcessEnv = process.env): StackLayout {
+  return {
+    dir: STACK_DIR,
+    kafkaInstance: 'default',
+    kafkaPort: 9092,
+    jaeger: JAEGER_PORTS,
+    producerPort: Number(env.PORT ?? 8080),
+    consumerPort: Number(env.METRICS_PORT ?? 9464),
+  };
+}
 
 export interface Part {
   name: string;
@@ -23,21 +44,16 @@ export interface Part {
   running(): Promise<boolean>;
 }
 
-function service(
-  name: 'producer' | 'consumer',
-  port: number,
-  env: Record<string, string>,
-): Part & { env: Record<string, string> } {
+function service(name: 'producer' | 'consumer', port: number, dir: string, env: Record<string, string>): Part {
   const entry = path.join(REPO_ROOT, name, 'dist', 'main.js');
   const url = `http://127.0.0.1:${port}`;
   return {
     name,
     url,
-    env,
     async up() {
-      if (daemonPid(STACK_DIR, name) !== undefined) return;
+      if (daemonPid(dir, name) !== undefined) return;
       const daemon = await startDaemon({
-        dir: STACK_DIR,
+        dir,
         name,
         command: process.execPath,
         args: [
@@ -49,12 +65,12 @@ function service(
         cwd: path.join(REPO_ROOT, name),
         env,
       });
-      await waitUntilReady(name, `${url}/health/ready`, () => daemonPid(STACK_DIR, name) !== undefined, daemon);
+      await waitUntilReady(name, `${url}/health/ready`, () => daemonPid(dir, name) !== undefined, daemon);
     },
     async down() {
-      await stopDaemon(STACK_DIR, name, { timeoutMs: 30_000 });
+      await stopDaemon(dir, name, { timeoutMs: 30_000 });
     },
-    running: async () => daemonPid(STACK_DIR, name) !== undefined,
+    running: async () => daemonPid(dir, name) !== undefined,
   };
 }
 
@@ -80,40 +96,60 @@ async function waitUntilReady(
   }
 }
 
-/** The parts in start order; the environment (PORT, LOG_LEVEL, HANDLER_MODULE, ...) passes through. */
-export function stackParts(env: NodeJS.ProcessEnv = process.env): Part[] {
-  const brokers = `localhost:${KAFKA_PORT}`;
-  const otlp = `http://127.0.0.1:${JAEGER_PORTS.otlpHttp}`;
-  const producerPort = Number(env.PORT ?? 8080);
-  const consumerPort = Number(env.METRICS_PORT ?? 9464);
-  const shared = { KAFKA_BROKERS: brokers, OTEL_EXPORTER_OTLP_ENDPOINT: otlp };
+/**
+ * The parts in start order. The services get the environment of the command (LOG_LEVEL,
+ * HANDLER_MODULE, ...) with the stack's addresses over it.
+ */
+export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
+  const { dir, kafkaInstance, kafkaPort, jaeger } = layout;
+  const brokers = `localhost:${kafkaPort}`;
+  const shared = { KAFKA_BROKERS: brokers, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${jaeger.otlpHttp}` };
   return [
     {
       name: 'kafka',
       url: brokers,
       async up() {
-        await startKafkaCluster({ name: KAFKA_INSTANCE, brokerPort: KAFKA_PORT, fresh: false });
+        await startKafkaCluster({ name: kafkaInstance, brokerPort: kafkaPort, fresh: false });
       },
       async down() {
-        await (await attachKafkaCluster(KAFKA_INSTANCE))?.stop();
+        await (await attachKafkaCluster(kafkaInstance))?.stop();
       },
       async running() {
-        const cluster = await attachKafkaCluster(KAFKA_INSTANCE);
-        return cluster?.nodePid(0) !== undefined;
+        return (await attachKafkaCluster(kafkaInstance))?.nodePid(0) !== undefined;
       },
     },
     {
       name: 'jaeger',
-      url: `http://127.0.0.1:${JAEGER_PORTS.query}`,
+      url: `http://127.0.0.1:${jaeger.query}`,
       async up() {
-        if (daemonPid(STACK_DIR, 'jaeger') === undefined) await startJaeger({ dir: STACK_DIR });
+        if (daemonPid(dir, 'jaeger') === undefined) await startJaeger({ dir, ports: jaeger });
       },
       async down() {
-        await stopDaemon(STACK_DIR, 'jaeger', { timeoutMs: 10_000 });
+        await stopDaemon(dir, 'jaeger', { timeoutMs: 10_000 });
       },
-      running: async () => daemonPid(STACK_DIR, 'jaeger') !== undefined,
+      running: async () => daemonPid(dir, 'jaeger') !== undefined,
     },
-    service('producer', producerPort, { ...shared, PORT: String(producerPort) }),
-    service('consumer', consumerPort, { ...shared, METRICS_PORT: String(consumerPort) }),
+    service('producer', layout.producerPort, dir, { ...shared, PORT: String(layout.producerPort) }),
+    service('consumer', layout.consumerPort, dir, { ...shared, METRICS_PORT: String(layout.consumerPort) }),
   ];
+}
+
+/** Starts what is not running, in order, each ready before the next. */
+export async function stackUp(
+  parts: Part[],
+  onReady: (part: Part, ms: number) => void = () => undefined,
+): Promise<void> {
+  for (const part of parts) {
+    const started = Date.now();
+    await part.up();
+    onReady(part, Date.now() - started);
+  }
+}
+
+/** Stops every part, services first (they drain), Kafka last with its data kept. */
+export async function stackDown(parts: Part[], onStopped: (part: Part) => void = () => undefined): Promise<void> {
+  for (const part of [...parts].reverse()) {
+    await part.down();
+    onStopped(part);
+  }
 }
