@@ -35,6 +35,8 @@ COPY common/package.json common/
 COPY --from=build /app/common/dist common/dist
 COPY ${SERVICE}/package.json ${SERVICE}/
 COPY --from=build /app/${SERVICE}/dist ${SERVICE}/dist
+# The producer's event schemas (SCHEMAS_DIR defaults to /app/schemas); small, so both images carry them.
+COPY schemas schemas
 WORKDIR /app/${SERVICE}
 USER node
 EXPOSE ${HEALTH_PORT}
