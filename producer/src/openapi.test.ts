@@ -1,28 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { SchemaRegistry } from './events/schemas';
+import { validateOpenApi } from '../../test/support/openapi';
 import { buildOpenApiDocument } from './openapi';
 
 const schemas = SchemaRegistry.load(path.resolve(__dirname, '../../schemas'));
-
-/**
- * Validates a document with @seriousme/openapi-schema-validator (the OpenAPI 3.1 JSON Schemas).
- * The package is ESM only, so it runs in a child Node process rather than in jest's module system.
- */
-export function validateOpenApi(document: unknown): { valid: boolean; version: string; errors?: unknown } {
-  const script = `
-    import { Validator } from '@seriousme/openapi-schema-validator';
-    const input = await new Promise((resolve) => { let text = ''; process.stdin.on('data', (c) => (text += c)); process.stdin.on('end', () => resolve(text)); });
-    const validator = new Validator();
-    const result = await validator.validate(JSON.parse(input));
-    process.stdout.write(JSON.stringify({ valid: result.valid, version: validator.version, errors: result.errors }));
-  `;
-  const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-    input: JSON.stringify(document),
-    cwd: path.resolve(__dirname, '../..'),
-  });
-  return JSON.parse(output.toString()) as { valid: boolean; version: string; errors?: unknown };
-}
 
 describe('the OpenAPI document', () => {
   const options = { schemas, maxEventsPerRequest: 100, bodyLimitBytes: 1000, version: '0.1.0' };

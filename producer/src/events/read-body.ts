@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import secureJson from 'secure-json-parse';
-import { problems } from '../problem';
+import { Problem, problems } from '../problem';
 
 /** Deeper JSON is refused: no event needs it, and recursive code downstream could overflow. */
 export const MAX_JSON_DEPTH = 64;
@@ -9,7 +9,9 @@ export const MAX_JSON_DEPTH = 64;
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 function isRawBodyError(error: unknown): error is Error & { type: string } {
-  return error instanceof Error && typeof (error as { type?: unknown }).type === 'string';
+  return (
+    error instanceof Error && !(error instanceof Problem) && typeof (error as { type?: unknown }).type === 'string'
+  );
 }
 
 export interface BodyLimits {
