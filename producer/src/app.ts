@@ -131,6 +131,9 @@ export function createApp(options: AppOptions): Koa {
     }
     // Who is calling, before anything of the body is read: an API key's identity, else the address.
     let caller = `address:${ctx.ip}`;
+    // Idempotent ids are scoped per API key; without keys one scope for all, so a retry from
+    // another address (a new network, another proxy) still gets the same ids.
+    let idempotencyScope = 'anonymous';
     if (options.apiKeys?.enabled) {
       const result = options.apiKeys.authenticate(ctx.get('authorization'));
       if ('refused' in result) {
@@ -138,6 +141,7 @@ export function createApp(options: AppOptions): Koa {
         throw problems.unauthorized(result.refused);
       }
       caller = `key:${result.id}`;
+      idempotencyScope = caller;
     }
     if (options.rateLimiter) {
       const decision = options.rateLimiter.take(caller);
@@ -165,7 +169,7 @@ export function createApp(options: AppOptions): Koa {
       const context = {
         source: options.eventSource,
         now: acceptedAt,
-        ...(idempotencyKey !== '' ? { idempotency: { scope: caller, key: idempotencyKey } } : {}),
+        ...(idempotencyKey !== '' ? { idempotency: { scope: idempotencyScope, key: idempotencyKey } } : {}),
       };
       const events = request.events.map((candidate, index) => toCloudEvent(candidate, index, context));
       const errors: FieldError[] = [];

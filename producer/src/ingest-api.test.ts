@@ -32,6 +32,8 @@ function appWith(overrides: Partial<AppOptions> = {}) {
     schemas,
     ...overrides,
   });
+  // Trust X-Forwarded-For, so a test can send from several client addresses.
+  app.proxy = true;
   return {
     server: app.callback(),
     registry,
@@ -287,6 +289,13 @@ describe('Idempotency-Key', () => {
         .set('idempotency-key', 'k')
         .send({ type: 'a' });
     expect((await send(KEY).expect(202)).body.ids).not.toEqual((await send(`${KEY}-2`).expect(202)).body.ids);
+  });
+
+  it('without API keys gives the same ids to a retry from another client address', async () => {
+    const { server } = appWith();
+    const send = (address: string) =>
+      request(server).post('/events').set('x-forwarded-for', address).set('idempotency-key', 'k').send({ type: 'a' });
+    expect((await send('192.0.2.1').expect(202)).body.ids).toEqual((await send('198.51.100.7').expect(202)).body.ids);
   });
 
   it('refuses a malformed key', async () => {
