@@ -40,6 +40,8 @@ COPY observability/package.json observability/
 COPY --from=build /app/observability/dist observability/dist
 COPY ${SERVICE}/package.json ${SERVICE}/
 COPY --from=build /app/${SERVICE}/dist ${SERVICE}/dist
+# The producer's event schemas (SCHEMAS_DIR defaults to /app/schemas); small, so both images carry them.
+COPY schemas schemas
 WORKDIR /app/${SERVICE}
 USER node
 EXPOSE ${HEALTH_PORT}
