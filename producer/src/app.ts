@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import { trace } from '@opentelemetry/api';
 import Koa, { type Context } from 'koa';
 import { errorMessage, toKafkaRecord, type Logger, type Registry } from '@event-pipeline/common';
 import type { ApiKeys } from './api-keys';
@@ -80,6 +81,10 @@ export function createApp(options: AppOptions): Koa {
       if (ctx.body === undefined && ctx.status >= 400) throw problems.ofStatus(ctx.status, ctx.method, ctx.path);
     } catch (error) {
       const problem = toProblem(error);
+      // The request's span says why it was answered so (a 5xx with the exception itself).
+      const span = trace.getActiveSpan();
+      span?.setAttribute('problem.type', problem.type);
+      if (problem.status >= 500) span?.recordException(problem.cause instanceof Error ? problem.cause : problem);
       if (problem.status >= 500 && problem.status !== 503) {
         logger.error(
           { err: errorMessage(problem.cause ?? problem), method: ctx.method, path: ctx.path },

@@ -215,6 +215,23 @@ describe('tracing from the HTTP request through Kafka to the worker', () => {
     expect(traceIdOf(deadLetter?.headers.traceparent)).toBe(processed.traceId);
   });
 
+  it('marks the span of a refused request with the type of its problem', async () => {
+    const response = await postJson(producer.url, { data: { no: 'type' } });
+    expect(response.status).toBe(400);
+    const { type } = (await response.json()) as { type: string };
+    const [trace] = await waitFor(
+      'the trace of the refused request',
+      async () => {
+        const found = await findTraces(jaeger.queryUrl, { service: 'producer', tags: { 'problem.type': type } });
+        return found.length > 0 ? found : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    const server = only(trace!, 'HTTP server span', (span) => span.kind === 'server');
+    expect(server.tags).toMatchObject({ 'http.response.status_code': 400, 'problem.type': type });
+    expect(trace!.some((span) => span.kind === 'producer')).toBe(false);
+  });
+
   it("writes the event's trace id and the span id into the log lines of its processing", async () => {
     const response = await postJson(producer.url, { type: 'order.created', data: { logged: true } });
     const [id] = ((await response.json()) as { ids: string[] }).ids;
