@@ -5,6 +5,7 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { KoaInstrumentation, KoaLayerType } from '@opentelemetry/instrumentation-koa';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
@@ -55,7 +56,7 @@ function named(env: Env, key: string): boolean {
 /**
  * The OpenTelemetry Node SDK as both services run it: traces through the standard OTEL_*
  * variables (OTLP by default, parent-based sampling unless OTEL_TRACES_SAMPLER says otherwise),
- * instrumented by the official HTTP, Koa, KafkaJS and pino instrumentations. Metrics are
+ * instrumented by the official HTTP (and fetch), Koa, KafkaJS and pino instrumentations. Metrics are
  * Prometheus's (prom-client), so the SDK exports none unless OTEL_METRICS_EXPORTER asks for
  * them; logs go to stdout with trace and span ids in them, and to the SDK only if
  * OTEL_LOGS_EXPORTER asks.
@@ -71,11 +72,12 @@ export function createTelemetry(env: Env = process.env, entryFile = process.argv
     ...(named(env, 'OTEL_METRICS_EXPORTER') ? {} : { metricReaders: [] }),
     ...(named(env, 'OTEL_LOGS_EXPORTER') ? {} : { logRecordProcessors: [] }),
     instrumentations: [
+      // Outgoing calls (a handler's webhook, say) are traced only inside a trace, and carry it on.
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (request) => isOperationalRequest(request.url),
-        // The services make no HTTP calls of their own; the OTLP exporter's are not the story.
-        ignoreOutgoingRequestHook: () => true,
+        requireParentforOutgoingSpans: true,
       }),
+      new UndiciInstrumentation({ requireParentforSpans: true }),
       // Router layers only: a span per middleware costs more than it tells.
       new KoaInstrumentation({ ignoreLayersType: [KoaLayerType.MIDDLEWARE] }),
       new KafkaJsInstrumentation(),

@@ -1,6 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { listen } from '@event-pipeline/common';
 import { startJaeger, type Jaeger } from '../../scripts/jaeger/jaeger';
 import { ancestorsOf, findTraces, getTrace, type TraceSpan } from '../support/jaeger';
 import { readTopic, testBrokers, testPort, uniqueName } from '../support/kafka';
@@ -33,6 +35,8 @@ describe('tracing from the HTTP request through Kafka to the worker', () => {
   let jaeger: Jaeger;
   let producer: ServiceProcess;
   let consumer: ServiceProcess;
+  let webhook: Server;
+  const webhookCalls: IncomingHttpHeaders[] = [];
 
   /** The trace that holds the producer's send span of event `id`, once the consumer's spans are in too. */
   const traceOfEvent = (id: string, needs: (spans: TraceSpan[]) => boolean): Promise<TraceSpan[]> =>
@@ -70,12 +74,18 @@ describe('tracing from the HTTP request through Kafka to the worker', () => {
     writeFileSync(
       handlerModule,
       `exports.createHandler = ({ logger }) => ({
-        handle(event) {
+        async handle(event) {
           if (event.type === 'test.failing') throw new Error('the handler failed on purpose');
+          if (event.type === 'test.webhook') await fetch(process.env.WEBHOOK_URL, { method: 'POST' });
           logger.info({ event_id: event.id }, 'event processed');
         },
       });`,
     );
+    webhook = createServer((request, response) => {
+      webhookCalls.push(request.headers);
+      response.writeHead(204).end();
+    });
+    const webhookPort = await listen(webhook, 0, '127.0.0.1');
     const brokers = testBrokers().join(',');
     // Only the standard variables: service.name comes from each service's package.
     const telemetry = { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpHttpEndpoint, OTEL_BSP_SCHEDULE_DELAY: '100' };
@@ -100,6 +110,7 @@ describe('tracing from the HTTP request through Kafka to the worker', () => {
           MAX_ATTEMPTS: String(MAX_ATTEMPTS),
           RETRY_INITIAL_DELAY_MS: '20',
           RETRY_MAX_DELAY_MS: '100',
+          WEBHOOK_URL: `http://127.0.0.1:${webhookPort}/hook`,
         },
         { port: consumerPort, telemetry: true },
       ),
@@ -113,6 +124,7 @@ describe('tracing from the HTTP request through Kafka to the worker', () => {
       expect(await service.exited).toBe(0);
     }
     await jaeger?.stop();
+    webhook?.close();
   });
 
   it('gives each of 10 events sent at once its own trace: HTTP server span, send span, consumer process span', async () => {
@@ -213,6 +225,18 @@ describe('tracing from the HTTP request through Kafka to the worker', () => {
     });
     const deadLetter = deadLetters.find((record) => record.headers.ce_id === id);
     expect(traceIdOf(deadLetter?.headers.traceparent)).toBe(processed.traceId);
+  });
+
+  it("carries the trace on to the handler's own HTTP calls", async () => {
+    const response = await postJson(producer.url, { type: 'test.webhook' });
+    const [id] = ((await response.json()) as { ids: string[] }).ids;
+    const spans = await traceOfEvent(id!, (trace) => trace.some((span) => span.kind === 'client'));
+    const handled = only(spans, 'handler span', (span) => span.name === 'handle event');
+    const call = only(spans, 'HTTP client span', (span) => span.kind === 'client');
+    expect(call).toMatchObject({ service: 'consumer', parentId: handled.spanId });
+    expect(call.tags).toMatchObject({ 'http.request.method': 'POST', 'http.response.status_code': 204 });
+    const received = webhookCalls.find((headers) => traceIdOf(headers.traceparent as string) === handled.traceId);
+    expect(received?.traceparent).toBe(`00-${call.traceId}-${call.spanId}-01`);
   });
 
   it('marks the span of a refused request with the type of its problem', async () => {
