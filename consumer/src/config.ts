@@ -31,6 +31,15 @@ export const consumerConfigSchema = z
     }),
     SESSION_TIMEOUT_MS: env.int('Kafka group session timeout.', 30_000, { min: 6000 }),
     HEARTBEAT_INTERVAL_MS: env.int('Kafka group heartbeat interval.', 3000, { min: 100 }),
+    DEDUPE_WINDOW_SIZE: env.int(
+      'Events (by source and id) remembered after processing, to drop duplicates of them (0: no de-duplication).',
+      100_000,
+      { max: 10_000_000 },
+    ),
+    DEDUPE_WINDOW_MS: env.int(
+      'How long a processed event is remembered for de-duplication (0: until newer ones push it out).',
+      3_600_000,
+    ),
     FROM_BEGINNING: env.bool(
       'A new group starts at the earliest offset (no event accepted before it is skipped).',
       true,

@@ -11,6 +11,7 @@ import {
 } from '@event-pipeline/common';
 import { isRetriable, type EventHandler } from './handler';
 import type { ConsumerMetrics } from './metrics';
+import type { RecentlyProcessed } from './recently-processed';
 import type { DeadLetterSink, InboundMessage, MessageControl, MessageSource } from './source';
 
 export interface RetrySettings {
@@ -33,6 +34,8 @@ export interface WorkerOptions {
   deadLetterTimeoutMs: number;
   /** How often the group hears from us while one event takes long (handler, backoff, dead-letter). */
   heartbeatIntervalMs: number;
+  /** Events finished lately; a duplicate of one is dropped (and committed) unhandled. None: no de-duplication. */
+  recentlyProcessed?: RecentlyProcessed | undefined;
   now?: () => number;
 }
 
@@ -79,6 +82,7 @@ export function createWorker({
   handlerTimeoutMs,
   deadLetterTimeoutMs,
   heartbeatIntervalMs,
+  recentlyProcessed,
   now = Date.now,
 }: WorkerOptions): Worker {
   const stopping = new AbortController();
@@ -92,6 +96,7 @@ export function createWorker({
     const position = { partition: message.partition, offset: message.offset };
     let attempts = 0;
     let decoded: DecodedRecord | undefined;
+    let duplicate = false;
 
     // KafkaJS heartbeats only between messages; one event may take longer than the session
     // timeout (a slow handler, long backoffs, a slow dead-letter write), so keep it alive here.
@@ -109,6 +114,12 @@ export function createWorker({
     try {
       decoded = fromKafkaRecord(message);
       const { event, acceptedAt } = decoded;
+      if (recentlyProcessed?.has(event)) {
+        duplicate = true;
+        metrics.duplicates.inc();
+        log.debug({ ...position, event_id: event.id, event_source: event.source }, 'duplicate event dropped');
+        return;
+      }
       const key = message.key?.toString('utf8') ?? null;
       let backoff: IBackoff<unknown> | undefined;
       for (attempts = 1; ; attempts += 1) {
@@ -148,6 +159,8 @@ export function createWorker({
           checkMembership();
         }
       }
+      // Only now: an event that failed must come again, not be dropped as a duplicate.
+      recentlyProcessed?.add(event);
       metrics.processed.inc({ outcome: 'success' });
       metrics.endToEndLatency.observe(Math.max(0, now() - acceptedAt) / 1000);
     } catch (error) {
@@ -181,11 +194,12 @@ export function createWorker({
         log.error({ ...position, err: errorMessage(dlqError) }, 'dead-letter write failed');
         throw new DeadLetterError(`dead-letter write failed: ${errorMessage(dlqError)}`, { cause: dlqError });
       }
+      if (decoded) recentlyProcessed?.add(decoded.event);
       metrics.processed.inc({ outcome: 'dead_lettered' });
       if (decoded) metrics.endToEndLatency.observe(Math.max(0, now() - decoded.acceptedAt) / 1000);
     } finally {
       clearInterval(heartbeats);
-      metrics.processingDuration.observe((now() - started) / 1000);
+      if (!duplicate) metrics.processingDuration.observe((now() - started) / 1000);
     }
   };
 
