@@ -1,4 +1,4 @@
-import { env, kafkaConfigSchema, parseConfig } from '@event-pipeline/common';
+import { checkKafkaConfig, env, kafkaConfigSchema, parseConfig } from '@event-pipeline/common';
 import { z } from 'zod';
 
 export const consumerConfigSchema = z
@@ -46,6 +46,7 @@ export const consumerConfigSchema = z
     ),
   })
   .superRefine((config, ctx) => {
+    checkKafkaConfig(config, ctx);
     if (config.HEARTBEAT_INTERVAL_MS * 3 > config.SESSION_TIMEOUT_MS) {
       ctx.addIssue({
         code: 'custom',
