@@ -19,7 +19,10 @@ module.exports = {
     {
       ...shared,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{common,producer,consumer}/src/**/*.test.ts', '<rootDir>/test/unit/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/{common,observability,producer,consumer}/src/**/*.test.ts',
+        '<rootDir>/test/unit/**/*.test.ts',
+      ],
     },
     {
       ...shared,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole suite, as CI runs it: lint and format check, typecheck and build, unit tests, and
 # end-to-end tests against a real Kafka broker (the repo's scripts start one from cached Maven
-# Central jars unless KAFKA_BROKERS names one). Extra arguments go to jest.
+# Central jars unless KAFKA_BROKERS names one) and a real Jaeger (built once from the Go module
+# proxy). Extra arguments go to jest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -9,13 +10,16 @@ if [ ! -d node_modules ]; then
   echo "test: no node_modules; run 'npm ci' first (the README's test command does)" >&2
   exit 1
 fi
-if [ -z "${KAFKA_BROKERS:-}" ]; then
-  for tool in java mvn; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-      echo "test: '$tool' is needed to run the local Kafka broker (or set KAFKA_BROKERS to a running one)" >&2
-      exit 1
-    fi
-  done
+# The outage and failover tests start brokers of their own even with KAFKA_BROKERS set.
+for tool in java mvn; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "test: '$tool' is needed to run the local Kafka brokers of the end-to-end tests" >&2
+    exit 1
+  fi
+done
+if ! command -v go >/dev/null 2>&1 && [ ! -x .cache/tools/jaeger-*/jaeger ]; then
+  echo "test: 'go' is needed to build Jaeger (the trace backend of the tracing tests) from the Go module proxy" >&2
+  exit 1
 fi
 
 run() { bash scripts/with-node.sh "$@"; }
@@ -26,6 +30,8 @@ run prettier --check . >/dev/null
 echo "==> typecheck and build"
 run tsc -b
 run tsc -p tsconfig.check.json
+echo "==> tools (built once into .cache/tools)"
+run tsx scripts/tools/cli.ts ensure >/dev/null
 echo "==> tests"
 mkdir -p .cache
 results=.cache/jest-results.json

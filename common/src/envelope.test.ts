@@ -1,4 +1,5 @@
-import { EnvelopeError, fromKafkaRecord, toKafkaRecord, type CloudEvent } from './envelope';
+import { CloudEvent as SdkEvent, Kafka } from 'cloudevents';
+import { EnvelopeError, fromKafkaRecord, toKafkaRecord, type CloudEvent, type OutboundRecord } from './envelope';
 
 const event: CloudEvent = {
   specversion: '1.0',
@@ -43,11 +44,24 @@ describe('the CloudEvents Kafka binding (binary mode)', () => {
     expect(decoded).toEqual({ event: { ...event, extensions: { tenant: 'acme' } }, acceptedAt: 1000 });
   });
 
-  it('keeps an event without data without a value', () => {
+  it('writes an event without data as an empty value, never a null tombstone, and reads it back without data', () => {
     const { data: _data, datacontenttype: _type, ...bare } = event;
     const record = toKafkaRecord(bare, 5);
-    expect(record.value).toBeNull();
+    expect(record.value).toEqual(Buffer.alloc(0));
+    expect(record.headers['content-type']).toBeUndefined();
     expect(fromKafkaRecord({ ...record, key: null }).event.data).toBeUndefined();
+    // Records written before this change carry a null value.
+    expect(fromKafkaRecord({ ...record, key: null, value: null }).event.data).toBeUndefined();
+  });
+
+  it('carries binary data as bytes with its content type', () => {
+    const bytes = Buffer.from([0, 1, 2, 255]);
+    const record = toKafkaRecord({ ...event, datacontenttype: 'image/png', data: bytes }, 0);
+    expect(record.value).toEqual(bytes);
+    expect(record.headers['content-type']).toBe('image/png');
+    expect(fromKafkaRecord({ ...record, key: null }).event.data).toEqual(bytes);
+    const untyped = toKafkaRecord({ ...event, datacontenttype: undefined, data: bytes }, 0);
+    expect(untyped.headers['content-type']).toBe('application/octet-stream');
   });
 
   it('refuses a record that is not a CloudEvent, as not retriable', () => {
@@ -68,5 +82,102 @@ describe('the CloudEvents Kafka binding (binary mode)', () => {
         timestamp: '0',
       });
     expect(badJson).toThrow(/not the JSON/);
+  });
+});
+
+/** A record as a KafkaJS consumer hands it to any reader: Buffer headers and value. */
+function asDelivered(record: OutboundRecord) {
+  return {
+    key: Buffer.from(record.key),
+    value: record.value,
+    headers: Object.fromEntries(Object.entries(record.headers).map(([name, value]) => [name, Buffer.from(value)])),
+    timestamp: record.timestamp,
+  };
+}
+
+/** The SDK's Kafka binding wants string headers, as its own KafkaMessage type says. */
+function forSdk(record: OutboundRecord) {
+  return {
+    key: record.key,
+    value: record.value,
+    headers: record.headers,
+    timestamp: record.timestamp,
+    body: record.value,
+  };
+}
+
+describe("our records follow the CloudEvents SDK's Kafka binding", () => {
+  const withExtensions: CloudEvent = {
+    ...event,
+    dataschema: 'urn:schema:order:1',
+    extensions: { tenant: 'acme', traceid: 'abc' },
+  };
+
+  it('the SDK reads our record back into the same event; the key becomes its partitionkey', () => {
+    const read = Kafka.toEvent(forSdk(toKafkaRecord(withExtensions, 0)));
+    expect(Array.isArray(read)).toBe(false);
+    expect({ ...(read as object) }).toEqual({
+      specversion: '1.0',
+      id: 'e-1',
+      source: 'urn:test',
+      type: 'order.placed',
+      subject: 'order-9',
+      time: '2026-11-26T08:00:00.000Z',
+      datacontenttype: 'application/json',
+      dataschema: 'urn:schema:order:1',
+      data: { total: 12.5, items: ['a'] },
+      tenant: 'acme',
+      traceid: 'abc',
+      partitionkey: 'order-9',
+    });
+  });
+
+  it("writes the headers the SDK's binary mode writes for the same event, and its data as the value", () => {
+    const sdkEvent = new SdkEvent({
+      specversion: '1.0',
+      id: 'e-1',
+      source: 'urn:test',
+      type: 'order.placed',
+      subject: 'order-9',
+      time: '2026-11-26T08:00:00.000Z',
+      datacontenttype: 'application/json',
+      dataschema: 'urn:schema:order:1',
+      data: { total: 12.5, items: ['a'] },
+      tenant: 'acme',
+      partitionkey: 'p-1',
+    });
+    const sdk = Kafka.binary(sdkEvent);
+    const ours = toKafkaRecord({ ...withExtensions, extensions: { tenant: 'acme', partitionkey: 'p-1' } }, 0);
+    // The SDK also repeats datacontenttype as ce_datacontenttype; the binding maps it to content-type only.
+    const { ce_datacontenttype: _repeated, ...sdkHeaders } = sdk.headers as Record<string, unknown>;
+    expect(ours.headers).toEqual(sdkHeaders);
+    expect(ours.key).toBe(sdk.key);
+    expect(JSON.parse(ours.value!.toString())).toEqual(sdk.value);
+  });
+
+  it('reads a record the SDK wrote, as a KafkaJS consumer delivers it', () => {
+    const sdk = Kafka.binary(
+      new SdkEvent({
+        id: 'x-1',
+        source: '/sensors/7',
+        type: 'reading',
+        data: { celsius: 21 },
+        datacontenttype: 'application/json',
+        region: 'eu',
+      }),
+    );
+    const record: OutboundRecord = {
+      key: 'k',
+      value: Buffer.from(JSON.stringify(sdk.value)),
+      headers: Object.fromEntries(
+        Object.entries(sdk.headers as Record<string, unknown>)
+          .filter(([, value]) => value !== undefined)
+          .map(([name, value]) => [name, String(value)]),
+      ),
+      timestamp: '0',
+    };
+    const { event: read } = fromKafkaRecord(asDelivered(record));
+    expect(read).toMatchObject({ id: 'x-1', source: '/sensors/7', type: 'reading', data: { celsius: 21 } });
+    expect(read.extensions).toMatchObject({ region: 'eu' });
   });
 });

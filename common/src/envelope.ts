@@ -43,6 +43,8 @@ export interface InboundRecord {
 const HEADER_PREFIX = 'ce_';
 const CONTENT_TYPE = 'content-type';
 const CORE_ATTRIBUTES = ['specversion', 'id', 'source', 'type', 'subject', 'time', 'dataschema'] as const;
+const OCTET_STREAM = 'application/octet-stream';
+const EMPTY = Buffer.alloc(0);
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json(?:\s*;.*)?$/i;
 
 export class EnvelopeError extends Error {
@@ -60,6 +62,12 @@ export function partitionKeyOf(event: CloudEvent): string {
   return event.extensions?.partitionkey ?? event.subject ?? event.id;
 }
 
+/**
+ * The record of an event in binary content mode. Extension attributes travel as `ce_<name>`
+ * headers like the core ones; `datacontenttype` travels as `content-type` only. An event
+ * without data gets an empty value, not null: a null value is a tombstone to a compacted topic,
+ * and readers of the binding (the CloudEvents SDK's among them) refuse it.
+ */
 export function toKafkaRecord(event: CloudEvent, acceptedAt: number): OutboundRecord {
   const headers: Record<string, string> = {};
   for (const attribute of CORE_ATTRIBUTES) {
@@ -68,15 +76,17 @@ export function toKafkaRecord(event: CloudEvent, acceptedAt: number): OutboundRe
   }
   for (const [name, value] of Object.entries(event.extensions ?? {})) headers[HEADER_PREFIX + name] = value;
 
-  let value: Buffer | null = null;
+  let value: Buffer = EMPTY;
   if (event.data !== undefined) {
-    const contentType = event.datacontenttype ?? 'application/json';
+    const contentType = event.datacontenttype ?? (Buffer.isBuffer(event.data) ? OCTET_STREAM : 'application/json');
     headers[CONTENT_TYPE] = contentType;
     value = Buffer.isBuffer(event.data)
       ? event.data
       : isJsonMediaType(contentType)
         ? Buffer.from(JSON.stringify(event.data))
         : Buffer.from(String(event.data));
+  } else if (event.datacontenttype !== undefined) {
+    headers[CONTENT_TYPE] = event.datacontenttype;
   }
   return { key: partitionKeyOf(event), value, headers, timestamp: String(acceptedAt) };
 }
@@ -132,9 +142,10 @@ export function fromKafkaRecord(record: InboundRecord): DecodedRecord {
   }
   if (Object.keys(extensions).length > 0) event.extensions = extensions;
 
-  if (record.value !== null) {
-    const contentType = headerText(record.headers, CONTENT_TYPE);
-    if (contentType !== undefined) event.datacontenttype = contentType;
+  const contentType = headerText(record.headers, CONTENT_TYPE);
+  if (contentType !== undefined) event.datacontenttype = contentType;
+  // No data is written as an empty value without a content type (older records: a null value).
+  if (record.value !== null && (record.value.length > 0 || contentType !== undefined)) {
     if (isJsonMediaType(contentType)) {
       try {
         event.data = JSON.parse(record.value.toString('utf8'));

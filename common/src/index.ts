@@ -6,4 +6,5 @@ export * from './lifecycle';
 export * from './logger';
 export * from './metrics';
 export * from './ops-server';
+export * from './telemetry';
 export * from './timeout';

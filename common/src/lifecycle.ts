@@ -4,6 +4,7 @@ import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import type { Registry } from 'prom-client';
 import { errorMessage } from './errors';
 import type { Logger } from './logger';
+import { flushTelemetry } from './telemetry';
 
 export interface ConnectOptions {
   logger: Logger;
@@ -94,8 +95,16 @@ export function exitOnSignals({
     }, timeoutMs);
     timer.unref();
     const finish = (code: number): void => {
-      clearTimeout(timer);
-      logger.flush(() => exit(code));
+      // The spans of the drain itself are the last to go out.
+      void flushTelemetry()
+        .then(
+          () => undefined,
+          (error: unknown) => logger.warn({ err: errorMessage(error) }, 'telemetry not flushed'),
+        )
+        .finally(() => {
+          clearTimeout(timer);
+          logger.flush(() => exit(code));
+        });
     };
     shutdown(signal).then(
       () => {

@@ -1,4 +1,6 @@
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { createLogger, createMetricsRegistry, toKafkaRecord } from '@event-pipeline/common';
+import { startTestTracing, type TestTracing } from '../../test/support/tracing';
 import { NonRetriableError, type EventHandler } from './handler';
 import { createConsumerMetrics } from './metrics';
 import { createRecentlyProcessed, type RecentlyProcessed } from './recently-processed';
@@ -221,5 +223,76 @@ describe('the worker with a window of recently processed events', () => {
     await deliver(message('2', { id: 'same' }));
     expect(handle).toHaveBeenCalledTimes(2);
     expect((await counted(metrics)).duplicates).toBe(0);
+  });
+});
+
+describe("the worker's spans", () => {
+  let tracing: TestTracing;
+  beforeAll(() => (tracing = startTestTracing()));
+  afterAll(() => tracing.stop());
+  beforeEach(() => tracing.exporter.reset());
+
+  /** Delivers inside a stand-in for the KafkaJS instrumentation's `process` span. */
+  async function deliverTraced(deliver: (message: InboundMessage) => Promise<void>, offset: string) {
+    const processSpan = trace.getTracer('kafkajs').startSpan('process events', { kind: SpanKind.CONSUMER });
+    await context.with(trace.setSpan(context.active(), processSpan), () => deliver(message(offset)));
+    processSpan.end();
+    const spans = tracing.exporter.getFinishedSpans();
+    return {
+      process: spans.find((span) => span.name === 'process events')!,
+      attempts: spans.filter((span) => span.name === 'handle event'),
+    };
+  }
+
+  it('makes a span per attempt inside the process span, and a retry event per failed one', async () => {
+    const { worker, deliver } = harness({
+      handle: (_event, context) => {
+        if (context.attempt < 3) throw new Error('down');
+      },
+    });
+    await worker.start();
+    const { process, attempts } = await deliverTraced(deliver, '11');
+
+    expect(attempts.map((span) => span.attributes['event.attempt'])).toEqual([1, 2, 3]);
+    expect(attempts.map((span) => span.status.code)).toEqual([
+      SpanStatusCode.ERROR,
+      SpanStatusCode.ERROR,
+      SpanStatusCode.UNSET,
+    ]);
+    for (const attempt of attempts) expect(attempt.parentSpanContext?.spanId).toBe(process.spanContext().spanId);
+    expect(process.events.map((event) => event.name)).toEqual(['retry', 'retry']);
+    expect(process.attributes).toMatchObject({ 'cloudevents.event_id': 'e-11', 'cloudevents.event_type': 't' });
+    expect(process.status.code).toBe(SpanStatusCode.UNSET);
+  });
+
+  it('marks a dropped duplicate with a duplicate event on the process span, and makes no attempt span', async () => {
+    const { worker, deliver } = harness(
+      { handle: () => undefined },
+      { recentlyProcessed: createRecentlyProcessed({ maxEntries: 10, maxAgeMs: 0 }) },
+    );
+    await worker.start();
+    await deliverTraced(deliver, '13');
+    tracing.exporter.reset();
+    const { process, attempts } = await deliverTraced(deliver, '13');
+
+    expect(attempts).toEqual([]);
+    expect(process.events.map((event) => event.name)).toEqual(['duplicate']);
+    expect(process.status.code).toBe(SpanStatusCode.UNSET);
+  });
+
+  it('marks the process span failed, with a dead-letter event, when the event is dead-lettered', async () => {
+    const { worker, deliver, deadLettered } = harness({
+      handle: () => {
+        throw Object.assign(new Error('bad data'), { retriable: false });
+      },
+    });
+    await worker.start();
+    const { process, attempts } = await deliverTraced(deliver, '12');
+
+    expect(deadLettered).toHaveLength(1);
+    expect(attempts).toHaveLength(1);
+    expect(process.events.map((event) => event.name)).toEqual(['dead_letter']);
+    expect(process.events[0]!.attributes).toMatchObject({ 'dead_letter.reason': 'not retriable' });
+    expect(process.status).toEqual({ code: SpanStatusCode.ERROR, message: 'bad data' });
   });
 });

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { context, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { ExponentialBackoff, type IBackoff } from 'cockatiel';
 import {
   EnvelopeError,
@@ -88,11 +89,15 @@ export function createWorker({
   const stopping = new AbortController();
   const log = logger.child({ component: 'worker' });
 
+  const tracer = trace.getTracer('@event-pipeline/consumer');
+
   // Decorrelated-jitter exponential backoff (cockatiel's default generator).
   const backoffs = new ExponentialBackoff({ initialDelay: settings.initialDelayMs, maxDelay: settings.maxDelayMs });
 
   const processMessage = async (message: InboundMessage, control: MessageControl): Promise<void> => {
     const started = now();
+    // The KafkaJS instrumentation's `process` span, continuing the producer's trace (if loaded).
+    const processSpan = trace.getActiveSpan();
     const position = { partition: message.partition, offset: message.offset };
     let attempts = 0;
     let decoded: DecodedRecord | undefined;
@@ -114,9 +119,16 @@ export function createWorker({
     try {
       decoded = fromKafkaRecord(message);
       const { event, acceptedAt } = decoded;
+      processSpan?.setAttributes({
+        'messaging.message.id': event.id,
+        'cloudevents.event_id': event.id,
+        'cloudevents.event_source': event.source,
+        'cloudevents.event_type': event.type,
+      });
       if (recentlyProcessed?.has(event)) {
         duplicate = true;
         metrics.duplicates.inc();
+        processSpan?.addEvent('duplicate');
         log.debug({ ...position, event_id: event.id, event_source: event.source }, 'duplicate event dropped');
         return;
       }
@@ -125,20 +137,25 @@ export function createWorker({
       for (attempts = 1; ; attempts += 1) {
         if (stopping.signal.aborted) throw new StoppingError('worker is stopping');
         const timedOut = new AbortController();
+        const attemptSpan = tracer.startSpan('handle event', {
+          attributes: { 'cloudevents.event_type': event.type, 'event.attempt': attempts },
+        });
         try {
           await withTimeout(
-            Promise.resolve(
-              handler.handle(event, {
-                topic: message.topic,
-                partition: message.partition,
-                offset: message.offset,
-                key,
-                headers: message.headers,
-                acceptedAt,
-                attempt: attempts,
-                logger: log,
-                signal: AbortSignal.any([stopping.signal, timedOut.signal]),
-              }),
+            context.with(trace.setSpan(context.active(), attemptSpan), () =>
+              Promise.resolve(
+                handler.handle(event, {
+                  topic: message.topic,
+                  partition: message.partition,
+                  offset: message.offset,
+                  key,
+                  headers: message.headers,
+                  acceptedAt,
+                  attempt: attempts,
+                  logger: log,
+                  signal: AbortSignal.any([stopping.signal, timedOut.signal]),
+                }),
+              ),
             ),
             handlerTimeoutMs,
             () => {
@@ -147,13 +164,21 @@ export function createWorker({
               return error;
             },
           );
+          attemptSpan.end();
           checkMembership();
           break;
         } catch (error) {
+          failSpan(attemptSpan, error);
+          attemptSpan.end();
           checkMembership();
           if (!isRetriable(error) || attempts >= settings.maxAttempts) throw error;
           metrics.processed.inc({ outcome: 'retried' });
           backoff = backoff ? backoff.next(undefined) : backoffs.next();
+          processSpan?.addEvent('retry', {
+            'event.attempt': attempts,
+            'retry.delay_ms': Math.round(backoff.duration),
+            'error.type': errorName(error),
+          });
           // A stop cuts the wait short.
           await sleep(backoff.duration, undefined, { signal: stopping.signal });
           checkMembership();
@@ -182,6 +207,8 @@ export function createWorker({
         },
         'dead-lettering event',
       );
+      processSpan?.addEvent('dead_letter', { 'event.attempts': attempts, 'dead_letter.reason': reason });
+      if (processSpan) failSpan(processSpan, error);
       try {
         await withTimeout(
           deadLetter.publish(message, { error, attempts: Math.max(1, attempts), failedAt: new Date(now()) }),
@@ -211,4 +238,9 @@ export function createWorker({
     },
     isReady: () => source.readiness().ready,
   };
+}
+
+function failSpan(span: Span, error: unknown): void {
+  span.setAttribute('error.type', errorName(error));
+  span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
 }

@@ -1,12 +1,18 @@
 import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { errorMessage, toKafkaRecord, type Logger, type Registry } from '@event-pipeline/common';
+import type { ApiKeys } from './api-keys';
 import { toCloudEvent } from './events/envelope';
-import { readJsonBody } from './events/read-body';
-import { validateEvents } from './events/validate';
+import { isValidIdempotencyKey } from './events/idempotency';
+import { readEvents } from './events/modes';
+import { MAX_LISTED_ERRORS, SchemaRegistry } from './events/schemas';
+import type { ItemLocation } from './events/validate';
 import type { IngestOutcome, ProducerMetrics } from './metrics';
+import { buildOpenApiDocument } from './openapi';
+import type { FieldError } from './problem';
 import { Problem, PROBLEM_CONTENT_TYPE, problems } from './problem';
 import { PublishError, type EventPublisher } from './publisher';
+import type { RateLimiter } from './rate-limit';
 import type { RequestTracker } from './request-tracker';
 
 export interface AppOptions {
@@ -15,7 +21,19 @@ export interface AppOptions {
   registry: Registry;
   metrics: ProducerMetrics;
   bodyLimitBytes: number;
+  /** Bound on receiving a body once the headers are in (408 past it). */
+  bodyTimeoutMs?: number;
   maxEventsPerRequest: number;
+  /** Event types with a JSON Schema for their data; none when absent. */
+  schemas?: SchemaRegistry;
+  /** Refuse (422) events whose type has no schema. */
+  schemasRequired?: boolean;
+  /** When enabled, POST /events needs a valid `Authorization: Bearer <key>`. */
+  apiKeys?: ApiKeys;
+  /** Requests per caller (API key, else client address); none when absent. */
+  rateLimiter?: RateLimiter;
+  /** The API's version in the OpenAPI document. */
+  version?: string;
   eventSource: string;
   retryAfterSeconds: number;
   /** True once shut-down began: readiness fails and new events are turned away. */
@@ -89,21 +107,78 @@ export function createApp(options: AppOptions): Koa {
 
   const count = (outcome: IngestOutcome, events: number): void => metrics.ingested.inc({ outcome }, events);
 
+  const schemas = options.schemas ?? SchemaRegistry.empty();
+  const openApi = JSON.stringify(
+    buildOpenApiDocument({
+      schemas,
+      apiKeysEnabled: options.apiKeys?.enabled ?? false,
+      maxEventsPerRequest: options.maxEventsPerRequest,
+      bodyLimitBytes: options.bodyLimitBytes,
+      version: options.version ?? '0.1.0',
+    }),
+  );
+  const schemaList = JSON.stringify({
+    schemas: schemas.list().map((schema) => ({
+      ...schema,
+      latest: schemas.latest().some((latest) => latest.id === schema.id),
+    })),
+  });
+
   router.post('/events', async (ctx) => {
     if (isDraining()) {
       count('failed', 1);
       throw problems.shuttingDown(options.retryAfterSeconds);
     }
+    // Who is calling, before anything of the body is read: an API key's identity, else the address.
+    let caller = `address:${ctx.ip}`;
+    // Idempotent ids are scoped per API key; without keys one scope for all, so a retry from
+    // another address (a new network, another proxy) still gets the same ids.
+    let idempotencyScope = 'anonymous';
+    if (options.apiKeys?.enabled) {
+      const result = options.apiKeys.authenticate(ctx.get('authorization'));
+      if ('refused' in result) {
+        count('unauthorized', 1);
+        throw problems.unauthorized(result.refused);
+      }
+      caller = `key:${result.id}`;
+      idempotencyScope = caller;
+    }
+    if (options.rateLimiter) {
+      const decision = options.rateLimiter.take(caller);
+      if (!decision.allowed) {
+        count('overloaded', 1);
+        throw problems.rateLimited(decision.retryAfterSeconds, 'this caller sent more requests than its rate limit');
+      }
+    }
+
     let records;
     let ids: string[];
     let received = 1;
     try {
-      const body = await readJsonBody(ctx, options.bodyLimitBytes);
-      // One oversized batch must not inflate the counter by more than a request's worth.
-      if (Array.isArray(body)) received = Math.min(Math.max(1, body.length), options.maxEventsPerRequest);
-      const incoming = validateEvents(body, options.maxEventsPerRequest);
+      const idempotencyKey = ctx.get('idempotency-key');
+      if (idempotencyKey !== '' && !isValidIdempotencyKey(idempotencyKey)) {
+        throw problems.invalidHeader('idempotency-key', 'must be 1 to 255 visible ASCII characters');
+      }
+      const request = await readEvents(ctx, {
+        limit: options.bodyLimitBytes,
+        timeoutMs: options.bodyTimeoutMs ?? 10_000,
+        maxEvents: options.maxEventsPerRequest,
+        onItems: (count) => (received = count),
+      });
       const acceptedAt = now();
-      const events = incoming.map((event) => toCloudEvent(event, { source: options.eventSource, now: acceptedAt }));
+      const context = {
+        source: options.eventSource,
+        now: acceptedAt,
+        ...(idempotencyKey !== '' ? { idempotency: { scope: idempotencyScope, key: idempotencyKey } } : {}),
+      };
+      const events = request.events.map((candidate, index) => toCloudEvent(candidate, index, context));
+      const errors: FieldError[] = [];
+      events.forEach((event, index) => {
+        const at: ItemLocation =
+          request.mode === 'binary' ? {} : request.isBatch ? { index, pointer: `/${index}` } : { pointer: '' };
+        schemas.check(event, at, { required: options.schemasRequired ?? false, errors });
+      });
+      if (errors.length > 0) throw problems.schemaViolation(errors.slice(0, MAX_LISTED_ERRORS), errors.length);
       records = events.map((event) => toKafkaRecord(event, acceptedAt.getTime()));
       ids = events.map((event) => event.id);
     } catch (error) {
@@ -151,6 +226,14 @@ export function createApp(options: AppOptions): Koa {
   });
   router.get('/health/ready', ready);
   router.get('/health', ready);
+  router.get('/schemas', (ctx) => {
+    ctx.type = 'application/json';
+    ctx.body = schemaList;
+  });
+  router.get('/openapi.json', (ctx) => {
+    ctx.type = 'application/json';
+    ctx.body = openApi;
+  });
   router.get('/metrics', async (ctx) => {
     ctx.type = registry.contentType;
     ctx.body = await registry.metrics();

@@ -34,6 +34,46 @@ export const producerConfigSchema = z
     HTTP_REQUEST_TIMEOUT_MS: env.int('Bound on receiving one whole request (slow clients get cut off).', 30_000, {
       min: 1000,
     }),
+    HTTP_HEADERS_TIMEOUT_MS: env.int('Bound on receiving the request headers (408 and close past it).', 10_000, {
+      min: 1000,
+    }),
+    HTTP_BODY_TIMEOUT_MS: env.int(
+      'Bound on receiving the body of POST /events once its headers are in (408 and close past it).',
+      10_000,
+      { min: 100 },
+    ),
+    SCHEMAS_DIR: env.optionalString(
+      'Folder of event schemas (`<type>/<version>.json`); defaults to the `schemas/` folder beside the producer.',
+    ),
+    SCHEMAS_REQUIRED: env.bool('Refuse (422) events whose type has no schema.', false),
+    API_KEYS: z
+      .string()
+      .transform((value) =>
+        value
+          .split(',')
+          .map((key) => key.trim())
+          .filter((key) => key.length > 0),
+      )
+      .pipe(
+        z.array(
+          z
+            .string()
+            .min(16, 'each key must have at least 16 characters')
+            .regex(/^[\x21-\x7e]+$/, 'keys are visible ASCII'),
+        ),
+      )
+      .optional()
+      .describe(
+        'Comma-separated API keys (16+ characters each); when set, POST /events needs `Authorization: Bearer <key>`.',
+      ),
+    RATE_LIMIT_PER_SECOND: env.int(
+      'Requests per second one caller (API key, else client address) may send on average; 0: no limit.',
+      0,
+    ),
+    RATE_LIMIT_BURST: env.int(
+      'Requests one caller may send at once before the rate applies (0: one second of rate).',
+      0,
+    ),
   })
   .superRefine((config, ctx) => {
     checkKafkaConfig(config, ctx);
@@ -43,6 +83,13 @@ export const producerConfigSchema = z
         code: 'custom',
         path: ['MAX_INFLIGHT_EVENTS'],
         message: `must be at least MAX_EVENTS_PER_REQUEST (${config.MAX_EVENTS_PER_REQUEST})`,
+      });
+    }
+    if (config.HTTP_HEADERS_TIMEOUT_MS > config.HTTP_REQUEST_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HTTP_HEADERS_TIMEOUT_MS'],
+        message: `must be at most HTTP_REQUEST_TIMEOUT_MS (${config.HTTP_REQUEST_TIMEOUT_MS})`,
       });
     }
     if (config.MAX_INFLIGHT_BYTES < config.BODY_LIMIT_BYTES) {

@@ -49,10 +49,15 @@ export class Problem extends Error {
   }
 }
 
-/** One failing field of a request, named by index (in a batch) and JSON pointer. */
+/**
+ * One failing field of a request: the item's index (in a batch), the JSON pointer into the
+ * request body, and for CloudEvents attributes the attribute (and in binary mode its header).
+ */
 export interface FieldError {
   index?: number;
-  pointer: string;
+  pointer?: string;
+  attribute?: string;
+  header?: string;
   message: string;
 }
 
@@ -62,6 +67,31 @@ export const problems = {
     new Problem(400, 'invalid-event', 'Invalid event', {
       detail: `${errors.length} field error(s); nothing of this request was produced`,
       extensions: { errors },
+    }),
+  invalidHeader: (header: string, message: string) =>
+    new Problem(400, 'invalid-header', 'Invalid header', {
+      detail: `${header}: ${message}`,
+      extensions: { errors: [{ header, message }] },
+    }),
+  schemaViolation: (errors: FieldError[], total = errors.length) =>
+    new Problem(422, 'schema-violation', 'Event data violates its schema', {
+      detail: `${total} schema error(s)${total > errors.length ? ` (the first ${errors.length} listed)` : ''}; nothing of this request was produced`,
+      extensions: { errors },
+    }),
+  unauthorized: (detail: string) =>
+    new Problem(401, 'unauthorized', 'Unauthorized', {
+      detail,
+      headers: { 'www-authenticate': 'Bearer realm="events"' },
+    }),
+  rateLimited: (retryAfterSeconds: number, detail: string) =>
+    new Problem(429, 'rate-limited', 'Too many requests', {
+      detail,
+      headers: { 'retry-after': String(retryAfterSeconds) },
+    }),
+  requestTimeout: (timeoutMs: number) =>
+    new Problem(408, 'request-timeout', 'Request timeout', {
+      detail: `the body did not arrive within ${timeoutMs} ms`,
+      headers: { connection: 'close' },
     }),
   bodyTooLarge: (limit: number) =>
     new Problem(413, 'body-too-large', 'Request body too large', { detail: `the body limit is ${limit} bytes` }),

@@ -10,6 +10,7 @@ import {
 import { sendAcknowledged } from './acknowledged-send';
 import { SendCoalescer } from './coalescer';
 import type { ProducerMetrics } from './metrics';
+import { endSendSpans, startSendSpans, untracedSend, type PartitionedRecord } from './send-spans';
 
 const MAX_SENDS_PER_BATCH = 3;
 
@@ -38,7 +39,10 @@ export interface Readiness {
 
 /** What the HTTP side needs from Kafka; nothing else of the client leaks past this file. */
 export interface EventPublisher {
-  /** Resolves once Kafka acknowledged every record (acks=all); rejects with PublishError. */
+  /**
+   * Resolves once Kafka acknowledged every record (acks=all); rejects with PublishError. Writes
+   * each event's trace context into its record's headers.
+   */
   publish(records: OutboundRecord[]): Promise<void>;
   readiness(): Readiness;
 }
@@ -109,21 +113,18 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
   const partitioner = Partitioners.DefaultPartitioner();
   let partitionMetadata: PartitionMetadata[] = [];
 
-  const sendBatch = (records: OutboundRecord[]): Promise<void> =>
-    sendAcknowledged(
-      records.map((record) => ({ ...record, partition: partitioner({ topic, partitionMetadata, message: record }) })),
-      {
-        topic,
-        maxSends: MAX_SENDS_PER_BATCH,
-        send: (messages) => producer.send({ topic, messages, acks: -1, compression }),
-        onUnanswered: ({ partitions, messages, send }) => {
-          metrics.produceUnacknowledged.inc(messages);
-          log.warn({ partitions, events: messages, send }, 'partitions unacknowledged, sending again');
-        },
+  const sendBatch = (records: PartitionedRecord[]): Promise<void> =>
+    sendAcknowledged(records, {
+      topic,
+      maxSends: MAX_SENDS_PER_BATCH,
+      send: (messages) => untracedSend(() => producer.send({ topic, messages, acks: -1, compression })),
+      onUnanswered: ({ partitions, messages, send }) => {
+        metrics.produceUnacknowledged.inc(messages);
+        log.warn({ partitions, events: messages, send }, 'partitions unacknowledged, sending again');
       },
-    );
+    });
 
-  const coalescer = new SendCoalescer<OutboundRecord>({
+  const coalescer = new SendCoalescer<PartitionedRecord>({
     maxItems: options.batchMaxEvents,
     maxBytes: options.batchMaxBytes,
     lingerMs: options.lingerMs,
@@ -206,33 +207,19 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
     },
 
     async publish(records) {
-      // Sized once, for the per-event limit, the in-flight bound and the batches.
-      const sizes = records.map(recordSize);
-      const tooLarge = sizes.findIndex((size) => size > options.batchMaxBytes);
-      if (tooLarge >= 0) {
-        const size = sizes[tooLarge]!;
-        throw new PublishError('too-large', `record ${tooLarge} takes ${size} bytes`, {
-          tooLarge: { index: tooLarge, size, limit: options.batchMaxBytes },
-        });
-      }
-      if (stopped) throw new PublishError('unavailable', 'the producer is shutting down');
-      if (!state.ready) throw new PublishError('unavailable', `kafka is not available: ${state.reason ?? 'unknown'}`);
-      if (coalescer.pending + records.length > options.maxInFlightEvents) {
-        throw new PublishError('overloaded', `more than ${options.maxInFlightEvents} events in flight`);
-      }
-      const bytes = sizes.reduce((sum, size) => sum + size, 0);
-      if (coalescer.pendingBytes + bytes > options.maxInFlightBytes) {
-        throw new PublishError('overloaded', `more than ${options.maxInFlightBytes} bytes of events in flight`);
-      }
-      const { done, abandon } = coalescer.submit(records, sizes);
+      const partitioned = records.map((record) => ({
+        ...record,
+        partition: partitioner({ topic, partitionMetadata, message: record }),
+      }));
+      // Started before anything can refuse the events, so that a refusal shows in the trace.
+      const spans = startSendSpans(topic, partitioned);
       try {
-        await withTimeout(done, options.produceTimeoutMs, () => {
-          abandon();
-          return new PublishError('timeout', `kafka did not acknowledge within ${options.produceTimeoutMs} ms`);
-        });
+        await publishPartitioned(partitioned);
+        endSendSpans(spans);
       } catch (error) {
-        if (error instanceof PublishError) throw error;
-        throw new PublishError('failed', `kafka refused the events: ${errorMessage(error)}`, { cause: error });
+        const failure = error instanceof PublishError ? error.failure : 'failed';
+        endSendSpans(spans, { type: failure, message: errorMessage(error) });
+        throw error;
       }
     },
 
@@ -247,4 +234,35 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
       await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
     },
   };
+
+  async function publishPartitioned(records: PartitionedRecord[]): Promise<void> {
+    // Sized once (trace headers included), for the per-event limit, the in-flight bound and the batches.
+    const sizes = records.map(recordSize);
+    const tooLarge = sizes.findIndex((size) => size > options.batchMaxBytes);
+    if (tooLarge >= 0) {
+      const size = sizes[tooLarge]!;
+      throw new PublishError('too-large', `record ${tooLarge} takes ${size} bytes`, {
+        tooLarge: { index: tooLarge, size, limit: options.batchMaxBytes },
+      });
+    }
+    if (stopped) throw new PublishError('unavailable', 'the producer is shutting down');
+    if (!state.ready) throw new PublishError('unavailable', `kafka is not available: ${state.reason ?? 'unknown'}`);
+    if (coalescer.pending + records.length > options.maxInFlightEvents) {
+      throw new PublishError('overloaded', `more than ${options.maxInFlightEvents} events in flight`);
+    }
+    const bytes = sizes.reduce((sum, size) => sum + size, 0);
+    if (coalescer.pendingBytes + bytes > options.maxInFlightBytes) {
+      throw new PublishError('overloaded', `more than ${options.maxInFlightBytes} bytes of events in flight`);
+    }
+    const { done, abandon } = coalescer.submit(records, sizes);
+    try {
+      await withTimeout(done, options.produceTimeoutMs, () => {
+        abandon();
+        return new PublishError('timeout', `kafka did not acknowledge within ${options.produceTimeoutMs} ms`);
+      });
+    } catch (error) {
+      if (error instanceof PublishError) throw error;
+      throw new PublishError('failed', `kafka refused the events: ${errorMessage(error)}`, { cause: error });
+    }
+  }
 }

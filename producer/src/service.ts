@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import path from 'node:path';
 import {
   createMetricsRegistry,
   createKafkaClient,
@@ -7,12 +8,18 @@ import {
   type Logger,
   type RunningService,
 } from '@event-pipeline/common';
+import { ApiKeys } from './api-keys';
 import { createApp } from './app';
 import { answerClientErrorsAsProblems } from './client-errors';
 import type { ProducerConfig } from './config';
+import { SchemaRegistry } from './events/schemas';
 import { createProducerMetrics } from './metrics';
 import { createKafkaPublisher, type KafkaPublisher } from './publisher';
+import { RateLimiter } from './rate-limit';
 import { RequestTracker } from './request-tracker';
+
+/** The repository's schemas/ folder, from src/ or dist/ alike (and /app/schemas in the image). */
+export const DEFAULT_SCHEMAS_DIR = path.resolve(__dirname, '..', '..', 'schemas');
 
 /** `started`: connected with the topic in place. `stop`: not ready, no new connections, in-flight requests answered, producer flushed. */
 export interface ProducerService extends RunningService {
@@ -24,6 +31,8 @@ export async function startProducerService(
   config: ProducerConfig,
   { logger }: { logger: Logger },
 ): Promise<ProducerService> {
+  // Schemas first: a broken one stops the start before anything connects.
+  const schemas = SchemaRegistry.load(config.SCHEMAS_DIR ?? DEFAULT_SCHEMAS_DIR);
   const registry = createMetricsRegistry();
   const metrics = createProducerMetrics(registry);
   const kafka = createKafkaClient(config, 'producer', logger);
@@ -53,7 +62,19 @@ export async function startProducerService(
     registry,
     metrics,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    bodyTimeoutMs: config.HTTP_BODY_TIMEOUT_MS,
     maxEventsPerRequest: config.MAX_EVENTS_PER_REQUEST,
+    schemas,
+    schemasRequired: config.SCHEMAS_REQUIRED,
+    apiKeys: new ApiKeys(config.API_KEYS ?? []),
+    ...(config.RATE_LIMIT_PER_SECOND > 0
+      ? {
+          rateLimiter: new RateLimiter({
+            ratePerSecond: config.RATE_LIMIT_PER_SECOND,
+            burst: config.RATE_LIMIT_BURST > 0 ? config.RATE_LIMIT_BURST : config.RATE_LIMIT_PER_SECOND,
+          }),
+        }
+      : {}),
     eventSource: config.EVENT_SOURCE,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
     isDraining: () => draining,
@@ -61,13 +82,29 @@ export async function startProducerService(
   app.silent = true;
 
   // Live from the first moment; ready once the publisher is.
-  const server = createServer(app.callback());
+  // Node checks the header and request timeouts every connectionsCheckingInterval (30 s by
+  // default), which would let a slow client hold a connection well past them.
+  const server = createServer(
+    {
+      requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.min(1000, config.HTTP_HEADERS_TIMEOUT_MS / 2),
+    },
+    app.callback(),
+  );
   answerClientErrorsAsProblems(server);
-  server.requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;
-  server.headersTimeout = Math.min(config.HTTP_REQUEST_TIMEOUT_MS, 60_000);
   server.keepAliveTimeout = 65_000;
   const port = await listen(server, config.PORT, config.HOST);
-  logger.info({ port, topic: config.EVENTS_TOPIC, brokers: config.KAFKA_BROKERS }, 'listening');
+  logger.info(
+    {
+      port,
+      topic: config.EVENTS_TOPIC,
+      brokers: config.KAFKA_BROKERS,
+      schemas: schemas.list().length,
+      apiKeys: config.API_KEYS?.length ?? 0,
+    },
+    'listening',
+  );
 
   const { started, abort } = startInBackground((signal) => publisher.start(signal), logger);
 

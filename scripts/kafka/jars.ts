@@ -42,9 +42,10 @@ export interface CommandOutput {
 }
 
 /** Runs a command to completion; a failure carries the command's output in its message. */
-export function runCommand(command: string, args: string[]): Promise<CommandOutput> {
+export function runCommand(command: string, args: string[], env: Record<string, string> = {}): Promise<CommandOutput> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    const options = { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } };
+    execFile(command, args, options, (error, stdout, stderr) => {
       if (!error) {
         resolve({ stdout, stderr });
         return;

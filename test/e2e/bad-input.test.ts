@@ -68,7 +68,9 @@ describe('bad input never reaches the topic', () => {
     });
     const problem = await expectProblem(text, 415);
     expect(problem.detail).toMatch(/text\/plain/);
-    expect(text.headers.get('accept-post')).toBe('application/json');
+    expect(text.headers.get('accept-post')).toBe(
+      'application/json, application/cloudevents+json, application/cloudevents-batch+json',
+    );
     const none = await fetch(`${producer.url}/events`, {
       method: 'POST',
       body: new Uint8Array(Buffer.from('{"type":"a"}')),

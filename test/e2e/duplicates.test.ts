@@ -31,31 +31,37 @@ describe('when the same event is posted twice', () => {
     await consumer?.stop();
   });
 
-  it('is in Kafka twice, processed once, and the duplicate is counted and committed', async () => {
-    const order = { id: 'order-42', type: 'order.placed', subject: 'order-42', data: { total: 99.5 } };
-    // A client retrying a request whose answer it did not see: separate requests, same event.
-    for (const body of [order, order, { ...order, id: 'order-43', subject: 'order-43' }]) {
-      const response = await postJson(producer.url, body);
-      expect(response.status).toBe(202);
-      expect(await response.json()).toEqual({ ids: [body.id] });
-    }
+  it('processes a retried request with the same Idempotency-Key once, counts the copies and commits them', async () => {
+    const batch = [
+      { type: 'order.placed', subject: 'order-42', data: { total: 99.5 } },
+      { type: 'order.placed', subject: 'order-43', data: { total: 12 } },
+    ];
+    // A client retrying a request whose answer it did not see.
+    const send = () => postJson(producer.url, batch, { 'idempotency-key': 'checkout-42' });
+    const first = (await (await send()).json()) as { ids: string[] };
+    const retry = (await (await send()).json()) as { ids: string[] };
+    expect(retry.ids).toEqual(first.ids);
+    // An event with its own id, posted twice in separate requests.
+    const own = { id: 'order-44', type: 'order.placed', subject: 'order-44', data: { total: 5 } };
+    for (const body of [own, own]) expect((await postJson(producer.url, body)).status).toBe(202);
 
-    await waitFor('order-43 handled', () => handled.includes('order-43'), { timeoutMs: 60_000 });
+    const ids = [...first.ids, 'order-44'];
     const records = await readTopic(topic);
-    expect(records.filter((record) => record.headers.ce_id === 'order-42')).toHaveLength(2);
-    expect(records).toHaveLength(3);
+    expect(records).toHaveLength(6);
+    for (const id of ids) expect(records.filter((record) => record.headers.ce_id === id)).toHaveLength(2);
 
-    // Every record's offset is committed, the dropped duplicate's included.
-    await waitFor('offsets committed to the end', async () => {
-      const progress = await groupProgress(group, topic);
-      return progress.reduce((sum, partition) => sum + partition.high, 0) === 3 &&
-        progress.every((partition) => partition.committed === partition.high || partition.high === 0)
-        ? progress
-        : false;
-    });
-    expect(handled.sort()).toEqual(['order-42', 'order-43']);
+    // Every record's offset is committed, the dropped copies' included.
+    await waitFor(
+      'offsets committed to the end',
+      async () => {
+        const progress = await groupProgress(group, topic);
+        return progress.every((partition) => partition.committed === partition.high || partition.high === 0);
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect([...handled].sort()).toEqual([...ids].sort());
     const metrics = await (await fetch(`${consumer.url}/metrics`)).text();
-    expect(metricValue(metrics, 'events_duplicates_total')).toBe(1);
-    expect(metricValue(metrics, 'events_processed_total{outcome="success"}')).toBe(2);
+    expect(metricValue(metrics, 'events_duplicates_total')).toBe(3);
+    expect(metricValue(metrics, 'events_processed_total{outcome="success"}')).toBe(3);
   });
 });

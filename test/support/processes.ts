@@ -35,11 +35,13 @@ export interface ServiceProcess {
 export async function spawnService(
   service: 'producer' | 'consumer',
   env: Record<string, string>,
-  { port, readyPath = '/health/ready' }: { port: number; readyPath?: string },
+  { port, readyPath = '/health/ready', telemetry = false }: { port: number; readyPath?: string; telemetry?: boolean },
 ): Promise<ServiceProcess> {
   const entry = path.join(ROOT, service, 'dist', 'main.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
-  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', entry], {
+  // With telemetry, as `npm start` runs it: the bootstrap preloaded, configured by OTEL_* in env.
+  const preload = telemetry ? ['--require', '@event-pipeline/observability/register'] : [];
+  const child = spawn(process.execPath, [...preload, '--disable-warning=TimeoutNegativeWarning', entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { KAFKA_VERSION } from '../../scripts/kafka/cluster';
+import { GO_TOOLS } from '../../scripts/tools/go-tools';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -17,5 +18,16 @@ describe('docker-compose.yml', () => {
 
   it('starts the services only once Kafka is healthy', () => {
     expect(compose).toMatch(/depends_on:\n\s+kafka:\n\s+condition: service_healthy/);
+  });
+
+  it('runs the Jaeger release the local stack builds, with the same config file', () => {
+    const minor = /^v1\.(\d+)\.0$/.exec(GO_TOOLS.jaeger.version)?.[1];
+    // Jaeger v2.N ships from module version v1.(N + 63): v2.13.0 is v1.76.0.
+    expect(compose).toContain(`image: jaegertracing/jaeger:2.${Number(minor) - 63}.0`);
+    expect(compose).toContain('./observability/jaeger/config.yaml:/etc/jaeger/config.yaml:ro');
+  });
+
+  it('points both services at the trace backend with the standard OTLP variable only', () => {
+    expect(compose).toMatch(/OTEL_EXPORTER_OTLP_ENDPOINT: \$\{OTEL_EXPORTER_OTLP_ENDPOINT:-http:\/\/jaeger:4318\}/);
   });
 });

@@ -1,20 +1,37 @@
 import { randomUUID } from 'node:crypto';
 import { SPEC_VERSION, type CloudEvent } from '@event-pipeline/common';
-import type { IncomingEvent } from './validate';
+import { idempotentEventId } from './idempotency';
+import type { EventCandidate } from './validate';
 
-/** Completes a client's event into a CloudEvent: an id and a time when it has none. */
-export function toCloudEvent(incoming: IncomingEvent, { source, now }: { source: string; now: Date }): CloudEvent {
+export interface CompletionContext {
+  /** `source` of events that name none (plain mode). */
+  source: string;
+  /** Acceptance time: `time` of events that carry none. */
+  now: Date;
+  /** With an Idempotency-Key, events without an id get ids derived from it and their index. */
+  idempotency?: { scope: string; key: string };
+}
+
+/** Completes a checked event into a CloudEvent: an id, a source and a time where it has none. */
+export function toCloudEvent(candidate: EventCandidate, index: number, context: CompletionContext): CloudEvent {
+  const { idempotency } = context;
+  const id =
+    candidate.id ?? (idempotency ? idempotentEventId(idempotency.scope, idempotency.key, index) : randomUUID());
   const event: CloudEvent = {
     specversion: SPEC_VERSION,
-    id: incoming.id ?? randomUUID(),
-    source: incoming.source ?? source,
-    type: incoming.type,
-    time: incoming.time ?? now.toISOString(),
+    id,
+    source: candidate.source ?? context.source,
+    type: candidate.type,
+    time: candidate.time ?? context.now.toISOString(),
   };
-  if (incoming.subject !== undefined) event.subject = incoming.subject;
-  if (incoming.data !== undefined) {
-    event.datacontenttype = 'application/json';
-    event.data = incoming.data;
+  if (candidate.subject !== undefined) event.subject = candidate.subject;
+  if (candidate.dataschema !== undefined) event.dataschema = candidate.dataschema;
+  if (candidate.data !== undefined) {
+    event.datacontenttype = candidate.datacontenttype ?? 'application/json';
+    event.data = candidate.data;
+  } else if (candidate.datacontenttype !== undefined) {
+    event.datacontenttype = candidate.datacontenttype;
   }
+  if (candidate.extensions !== undefined) event.extensions = candidate.extensions;
   return event;
 }

@@ -1,0 +1,1 @@
+export { createTelemetry, identifyService, isOperationalRequest, type ServiceIdentity } from './telemetry';

@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
+import { KoaInstrumentation, KoaLayerType } from '@opentelemetry/instrumentation-koa';
+import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+
+/** Who is sending telemetry: read from the package.json nearest to the program's entry file. */
+export interface ServiceIdentity {
+  name: string;
+  version?: string;
+}
+
+/**
+ * `@event-pipeline/producer` → `producer`: the service names of the contract, with nothing to
+ * configure. OTEL_SERVICE_NAME (or service.name in OTEL_RESOURCE_ATTRIBUTES) still wins.
+ */
+export function identifyService(entryFile: string | undefined): ServiceIdentity | undefined {
+  if (!entryFile) return undefined;
+  for (let dir = path.dirname(path.resolve(entryFile)); ; dir = path.dirname(dir)) {
+    const manifest = readJson(path.join(dir, 'package.json'));
+    if (manifest && typeof manifest.name === 'string') {
+      const name = manifest.name.replace(/^@[^/]+\//, '');
+      return typeof manifest.version === 'string' ? { name, version: manifest.version } : { name };
+    }
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+function readJson(file: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Requests that are not the service's work: probes and scrapes would drown the traces. */
+export function isOperationalRequest(url: string | undefined): boolean {
+  const pathname = (url ?? '').split('?', 1)[0] ?? '';
+  return pathname === '/metrics' || pathname === '/health' || pathname.startsWith('/health/');
+}
+
+type Env = Record<string, string | undefined>;
+
+function named(env: Env, key: string): boolean {
+  return (env[key] ?? '').trim() !== '';
+}
+
+/**
+ * The OpenTelemetry Node SDK as both services run it: traces through the standard OTEL_*
+ * variables (OTLP by default, parent-based sampling unless OTEL_TRACES_SAMPLER says otherwise),
+ * instrumented by the official HTTP, Koa, KafkaJS and pino instrumentations. Metrics are
+ * Prometheus's (prom-client), so the SDK exports none unless OTEL_METRICS_EXPORTER asks for
+ * them; logs go to stdout with trace and span ids in them, and to the SDK only if
+ * OTEL_LOGS_EXPORTER asks.
+ */
+export function createTelemetry(env: Env = process.env, entryFile = process.argv[1]): NodeSDK {
+  if (!named(env, 'OTEL_LOG_LEVEL')) diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.WARN);
+  const identity = identifyService(entryFile);
+  const serviceNamed =
+    named(env, 'OTEL_SERVICE_NAME') || /(^|,)\s*service\.name=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? '');
+  return new NodeSDK({
+    ...(identity && !serviceNamed ? { serviceName: identity.name } : {}),
+    ...(identity?.version ? { resource: resourceFromAttributes({ [ATTR_SERVICE_VERSION]: identity.version }) } : {}),
+    ...(named(env, 'OTEL_METRICS_EXPORTER') ? {} : { metricReaders: [] }),
+    ...(named(env, 'OTEL_LOGS_EXPORTER') ? {} : { logRecordProcessors: [] }),
+    instrumentations: [
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (request) => isOperationalRequest(request.url),
+        // The services make no HTTP calls of their own; the OTLP exporter's are not the story.
+        ignoreOutgoingRequestHook: () => true,
+      }),
+      // Router layers only: a span per middleware costs more than it tells.
+      new KoaInstrumentation({ ignoreLayersType: [KoaLayerType.MIDDLEWARE] }),
+      new KafkaJsInstrumentation(),
+      new PinoInstrumentation({ disableLogSending: !named(env, 'OTEL_LOGS_EXPORTER') }),
+    ],
+  });
+}

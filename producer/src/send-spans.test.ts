@@ -1,0 +1,63 @@
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { startTestTracing, type TestTracing } from '../../test/support/tracing';
+import { endSendSpans, startSendSpans, untracedSend, type PartitionedRecord } from './send-spans';
+
+function record(id: string): PartitionedRecord {
+  return { key: id, value: null, headers: { ce_id: id, ce_type: 'order.created' }, timestamp: '0', partition: 2 };
+}
+
+describe('send spans', () => {
+  let tracing: TestTracing;
+  beforeAll(() => (tracing = startTestTracing()));
+  afterAll(() => tracing.stop());
+  beforeEach(() => tracing.exporter.reset());
+
+  it("parents each event's send span to the request that carried it, and writes that span into its headers", () => {
+    const tracer = trace.getTracer('test');
+    const requestA = tracer.startSpan('POST /events A');
+    const requestB = tracer.startSpan('POST /events B');
+    const a = record('a');
+    const [b1, b2] = [record('b1'), record('b2')];
+    const spans = [
+      ...context.with(trace.setSpan(context.active(), requestA), () => startSendSpans('events', [a])),
+      ...context.with(trace.setSpan(context.active(), requestB), () => startSendSpans('events', [b1, b2])),
+    ];
+    // The events are then sent together, as the coalescer does, from whichever context.
+    endSendSpans(spans);
+
+    const finished = tracing.exporter.getFinishedSpans();
+    expect(finished).toHaveLength(3);
+    for (const [rec, request] of [
+      [a, requestA],
+      [b1, requestB],
+      [b2, requestB],
+    ] as const) {
+      const span = finished.find((each) => each.attributes['messaging.message.id'] === rec.headers.ce_id)!;
+      expect(span.name).toBe('send events');
+      expect(span.kind).toBe(SpanKind.PRODUCER);
+      expect(span.parentSpanContext?.spanId).toBe(request.spanContext().spanId);
+      expect(span.attributes).toMatchObject({
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'send',
+        'messaging.destination.name': 'events',
+        'messaging.destination.partition.id': '2',
+        'messaging.kafka.message.key': rec.key,
+      });
+      const { traceId, spanId } = span.spanContext();
+      expect(rec.headers.traceparent).toBe(`00-${traceId}-${spanId}-01`);
+    }
+  });
+
+  it('marks every span of a refused publish as an error of its kind', () => {
+    endSendSpans(startSendSpans('events', [record('x'), record('y')]), { type: 'timeout', message: 'no ack' });
+    for (const span of tracing.exporter.getFinishedSpans()) {
+      expect(span.status).toEqual({ code: SpanStatusCode.ERROR, message: 'no ack' });
+      expect(span.attributes['error.type']).toBe('timeout');
+    }
+  });
+
+  it('keeps the send itself from making spans of its own (the instrumentation would re-parent the events)', async () => {
+    const recording = await untracedSend(async () => trace.getTracer('kafkajs').startSpan('send events').isRecording());
+    expect(recording).toBe(false);
+  });
+});

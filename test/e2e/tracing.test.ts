@@ -1,0 +1,232 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startJaeger, type Jaeger } from '../../scripts/jaeger/jaeger';
+import { ancestorsOf, findTraces, getTrace, type TraceSpan } from '../support/jaeger';
+import { readTopic, testBrokers, testPort, uniqueName } from '../support/kafka';
+import { postJson } from '../support/pipeline';
+import { freePort, spawnService, type ServiceProcess } from '../support/processes';
+import { waitFor } from '../support/wait';
+
+jest.setTimeout(300_000);
+
+const MAX_ATTEMPTS = 3;
+
+function only(spans: TraceSpan[], what: string, match: (span: TraceSpan) => boolean): TraceSpan {
+  const found = spans.filter(match);
+  if (found.length !== 1) {
+    const names = spans.map((span) => `${span.service}:${span.name}`).join(', ');
+    throw new Error(`expected one ${what} in the trace, found ${found.length} among ${names}`);
+  }
+  return found[0]!;
+}
+
+function traceIdOf(traceparent: string | undefined): string | undefined {
+  return traceparent?.split('-')[1];
+}
+
+// Both services run as separate processes with the telemetry bootstrap preloaded, exporting to a
+// real Jaeger; the assertions read the traces back from Jaeger's query API.
+describe('tracing from the HTTP request through Kafka to the worker', () => {
+  const topic = uniqueName('events');
+  const dlq = `${topic}.dlq`;
+  let jaeger: Jaeger;
+  let producer: ServiceProcess;
+  let consumer: ServiceProcess;
+
+  /** The trace that holds the producer's send span of event `id`, once the consumer's spans are in too. */
+  const traceOfEvent = (id: string, needs: (spans: TraceSpan[]) => boolean): Promise<TraceSpan[]> =>
+    waitFor(
+      `the trace of event ${id} in Jaeger`,
+      async () => {
+        const [found] = await findTraces(jaeger.queryUrl, {
+          service: 'producer',
+          tags: { 'messaging.message.id': id },
+        });
+        if (!found) return undefined;
+        const spans = await getTrace(jaeger.queryUrl, found[0]!.traceId);
+        return needs(spans) ? spans : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+
+  const processedIn = (spans: TraceSpan[]): number =>
+    spans.filter((span) => span.service === 'consumer' && span.name === `process ${topic}`).length;
+
+  beforeAll(async () => {
+    jaeger = await startJaeger({
+      dir: mkdtempSync(path.join(tmpdir(), 'jaeger-')),
+      ports: {
+        otlpGrpc: testPort(10_300),
+        otlpHttp: testPort(10_301),
+        query: testPort(10_302),
+        queryGrpc: testPort(10_303),
+        health: testPort(10_304),
+        metrics: testPort(10_305),
+      },
+    });
+    // Fails every attempt for one event type, so its retries and dead-lettering show.
+    const handlerModule = path.join(mkdtempSync(path.join(tmpdir(), 'handler-')), 'failing-handler.js');
+    writeFileSync(
+      handlerModule,
+      `exports.createHandler = ({ logger }) => ({
+        handle(event) {
+          if (event.type === 'test.failing') throw new Error('the handler failed on purpose');
+          logger.info({ event_id: event.id }, 'event processed');
+        },
+      });`,
+    );
+    const brokers = testBrokers().join(',');
+    // Only the standard variables: service.name comes from each service's package.
+    const telemetry = { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpHttpEndpoint, OTEL_BSP_SCHEDULE_DELAY: '100' };
+    const [producerPort, consumerPort] = [await freePort(), await freePort()];
+    [producer, consumer] = await Promise.all([
+      spawnService(
+        'producer',
+        { ...telemetry, KAFKA_BROKERS: brokers, PORT: String(producerPort), HOST: '127.0.0.1', EVENTS_TOPIC: topic },
+        { port: producerPort, telemetry: true },
+      ),
+      spawnService(
+        'consumer',
+        {
+          ...telemetry,
+          KAFKA_BROKERS: brokers,
+          METRICS_PORT: String(consumerPort),
+          HOST: '127.0.0.1',
+          EVENTS_TOPIC: topic,
+          DLQ_TOPIC: dlq,
+          CONSUMER_GROUP: uniqueName('events-processor'),
+          HANDLER_MODULE: handlerModule,
+          MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+          RETRY_INITIAL_DELAY_MS: '20',
+          RETRY_MAX_DELAY_MS: '100',
+        },
+        { port: consumerPort, telemetry: true },
+      ),
+    ]);
+  });
+
+  afterAll(async () => {
+    for (const service of [producer, consumer]) {
+      if (!service) continue;
+      service.child.kill('SIGTERM');
+      expect(await service.exited).toBe(0);
+    }
+    await jaeger?.stop();
+  });
+
+  it('gives each of 10 events sent at once its own trace: HTTP server span, send span, consumer process span', async () => {
+    // Sent concurrently, so the producer coalesces them into shared Kafka requests.
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, (_, index) =>
+        postJson(producer.url, { type: 'order.created', subject: `order-${index}`, data: { index } }),
+      ),
+    );
+    expect(responses.map((response) => response.status)).toEqual(Array(10).fill(202));
+    const ids = await Promise.all(
+      responses.map(async (response) => ((await response.json()) as { ids: string[] }).ids[0]!),
+    );
+
+    const traceIds = new Set<string>();
+    for (const id of ids) {
+      const spans = await traceOfEvent(id, (trace) => processedIn(trace) === 1);
+      const server = only(spans, 'HTTP server span', (span) => span.service === 'producer' && span.kind === 'server');
+      expect(server.name).toBe('POST /events');
+      expect(server.tags['http.route']).toBe('/events');
+      expect(server.tags['http.response.status_code']).toBe(202);
+
+      const send = only(spans, 'send span', (span) => span.kind === 'producer');
+      expect(send).toMatchObject({ service: 'producer', name: `send ${topic}` });
+      expect(send.tags).toMatchObject({
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'send',
+        'messaging.destination.name': topic,
+        'messaging.message.id': id,
+        'messaging.kafka.message.key': send.tags['messaging.kafka.message.key'],
+      });
+      expect(ancestorsOf(send, spans)).toContain(server);
+
+      const processed = only(spans, 'consumer span', (span) => span.kind === 'consumer');
+      expect(processed).toMatchObject({ service: 'consumer', name: `process ${topic}`, parentId: send.spanId });
+      expect(processed.tags).toMatchObject({
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': topic,
+        'cloudevents.event_id': id,
+      });
+      expect(processed.tags['messaging.kafka.offset']).toBeDefined();
+      const handled = only(spans, 'handler span', (span) => span.name === 'handle event');
+      expect(handled.parentId).toBe(processed.spanId);
+      traceIds.add(server.traceId);
+    }
+    expect(traceIds.size).toBe(10);
+  });
+
+  it('gives a batch request one HTTP span, and each event its own send span that its consumer span continues', async () => {
+    const response = await postJson(
+      producer.url,
+      Array.from({ length: 5 }, (_, index) => ({ type: 'page.viewed', data: { index } })),
+    );
+    expect(response.status).toBe(202);
+    const { ids } = (await response.json()) as { ids: string[] };
+
+    const spans = await traceOfEvent(ids[0]!, (trace) => processedIn(trace) === 5);
+    const server = only(spans, 'HTTP server span', (span) => span.kind === 'server');
+    for (const id of ids) {
+      const send = only(
+        spans,
+        `send span of ${id}`,
+        (span) => span.tags['messaging.message.id'] === id && span.kind === 'producer',
+      );
+      expect(ancestorsOf(send, spans)).toContain(server);
+      const processed = only(
+        spans,
+        `process span of ${id}`,
+        (span) => span.kind === 'consumer' && span.tags['cloudevents.event_id'] === id,
+      );
+      expect(processed.parentId).toBe(send.spanId);
+    }
+  });
+
+  it("shows each retry and the dead-letter publish in the failing event's trace, and the dead letter carries it", async () => {
+    const response = await postJson(producer.url, { type: 'test.failing', data: { poison: true } });
+    expect(response.status).toBe(202);
+    const [id] = ((await response.json()) as { ids: string[] }).ids;
+
+    const spans = await traceOfEvent(id!, (trace) => trace.some((span) => span.name === `send ${dlq}`));
+    const processed = only(spans, 'consumer span', (span) => span.kind === 'consumer');
+    expect(processed.tags['otel.status_code']).toBe('ERROR');
+
+    const attempts = spans.filter((span) => span.name === 'handle event' && span.parentId === processed.spanId);
+    expect(attempts.map((span) => span.tags['event.attempt']).sort()).toEqual([1, 2, 3]);
+    for (const attempt of attempts) expect(attempt.tags['otel.status_code']).toBe('ERROR');
+    expect(processed.events.filter((event) => event.event === 'retry')).toHaveLength(MAX_ATTEMPTS - 1);
+    expect(processed.events.filter((event) => event.event === 'dead_letter')).toHaveLength(1);
+
+    const deadLetterSend = only(spans, 'dead-letter send span', (span) => span.name === `send ${dlq}`);
+    expect(deadLetterSend).toMatchObject({ service: 'consumer', kind: 'producer' });
+    expect(ancestorsOf(deadLetterSend, spans)).toContain(processed);
+
+    const deadLetters = await waitFor('the dead letter', async () => {
+      const records = await readTopic(dlq);
+      return records.length > 0 ? records : undefined;
+    });
+    const deadLetter = deadLetters.find((record) => record.headers.ce_id === id);
+    expect(traceIdOf(deadLetter?.headers.traceparent)).toBe(processed.traceId);
+  });
+
+  it("writes the event's trace id and the span id into the log lines of its processing", async () => {
+    const response = await postJson(producer.url, { type: 'order.created', data: { logged: true } });
+    const [id] = ((await response.json()) as { ids: string[] }).ids;
+    const spans = await traceOfEvent(id!, (trace) => processedIn(trace) === 1);
+    const handled = only(spans, 'handler span', (span) => span.name === 'handle event');
+
+    const line = await waitFor('the log line of the processed event', () =>
+      consumer
+        .output()
+        .split('\n')
+        .find((text) => text.includes(`"event_id":"${id}"`) && text.includes('"msg":"event processed"')),
+    );
+    expect(JSON.parse(line)).toMatchObject({ trace_id: handled.traceId, span_id: handled.spanId });
+  });
+});
