@@ -1,3 +1,4 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -89,11 +90,31 @@ export const env = {
       .default(defaultValue)
       .describe(description),
 
+  /** A path to a file this process can read, checked at start. */
+  optionalFile: (description: string) =>
+    z
+      .string()
+      .min(1)
+      .superRefine((file, ctx) => {
+        try {
+          accessSync(file, constants.R_OK);
+          if (!statSync(file).isFile()) ctx.addIssue({ code: 'custom', message: `${file} is not a file` });
+        } catch (error) {
+          const code = (error as { code?: string }).code ?? 'unreadable';
+          ctx.addIssue({ code: 'custom', message: `cannot read ${file} (${code})` });
+        }
+      })
+      .optional()
+      .describe(description),
+
   oneOf: <const T extends readonly [string, ...string[]]>(description: string, values: T, defaultValue: T[number]) =>
     z.enum(values).default(defaultValue).describe(description),
 };
 
-/** Settings every process shares: where Kafka is and how loudly to log. */
+export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+
+/** Settings every process shares: where Kafka is, how to reach it securely, how loudly to log. */
 export const kafkaConfigSchema = {
   KAFKA_BROKERS: env
     .list('Kafka bootstrap servers, comma-separated host:port.', ['localhost:9092'])
@@ -101,6 +122,24 @@ export const kafkaConfigSchema = {
   KAFKA_CLIENT_ID: env.optionalString('Kafka client id; defaults to the service name.'),
   KAFKA_CONNECTION_TIMEOUT_MS: env.int('Time to establish a TCP connection to a broker.', 3000, { min: 100 }),
   KAFKA_REQUEST_TIMEOUT_MS: env.int('Time to wait for a broker to answer one request.', 30000, { min: 100 }),
+  KAFKA_SASL_MECHANISM: z
+    .string()
+    .transform((value) => value.toLowerCase())
+    .pipe(z.enum(SASL_MECHANISMS, { message: `must be one of ${SASL_MECHANISMS.join(', ')}` }))
+    .optional()
+    .describe('SASL mechanism to authenticate to Kafka: plain, scram-sha-256 or scram-sha-512 (unset: no SASL).'),
+  KAFKA_SASL_USERNAME: env.optionalString('SASL user name; required with KAFKA_SASL_MECHANISM.'),
+  KAFKA_SASL_PASSWORD: env.optionalString('SASL password; required with KAFKA_SASL_MECHANISM. Never logged.'),
+  KAFKA_SSL: env.bool('Connect to Kafka over TLS.', false),
+  KAFKA_SSL_CA_FILE: env.optionalFile(
+    "PEM file of the CA certificates that sign the brokers' certificates (unset: the system's CAs).",
+  ),
+  KAFKA_SSL_CERT_FILE: env.optionalFile('PEM client certificate, for brokers that require mutual TLS.'),
+  KAFKA_SSL_KEY_FILE: env.optionalFile('PEM private key of KAFKA_SSL_CERT_FILE (unencrypted).'),
+  KAFKA_SSL_REJECT_UNAUTHORIZED: env.bool(
+    'Refuse brokers whose certificate the CAs do not vouch for or whose name does not match (false only for tests).',
+    true,
+  ),
   TOPIC_PARTITIONS: env.int('Partitions of a topic this service creates when it is missing.', 6, { min: 1 }),
   TOPIC_REPLICATION_FACTOR: env.int(
     'Replication factor of a topic this service creates when it is missing (-1: the broker default).',
@@ -110,3 +149,43 @@ export const kafkaConfigSchema = {
   LOG_LEVEL: env.oneOf('Log level.', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   SHUTDOWN_TIMEOUT_MS: env.int('Bound on a graceful shut-down; past it the process exits anyway.', 15000, { min: 100 }),
 };
+
+/** The Kafka security settings, as parsed (see kafkaConfigSchema). */
+export interface KafkaSecurityConfig {
+  KAFKA_SASL_MECHANISM?: SaslMechanism | undefined;
+  KAFKA_SASL_USERNAME?: string | undefined;
+  KAFKA_SASL_PASSWORD?: string | undefined;
+  KAFKA_SSL?: boolean | undefined;
+  KAFKA_SSL_CA_FILE?: string | undefined;
+  KAFKA_SSL_CERT_FILE?: string | undefined;
+  KAFKA_SSL_KEY_FILE?: string | undefined;
+}
+
+/**
+ * The checks across the Kafka security settings, for each service's `superRefine`: a setting
+ * that would be silently ignored, or half of a pair, is an error naming what to set.
+ */
+export function checkKafkaConfig(config: KafkaSecurityConfig, ctx: z.RefinementCtx): void {
+  const issue = (variable: string, message: string): void =>
+    ctx.addIssue({ code: 'custom', path: [variable], message });
+  if (config.KAFKA_SASL_MECHANISM) {
+    for (const variable of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
+      if (config[variable] === undefined) issue(variable, `is required with KAFKA_SASL_MECHANISM`);
+    }
+  } else if (config.KAFKA_SASL_USERNAME !== undefined || config.KAFKA_SASL_PASSWORD !== undefined) {
+    issue(
+      'KAFKA_SASL_MECHANISM',
+      `is required with KAFKA_SASL_USERNAME/PASSWORD: one of ${SASL_MECHANISMS.join(', ')}`,
+    );
+  }
+  const files = ['KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE'] as const;
+  const given = files.filter((variable) => config[variable] !== undefined);
+  if (!config.KAFKA_SSL && given.length > 0) issue('KAFKA_SSL', `must be true when ${given.join(', ')} is set`);
+  if ((config.KAFKA_SSL_CERT_FILE === undefined) !== (config.KAFKA_SSL_KEY_FILE === undefined)) {
+    const [missing, other] =
+      config.KAFKA_SSL_KEY_FILE === undefined
+        ? ['KAFKA_SSL_KEY_FILE', 'KAFKA_SSL_CERT_FILE']
+        : ['KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE'];
+    issue(missing, `is required with ${other}`);
+  }
+}

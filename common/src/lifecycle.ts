@@ -24,13 +24,16 @@ export interface ConnectOptions {
 export function isPermanentKafkaError(error: unknown, seen = new Set<unknown>()): boolean {
   if (typeof error !== 'object' || error === null || seen.has(error)) return false;
   seen.add(error);
-  const { type, retriable, cause, errors } = error as {
+  const { type, name, retriable, cause, errors } = error as {
     type?: unknown;
+    name?: unknown;
     retriable?: unknown;
     cause?: unknown;
     errors?: unknown;
   };
   if (typeof type === 'string' && retriable === false) return true;
+  // A refused login (wrong credentials, a mechanism the broker lacks) carries no protocol type.
+  if (name === 'KafkaJSSASLAuthenticationError') return true;
   if (isPermanentKafkaError(cause, seen)) return true;
   return Array.isArray(errors) && errors.some((inner) => isPermanentKafkaError(inner, seen));
 }

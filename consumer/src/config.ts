@@ -1,4 +1,4 @@
-import { env, kafkaConfigSchema, parseConfig } from '@event-pipeline/common';
+import { checkKafkaConfig, env, kafkaConfigSchema, parseConfig } from '@event-pipeline/common';
 import { z } from 'zod';
 
 export const consumerConfigSchema = z
@@ -31,12 +31,22 @@ export const consumerConfigSchema = z
     }),
     SESSION_TIMEOUT_MS: env.int('Kafka group session timeout.', 30_000, { min: 6000 }),
     HEARTBEAT_INTERVAL_MS: env.int('Kafka group heartbeat interval.', 3000, { min: 100 }),
+    DEDUPE_WINDOW_SIZE: env.int(
+      'Events (by source and id) remembered after processing, to drop duplicates of them (0: no de-duplication).',
+      100_000,
+      { max: 10_000_000 },
+    ),
+    DEDUPE_WINDOW_MS: env.int(
+      'How long a processed event is remembered for de-duplication (0: until newer ones push it out).',
+      3_600_000,
+    ),
     FROM_BEGINNING: env.bool(
       'A new group starts at the earliest offset (no event accepted before it is skipped).',
       true,
     ),
   })
   .superRefine((config, ctx) => {
+    checkKafkaConfig(config, ctx);
     if (config.HEARTBEAT_INTERVAL_MS * 3 > config.SESSION_TIMEOUT_MS) {
       ctx.addIssue({
         code: 'custom',

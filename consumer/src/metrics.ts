@@ -10,6 +10,7 @@ export interface ConsumerMetrics {
   processingDuration: Histogram;
   endToEndLatency: Histogram;
   deadLetterFailures: Counter;
+  duplicates: Counter;
   rebalances: Counter;
   ready: Gauge;
 }
@@ -40,6 +41,11 @@ export function createConsumerMetrics(registry: Registry): ConsumerMetrics {
     deadLetterFailures: new Counter({
       name: 'events_dead_letter_failures_total',
       help: 'Dead-letter writes that failed; the event is then not committed and comes again.',
+      registers: [registry],
+    }),
+    duplicates: new Counter({
+      name: 'events_duplicates_total',
+      help: 'Events dropped unhandled: this instance had processed one with the same source and id lately.',
       registers: [registry],
     }),
     rebalances: new Counter({

@@ -15,6 +15,7 @@ import { createLogHandler } from './handlers/log-handler';
 import { createKafkaDeadLetterSink } from './kafka-dead-letter';
 import { createKafkaSource } from './kafka-source';
 import { createConsumerMetrics } from './metrics';
+import { createRecentlyProcessed } from './recently-processed';
 import { createWorker, type Worker } from './worker';
 
 /** `started`: connected, topics in place, subscribed. `stop`: finish the event in hand, commit, leave the group, close. */
@@ -69,6 +70,10 @@ export async function startConsumerService(
     handlerTimeoutMs: config.HANDLER_TIMEOUT_MS,
     deadLetterTimeoutMs: config.DEAD_LETTER_TIMEOUT_MS,
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+    recentlyProcessed:
+      config.DEDUPE_WINDOW_SIZE > 0
+        ? createRecentlyProcessed({ maxEntries: config.DEDUPE_WINDOW_SIZE, maxAgeMs: config.DEDUPE_WINDOW_MS })
+        : undefined,
   });
 
   const server = createOpsServer({ registry, isReady: () => worker.isReady(), logger });

@@ -1,8 +1,9 @@
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { createLogger, createMetricsRegistry, toKafkaRecord } from '@event-pipeline/common';
 import { startTestTracing, type TestTracing } from '../../test/support/tracing';
-import type { EventHandler } from './handler';
+import { NonRetriableError, type EventHandler } from './handler';
 import { createConsumerMetrics } from './metrics';
+import { createRecentlyProcessed, type RecentlyProcessed } from './recently-processed';
 import type { DeadLetterReason, InboundMessage, MessageControl, MessageSource } from './source';
 import { createWorker } from './worker';
 
@@ -15,6 +16,7 @@ function harness(
     deadLetterFails = false,
     handlerTimeoutMs = 1000,
     heartbeatIntervalMs = 1000,
+    recentlyProcessed = undefined as RecentlyProcessed | undefined,
   } = {},
 ) {
   let onMessage!: (message: InboundMessage, control: MessageControl) => Promise<void>;
@@ -27,33 +29,39 @@ function harness(
   };
   const deadLettered: Array<{ message: InboundMessage; reason: DeadLetterReason }> = [];
   const heartbeats: number[] = [];
+  let dlqDown = deadLetterFails;
+  const metrics = createConsumerMetrics(createMetricsRegistry());
   const worker = createWorker({
     source,
     deadLetter: {
       publish: async (message, reason) => {
-        if (deadLetterFails) throw new Error('dead-letter topic unavailable');
+        if (dlqDown) throw new Error('dead-letter topic unavailable');
         deadLettered.push({ message, reason });
       },
     },
     handler,
     logger: createLogger({ service: 'test', level: 'silent' }),
-    metrics: createConsumerMetrics(createMetricsRegistry()),
+    metrics,
     retry: { maxAttempts, initialDelayMs, maxDelayMs: initialDelayMs },
     handlerTimeoutMs,
     deadLetterTimeoutMs: 1000,
     heartbeatIntervalMs,
+    recentlyProcessed,
   });
   const deliver = (message: InboundMessage) =>
     onMessage(message, { heartbeat: async () => void heartbeats.push(Date.now()) });
-  return { worker, deliver, deadLettered, heartbeats };
+  const setDeadLetterDown = (down: boolean) => {
+    dlqDown = down;
+  };
+  return { worker, deliver, deadLettered, heartbeats, metrics, setDeadLetterDown };
 }
 
-function message(offset: string): InboundMessage {
+function message(offset: string, { id = `e-${offset}`, source = 's' } = {}): InboundMessage {
   const record = toKafkaRecord(
     {
       specversion: '1.0',
-      id: `e-${offset}`,
-      source: 's',
+      id,
+      source,
       type: 't',
       time: new Date(0).toISOString(),
       data: { offset },
@@ -151,6 +159,73 @@ describe('the worker', () => {
   });
 });
 
+describe('the worker with a window of recently processed events', () => {
+  const window = () => createRecentlyProcessed({ maxEntries: 100, maxAgeMs: 0 });
+  const counted = async (metrics: ReturnType<typeof harness>['metrics']) => ({
+    duplicates: (await metrics.duplicates.get()).values[0]?.value ?? 0,
+    durations: (await metrics.processingDuration.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value,
+  });
+
+  it('handles an event once and drops (acknowledges) a later copy with the same source and id, counting it', async () => {
+    const handled: string[] = [];
+    const { worker, deliver, metrics } = harness(
+      { handle: (event) => void handled.push(`${event.source} ${event.id}`) },
+      { recentlyProcessed: window() },
+    );
+    await worker.start();
+    await deliver(message('1', { id: 'order-1' }));
+    await expect(deliver(message('2', { id: 'order-1' }))).resolves.toBeUndefined();
+    // Same id from another source is another event.
+    await deliver(message('3', { id: 'order-1', source: 'other' }));
+    expect(handled).toEqual(['s order-1', 'other order-1']);
+    // A dropped duplicate is no processing: it stays out of the duration histogram.
+    expect(await counted(metrics)).toEqual({ duplicates: 1, durations: 2 });
+  });
+
+  it('handles the copy of an event whose handling failed (nothing is remembered before success)', async () => {
+    let failures = 1;
+    const handled: string[] = [];
+    const { worker, deliver, setDeadLetterDown } = harness(
+      {
+        handle: (event) => {
+          if (failures-- > 0) throw new NonRetriableError('bad');
+          handled.push(event.id);
+        },
+      },
+      { recentlyProcessed: window(), deadLetterFails: true },
+    );
+    await worker.start();
+    // The dead-letter write fails, so the event is not done: it comes again and is handled then.
+    await expect(deliver(message('1', { id: 'x' }))).rejects.toThrow('dead-letter write failed');
+    setDeadLetterDown(false);
+    await deliver(message('1', { id: 'x' }));
+    expect(handled).toEqual(['x']);
+  });
+
+  it('drops a copy of a dead-lettered event instead of dead-lettering it again', async () => {
+    const handle = jest.fn(() => {
+      throw new NonRetriableError('bad');
+    });
+    const { worker, deliver, deadLettered, metrics } = harness({ handle }, { recentlyProcessed: window() });
+    await worker.start();
+    await deliver(message('1', { id: 'poison' }));
+    await deliver(message('2', { id: 'poison' }));
+    expect(handle).toHaveBeenCalledTimes(1);
+    expect(deadLettered).toHaveLength(1);
+    expect((await counted(metrics)).duplicates).toBe(1);
+  });
+
+  it('handles every copy without a window', async () => {
+    const handle = jest.fn();
+    const { worker, deliver, metrics } = harness({ handle });
+    await worker.start();
+    await deliver(message('1', { id: 'same' }));
+    await deliver(message('2', { id: 'same' }));
+    expect(handle).toHaveBeenCalledTimes(2);
+    expect((await counted(metrics)).duplicates).toBe(0);
+  });
+});
+
 describe("the worker's spans", () => {
   let tracing: TestTracing;
   beforeAll(() => (tracing = startTestTracing()));
@@ -187,6 +262,21 @@ describe("the worker's spans", () => {
     for (const attempt of attempts) expect(attempt.parentSpanContext?.spanId).toBe(process.spanContext().spanId);
     expect(process.events.map((event) => event.name)).toEqual(['retry', 'retry']);
     expect(process.attributes).toMatchObject({ 'cloudevents.event_id': 'e-11', 'cloudevents.event_type': 't' });
+    expect(process.status.code).toBe(SpanStatusCode.UNSET);
+  });
+
+  it('marks a dropped duplicate with a duplicate event on the process span, and makes no attempt span', async () => {
+    const { worker, deliver } = harness(
+      { handle: () => undefined },
+      { recentlyProcessed: createRecentlyProcessed({ maxEntries: 10, maxAgeMs: 0 }) },
+    );
+    await worker.start();
+    await deliverTraced(deliver, '13');
+    tracing.exporter.reset();
+    const { process, attempts } = await deliverTraced(deliver, '13');
+
+    expect(attempts).toEqual([]);
+    expect(process.events.map((event) => event.name)).toEqual(['duplicate']);
     expect(process.status.code).toBe(SpanStatusCode.UNSET);
   });
 

@@ -12,6 +12,7 @@ import {
 } from '@event-pipeline/common';
 import { isRetriable, type EventHandler } from './handler';
 import type { ConsumerMetrics } from './metrics';
+import type { RecentlyProcessed } from './recently-processed';
 import type { DeadLetterSink, InboundMessage, MessageControl, MessageSource } from './source';
 
 export interface RetrySettings {
@@ -34,6 +35,8 @@ export interface WorkerOptions {
   deadLetterTimeoutMs: number;
   /** How often the group hears from us while one event takes long (handler, backoff, dead-letter). */
   heartbeatIntervalMs: number;
+  /** Events finished lately; a duplicate of one is dropped (and committed) unhandled. None: no de-duplication. */
+  recentlyProcessed?: RecentlyProcessed | undefined;
   now?: () => number;
 }
 
@@ -80,6 +83,7 @@ export function createWorker({
   handlerTimeoutMs,
   deadLetterTimeoutMs,
   heartbeatIntervalMs,
+  recentlyProcessed,
   now = Date.now,
 }: WorkerOptions): Worker {
   const stopping = new AbortController();
@@ -97,6 +101,7 @@ export function createWorker({
     const position = { partition: message.partition, offset: message.offset };
     let attempts = 0;
     let decoded: DecodedRecord | undefined;
+    let duplicate = false;
 
     // KafkaJS heartbeats only between messages; one event may take longer than the session
     // timeout (a slow handler, long backoffs, a slow dead-letter write), so keep it alive here.
@@ -120,6 +125,13 @@ export function createWorker({
         'cloudevents.event_source': event.source,
         'cloudevents.event_type': event.type,
       });
+      if (recentlyProcessed?.has(event)) {
+        duplicate = true;
+        metrics.duplicates.inc();
+        processSpan?.addEvent('duplicate');
+        log.debug({ ...position, event_id: event.id, event_source: event.source }, 'duplicate event dropped');
+        return;
+      }
       const key = message.key?.toString('utf8') ?? null;
       let backoff: IBackoff<unknown> | undefined;
       for (attempts = 1; ; attempts += 1) {
@@ -172,6 +184,8 @@ export function createWorker({
           checkMembership();
         }
       }
+      // Only now: an event that failed must come again, not be dropped as a duplicate.
+      recentlyProcessed?.add(event);
       metrics.processed.inc({ outcome: 'success' });
       metrics.endToEndLatency.observe(Math.max(0, now() - acceptedAt) / 1000);
     } catch (error) {
@@ -207,11 +221,12 @@ export function createWorker({
         log.error({ ...position, err: errorMessage(dlqError) }, 'dead-letter write failed');
         throw new DeadLetterError(`dead-letter write failed: ${errorMessage(dlqError)}`, { cause: dlqError });
       }
+      if (decoded) recentlyProcessed?.add(decoded.event);
       metrics.processed.inc({ outcome: 'dead_lettered' });
       if (decoded) metrics.endToEndLatency.observe(Math.max(0, now() - decoded.acceptedAt) / 1000);
     } finally {
       clearInterval(heartbeats);
-      metrics.processingDuration.observe((now() - started) / 1000);
+      if (!duplicate) metrics.processingDuration.observe((now() - started) / 1000);
     }
   };
 

@@ -1,4 +1,4 @@
-import { env, kafkaConfigSchema, parseConfig } from '@event-pipeline/common';
+import { checkKafkaConfig, env, kafkaConfigSchema, parseConfig } from '@event-pipeline/common';
 import { z } from 'zod';
 
 export const producerConfigSchema = z
@@ -76,6 +76,7 @@ export const producerConfigSchema = z
     ),
   })
   .superRefine((config, ctx) => {
+    checkKafkaConfig(config, ctx);
     // A request of the largest size must fit in flight, or it could never be accepted.
     if (config.MAX_INFLIGHT_EVENTS < config.MAX_EVENTS_PER_REQUEST) {
       ctx.addIssue({

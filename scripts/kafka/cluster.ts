@@ -1,7 +1,7 @@
 // A real Apache Kafka (KRaft) on this machine, without Docker: the jars come from Maven Central
 // (jars.ts) and every node is a detached JVM, so it outlives the process that started it.
-// State lives in .cache/kafka/run/<name>/: cluster.json, and per node node-<i>/{server.properties,
-// data/, kafka.log, kafka.pid}.
+// State lives in .cache/kafka/run/<name>/: cluster.json, tls/ (with SASL_SSL: a CA and the brokers'
+// keystore, made at first start), and per node node-<i>/{server.properties, data/, kafka.log, kafka.pid}.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -37,11 +37,37 @@ export interface KafkaClusterOptions {
   extraProps?: Record<string, string>;
   /** Wipe the instance's data first, default true. */
   fresh?: boolean;
+  /** Authenticated listeners beside the PLAINTEXT one, for testing secured clients. */
+  security?: KafkaSecurityOptions;
+}
+
+/**
+ * SASL listeners that accept PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for the same users. The
+ * SCRAM credentials are stored when the data is formatted, so users only take effect on a
+ * fresh instance. Inter-broker and controller traffic stays on the PLAINTEXT listeners.
+ */
+export interface KafkaSecurityOptions {
+  /** User name to password (letters, digits, '.', '_' and '-' only). */
+  users: Record<string, string>;
+  /** Node i's SASL_PLAINTEXT listener is on saslPort + i. */
+  saslPort: number;
+  /**
+   * Node i's SASL_SSL listener is on saslSslPort + i. Its certificate (for `localhost`) is signed
+   * by a CA made for the instance, whose PEM file is `KafkaCluster.caFile`.
+   */
+  saslSslPort?: number;
 }
 
 export interface KafkaCluster {
   readonly name: string;
+  /** Bootstrap servers of the PLAINTEXT listeners. */
   readonly brokers: string[];
+  /** Bootstrap servers of the SASL_PLAINTEXT listeners (empty without `security`). */
+  readonly saslBrokers: string[];
+  /** Bootstrap servers of the SASL_SSL listeners (empty without `security.saslSslPort`). */
+  readonly saslSslBrokers: string[];
+  /** PEM file of the CA that signs the SASL_SSL listeners' certificates. */
+  readonly caFile: string | undefined;
   nodePid(i: number): number | undefined;
   /** SIGTERM (default) shuts down gracefully; resolves once the process is gone. */
   stopNode(i: number, signal?: NodeJS.Signals): Promise<void>;
@@ -71,14 +97,28 @@ interface ClusterState {
   nodes: number;
   brokerPort: number;
   controllerPort: number;
+  saslPort?: number;
+  saslSslPort?: number;
 }
+
+const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'];
+const SCRAM_MECHANISMS = SASL_MECHANISMS.filter((mechanism) => mechanism.startsWith('SCRAM-'));
+// Only guards the test keystore in the git-ignored run directory.
+const KEYSTORE_PASSWORD = 'local-kafka-keystore';
 
 export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise<KafkaCluster> {
   const name = opts.name ?? 'default';
   const nodes = opts.nodes ?? 1;
   const brokerPort = opts.brokerPort ?? 9092;
   const controllerPort = opts.controllerPort ?? brokerPort + 1000;
-  validate(name, nodes, brokerPort, controllerPort);
+  const { security } = opts;
+  validate(name, nodes, {
+    broker: brokerPort,
+    controller: controllerPort,
+    ...(security ? { sasl: security.saslPort } : {}),
+    ...(security?.saslSslPort !== undefined ? { 'sasl-ssl': security.saslSslPort } : {}),
+  });
+  if (security) validateUsers(security.users);
 
   await Promise.all([ensureKafkaJars(), checkJava()]);
   let existing = await readState(name);
@@ -98,10 +138,12 @@ export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise
     nodes,
     brokerPort,
     controllerPort,
+    ...(security ? { saslPort: security.saslPort } : {}),
+    ...(security?.saslSslPort !== undefined ? { saslSslPort: security.saslSslPort } : {}),
   };
   const cluster = new LocalKafkaCluster(name, state);
   for (const i of range(nodes)) if (cluster.nodePid(i) === undefined) await cluster.checkPortsFree(i);
-  await cluster.configure(opts.extraProps ?? {});
+  await cluster.configure(opts.extraProps ?? {}, security?.users ?? {});
   await cluster.start();
   return cluster;
 }
@@ -120,35 +162,57 @@ export async function listKafkaClusters(): Promise<string[]> {
   return withState.filter((name): name is string => name !== undefined).sort();
 }
 
-function validate(name: string, nodes: number, brokerPort: number, controllerPort: number): void {
+/** `bases`: the first port of each kind of listener (node i listens on base + i). */
+function validate(name: string, nodes: number, bases: Record<string, number>): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
     throw new Error(`Kafka instance name '${name}' must be letters, digits, '.', '_' or '-'`);
   }
   if (!Number.isInteger(nodes) || nodes < 1) throw new Error(`nodes must be a positive integer, not ${nodes}`);
-  const brokerPorts = range(nodes).map((i) => brokerPort + i);
-  const controllerPorts = range(nodes).map((i) => controllerPort + i);
-  for (const port of [...brokerPorts, ...controllerPorts]) {
+  const ports = Object.entries(bases).map(([role, base]) => ({ role, ports: range(nodes).map((i) => base + i) }));
+  const describe = (): string => ports.map(({ role, ports: list }) => `${role} on ${list.join(',')}`).join(', ');
+  for (const port of ports.flatMap((group) => group.ports)) {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`port ${port} is not a TCP port`);
     if (port === ALERTMANAGER_PORT) {
       throw new Error(
-        `Kafka would listen on ${port}, Alertmanager's port (brokers on ${brokerPorts.join(',')}, ` +
-          `controllers on ${controllerPorts.join(',')}); choose another broker port (CLI: --port)`,
+        `Kafka would listen on ${port}, Alertmanager's port (${describe()}); choose another broker port (CLI: --port)`,
       );
     }
   }
-  if (brokerPorts.some((port) => controllerPorts.includes(port))) {
-    throw new Error(`broker ports ${brokerPorts.join(',')} and controller ports ${controllerPorts.join(',')} overlap`);
+  const all = ports.flatMap((group) => group.ports);
+  if (new Set(all).size !== all.length) throw new Error(`Kafka listener ports overlap: ${describe()}`);
+}
+
+function validateUsers(users: Record<string, string>): void {
+  const entries = Object.entries(users);
+  if (entries.length === 0) throw new Error('security.users must name at least one user');
+  for (const [user, password] of entries) {
+    // They go unquoted into --add-scram and into a JAAS line.
+    if (!/^[A-Za-z0-9_.-]+$/.test(user) || !/^[A-Za-z0-9_.-]+$/.test(password)) {
+      throw new Error(`user '${user}': names and passwords may hold only letters, digits, '.', '_' and '-'`);
+    }
   }
 }
 
 class LocalKafkaCluster implements KafkaCluster {
   readonly brokers: string[];
+  readonly saslBrokers: string[];
+  readonly saslSslBrokers: string[];
+  readonly caFile: string | undefined;
 
   constructor(
     readonly name: string,
     private readonly state: ClusterState,
   ) {
-    this.brokers = range(state.nodes).map((i) => `localhost:${state.brokerPort + i}`);
+    const listening = (base: number | undefined): string[] =>
+      base === undefined ? [] : range(state.nodes).map((i) => `localhost:${base + i}`);
+    this.brokers = listening(state.brokerPort);
+    this.saslBrokers = listening(state.saslPort);
+    this.saslSslBrokers = listening(state.saslSslPort);
+    this.caFile = state.saslSslPort === undefined ? undefined : path.join(this.tlsDir, 'ca.pem');
+  }
+
+  private get tlsDir(): string {
+    return path.join(this.dir, 'tls');
   }
 
   private get dir(): string {
@@ -160,9 +224,9 @@ class LocalKafkaCluster implements KafkaCluster {
   }
 
   /** Writes cluster.json and the nodes' configs and formats new data dirs; running nodes must already match. */
-  async configure(extraProps: Record<string, string>): Promise<void> {
+  async configure(extraProps: Record<string, string>, users: Record<string, string>): Promise<void> {
     const all = range(this.state.nodes);
-    const props = all.map((i) => this.serverProperties(i, extraProps));
+    const props = all.map((i) => this.serverProperties(i, extraProps, users));
     const stopped: number[] = [];
     for (const i of all) {
       if (this.nodePid(i) === undefined) {
@@ -179,7 +243,11 @@ class LocalKafkaCluster implements KafkaCluster {
     }
     await mkdir(this.dir, { recursive: true });
     await writeFile(path.join(this.dir, 'cluster.json'), `${JSON.stringify(this.state, null, 2)}\n`);
+    if (this.state.saslSslPort !== undefined) await this.ensureKeystore();
     const libs = await ensureKafkaJars();
+    const scramUsers = Object.entries(users).flatMap(([user, password]) =>
+      SCRAM_MECHANISMS.flatMap((mechanism) => ['--add-scram', `${mechanism}=[name=${user},password=${password}]`]),
+    );
     await Promise.all(
       stopped.map(async (i) => {
         const propsFile = this.nodeFile(i, 'server.properties');
@@ -196,23 +264,62 @@ class LocalKafkaCluster implements KafkaCluster {
           this.state.clusterId,
           '-c',
           propsFile,
+          ...scramUsers,
         ]);
       }),
     );
   }
 
-  private serverProperties(i: number, extraProps: Record<string, string>): string {
-    const { nodes, brokerPort, controllerPort } = this.state;
+  /** A CA and a keystore for the SASL_SSL listeners, made once per instance (its data wipe deletes them). */
+  private async ensureKeystore(): Promise<void> {
+    const file = (name: string): string => path.join(this.tlsDir, name);
+    if (existsSync(file('broker.p12'))) return;
+    await mkdir(this.tlsDir, { recursive: true });
+    const openssl = (...args: string[]) => runCommand('openssl', args);
+    await openssl(
+      ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-subj', `/CN=local Kafka CA ${this.name}`],
+      ...['-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+      ...['-keyout', file('ca.key'), '-out', file('ca.pem')],
+    );
+    await openssl(
+      ...['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost'],
+      ...['-keyout', file('broker.key'), '-out', file('broker.csr')],
+    );
+    await writeFile(file('broker.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+    await openssl(
+      ...['x509', '-req', '-days', '30', '-in', file('broker.csr'), '-extfile', file('broker.ext')],
+      ...['-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file('broker.pem')],
+    );
+    await openssl(
+      ...['pkcs12', '-export', '-in', file('broker.pem'), '-inkey', file('broker.key'), '-certfile', file('ca.pem')],
+      ...['-passout', `pass:${KEYSTORE_PASSWORD}`, '-out', file('broker.p12')],
+    );
+  }
+
+  private serverProperties(i: number, extraProps: Record<string, string>, users: Record<string, string>): string {
+    const { nodes, brokerPort, controllerPort, saslPort, saslSslPort } = this.state;
     const replicas = Math.min(nodes, 3);
     const minIsr = Math.min(nodes, 2);
+    // Client listeners by name (each name is also its security protocol); the controller's is apart.
+    const clientListeners: Array<[string, number]> = [['PLAINTEXT', brokerPort + i]];
+    if (saslPort !== undefined) clientListeners.push(['SASL_PLAINTEXT', saslPort + i]);
+    if (saslSslPort !== undefined) clientListeners.push(['SASL_SSL', saslSslPort + i]);
+    const advertised = clientListeners.map(([listener, port]) => `${listener}://localhost:${port}`).join(',');
     const props: Record<string, string | number | boolean> = {
       'process.roles': 'broker,controller',
       'node.id': i + 1,
-      listeners: `PLAINTEXT://localhost:${brokerPort + i},CONTROLLER://localhost:${controllerPort + i}`,
-      'advertised.listeners': `PLAINTEXT://localhost:${brokerPort + i}`,
+      listeners: `${advertised},CONTROLLER://localhost:${controllerPort + i}`,
+      'advertised.listeners': advertised,
       'inter.broker.listener.name': 'PLAINTEXT',
       'controller.listener.names': 'CONTROLLER',
-      'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      'listener.security.protocol.map': [
+        ...clientListeners.map(([listener]) => `${listener}:${listener}`),
+        'CONTROLLER:PLAINTEXT',
+      ].join(','),
+      ...this.securityProperties(
+        clientListeners.map(([listener]) => listener).filter((listener) => listener.startsWith('SASL_')),
+        users,
+      ),
       'controller.quorum.voters': range(nodes)
         .map((j) => `${j + 1}@localhost:${controllerPort + j}`)
         .join(','),
@@ -230,6 +337,33 @@ class LocalKafkaCluster implements KafkaCluster {
     };
     const lines = Object.entries(props).map(([key, value]) => `${key}=${String(value)}`);
     return `# Written by scripts/kafka/cluster.ts on every start of instance '${this.name}'.\n${lines.join('\n')}\n`;
+  }
+
+  /** SASL on the given listeners: PLAIN checks the users listed here, SCRAM the credentials stored at format time. */
+  private securityProperties(listeners: string[], users: Record<string, string>): Record<string, string> {
+    if (listeners.length === 0) return {};
+    const plainUsers = Object.entries(users)
+      .map(([user, password]) => ` user_${user}="${password}"`)
+      .join('');
+    const props: Record<string, string> = { 'sasl.enabled.mechanisms': SASL_MECHANISMS.join(',') };
+    for (const listener of listeners.map((name) => name.toLowerCase())) {
+      const prefix = `listener.name.${listener}`;
+      props[`${prefix}.plain.sasl.jaas.config`] =
+        `org.apache.kafka.common.security.plain.PlainLoginModule required${plainUsers};`;
+      for (const mechanism of SCRAM_MECHANISMS) {
+        props[`${prefix}.${mechanism.toLowerCase()}.sasl.jaas.config`] =
+          'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+      }
+    }
+    if (listeners.includes('SASL_SSL')) {
+      Object.assign(props, {
+        'ssl.keystore.type': 'PKCS12',
+        'ssl.keystore.location': path.join(this.tlsDir, 'broker.p12'),
+        'ssl.keystore.password': KEYSTORE_PASSWORD,
+        'ssl.key.password': KEYSTORE_PASSWORD,
+      });
+    }
+    return props;
   }
 
   nodePid(i: number): number | undefined {
@@ -339,6 +473,8 @@ class LocalKafkaCluster implements KafkaCluster {
       ['broker', this.state.brokerPort + i],
       ['controller', this.state.controllerPort + i],
     ];
+    if (this.state.saslPort !== undefined) ports.push(['SASL', this.state.saslPort + i]);
+    if (this.state.saslSslPort !== undefined) ports.push(['SASL_SSL', this.state.saslSslPort + i]);
     for (const [role, port] of ports) {
       if (await portIsFree(port)) continue;
       const holder = await instanceUsingPort(port);
@@ -480,7 +616,10 @@ async function instanceUsingPort(port: number): Promise<string | undefined> {
     if (!state) continue;
     const cluster = new LocalKafkaCluster(name, state);
     const holds = range(state.nodes).some(
-      (i) => (state.brokerPort + i === port || state.controllerPort + i === port) && cluster.nodePid(i) !== undefined,
+      (i) =>
+        [state.brokerPort, state.controllerPort, state.saslPort, state.saslSslPort].some(
+          (base) => base !== undefined && base + i === port,
+        ) && cluster.nodePid(i) !== undefined,
     );
     if (holds) return name;
   }

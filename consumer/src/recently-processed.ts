@@ -1,0 +1,50 @@
+import { LRUCache } from 'lru-cache';
+import type { CloudEvent } from '@event-pipeline/common';
+
+/** What identifies an event in CloudEvents: `source` and `id` together. */
+export type EventIdentity = Pick<CloudEvent, 'source' | 'id'>;
+
+export interface RecentlyProcessedOptions {
+  /** Most events remembered; past it the oldest is forgotten first. Bounds the memory. */
+  maxEntries: number;
+  /** How long an event is remembered; 0 keeps it until newer ones push it out. */
+  maxAgeMs: number;
+  /** Clock, epoch ms (tests). */
+  now?: () => number;
+}
+
+/**
+ * The events this instance finished lately (handled or dead-lettered), so that a duplicate of
+ * one (a client's retry, a producer's resend) can be dropped instead of handled twice. It is a
+ * window, not a ledger: it lives in this process only and forgets the oldest first.
+ */
+export interface RecentlyProcessed {
+  has(event: EventIdentity): boolean;
+  add(event: EventIdentity): void;
+  readonly size: number;
+}
+
+// Length-prefixed, so that no (source, id) pair can collide with another whatever they contain.
+const keyOf = ({ source, id }: EventIdentity): string => `${source.length}:${source}${id}`;
+
+export function createRecentlyProcessed({ maxEntries, maxAgeMs, now }: RecentlyProcessedOptions): RecentlyProcessed {
+  if (!Number.isInteger(maxEntries) || maxEntries < 1) {
+    throw new Error(`maxEntries must be a positive integer, not ${maxEntries}; leave the window out to turn it off`);
+  }
+  if (!Number.isInteger(maxAgeMs) || maxAgeMs < 0) {
+    throw new Error(`maxAgeMs must be 0 (no age limit) or a positive integer, not ${maxAgeMs}`);
+  }
+  const cache = new LRUCache<string, true>({
+    max: maxEntries,
+    // ttlResolution 0: read the clock on every check rather than cache it behind a timer.
+    ...(maxAgeMs > 0 ? { ttl: maxAgeMs, ttlResolution: 0 } : {}),
+    ...(now ? { perf: { now } } : {}),
+  });
+  return {
+    has: (event) => cache.has(keyOf(event)),
+    add: (event) => void cache.set(keyOf(event), true),
+    get size() {
+      return cache.size;
+    },
+  };
+}

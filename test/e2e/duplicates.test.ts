@@ -1,0 +1,67 @@
+import type { CloudEvent } from '@event-pipeline/common';
+import type { EventHandler } from '../../consumer/src/handler';
+import { groupProgress, readTopic, uniqueName } from '../support/kafka';
+import { metricValue, postJson, startConsumer, startProducer } from '../support/pipeline';
+import { waitFor } from '../support/wait';
+
+jest.setTimeout(120_000);
+
+describe('when the same event is posted twice', () => {
+  const topic = uniqueName('events');
+  const group = uniqueName('processor');
+  const handled: string[] = [];
+  const handler: EventHandler = {
+    handle(event: CloudEvent) {
+      handled.push(event.id);
+    },
+  };
+  let producer: Awaited<ReturnType<typeof startProducer>>;
+  let consumer: Awaited<ReturnType<typeof startConsumer>>;
+
+  beforeAll(async () => {
+    producer = await startProducer({ EVENTS_TOPIC: topic, TOPIC_PARTITIONS: '2' });
+    consumer = await startConsumer(
+      { EVENTS_TOPIC: topic, DLQ_TOPIC: `${topic}.dlq`, CONSUMER_GROUP: group, TOPIC_PARTITIONS: '2' },
+      handler,
+    );
+  });
+
+  afterAll(async () => {
+    await producer?.stop();
+    await consumer?.stop();
+  });
+
+  it('processes a retried request with the same Idempotency-Key once, counts the copies and commits them', async () => {
+    const batch = [
+      { type: 'order.placed', subject: 'order-42', data: { total: 99.5 } },
+      { type: 'order.placed', subject: 'order-43', data: { total: 12 } },
+    ];
+    // A client retrying a request whose answer it did not see.
+    const send = () => postJson(producer.url, batch, { 'idempotency-key': 'checkout-42' });
+    const first = (await (await send()).json()) as { ids: string[] };
+    const retry = (await (await send()).json()) as { ids: string[] };
+    expect(retry.ids).toEqual(first.ids);
+    // An event with its own id, posted twice in separate requests.
+    const own = { id: 'order-44', type: 'order.placed', subject: 'order-44', data: { total: 5 } };
+    for (const body of [own, own]) expect((await postJson(producer.url, body)).status).toBe(202);
+
+    const ids = [...first.ids, 'order-44'];
+    const records = await readTopic(topic);
+    expect(records).toHaveLength(6);
+    for (const id of ids) expect(records.filter((record) => record.headers.ce_id === id)).toHaveLength(2);
+
+    // Every record's offset is committed, the dropped copies' included.
+    await waitFor(
+      'offsets committed to the end',
+      async () => {
+        const progress = await groupProgress(group, topic);
+        return progress.every((partition) => partition.committed === partition.high || partition.high === 0);
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect([...handled].sort()).toEqual([...ids].sort());
+    const metrics = await (await fetch(`${consumer.url}/metrics`)).text();
+    expect(metricValue(metrics, 'events_duplicates_total')).toBe(3);
+    expect(metricValue(metrics, 'events_processed_total{outcome="success"}')).toBe(3);
+  });
+});
