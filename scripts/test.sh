@@ -11,9 +11,9 @@ if [ ! -d node_modules ]; then
   exit 1
 fi
 # The outage and failover tests start brokers of their own even with KAFKA_BROKERS set.
-for tool in java mvn; do
+for tool in java mvn openssl; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "test: '$tool' is needed to run the local Kafka brokers of the end-to-end tests" >&2
+    echo "test: '$tool' is needed to run the local Kafka brokers of the end-to-end tests (openssl: their TLS certificates)" >&2
     exit 1
   fi
 done

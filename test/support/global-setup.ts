@@ -3,7 +3,7 @@ import { testPort } from './kafka';
 
 /**
  * The end-to-end tests run against a real broker: the one named by KAFKA_BROKERS (for example
- * the compose Kafka), or else a local KRaft broker the repo's scripts start on port 39092 (or
+ * the compose Kafka), or else a local KRaft broker the repo's scripts start on port 20092 (or
  * `TEST_PORT_BASE`), apart from a development broker on 9092.
  */
 export default async function globalSetup(): Promise<void> {

@@ -3,14 +3,16 @@ import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
 import { waitFor } from './wait';
 
 /**
- * Tests that start brokers of their own take ports from this base (default 39092): the shared
+ * Tests that start brokers of their own take ports from this base (default 20092): the shared
  * broker at the base, the outage test's at base + 10000, the failover cluster's from base + 10100,
- * the secured broker's listeners (PLAINTEXT, SASL, SASL_SSL) at base + 10200..10202.
- * Each broker's controller listens 1000 above it. Two checkouts testing at once set different
- * bases (`TEST_PORT_BASE=35092`).
+ * the secured broker's listeners (PLAINTEXT, SASL, SASL_SSL) at base + 10200..10202, Jaeger's at
+ * base + 10300..10305, the stack test's from base + 10400. Each broker's controller listens 1000
+ * above it. The default keeps all of them below 32768, where Linux starts picking the local
+ * ports of outgoing connections: a client's connection can never sit on a port a test is about
+ * to listen on. Two checkouts testing at once set different bases (`TEST_PORT_BASE=19092`).
  */
 export function testPort(offset = 0): number {
-  const base = Number(process.env.TEST_PORT_BASE ?? 39092);
+  const base = Number(process.env.TEST_PORT_BASE ?? 20092);
   if (!Number.isInteger(base) || base < 1024 || base + offset + 1000 > 65535) {
     throw new Error(
       `TEST_PORT_BASE must be a port from 1024 that leaves room above it, got "${process.env.TEST_PORT_BASE}"`,
