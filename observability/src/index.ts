@@ -1,1 +1,7 @@
-export { createTelemetry, identifyService, isOperationalRequest, type ServiceIdentity } from './telemetry';
+export {
+  createTelemetry,
+  identifyService,
+  instrumentationsFor,
+  isOperationalRequest,
+  type ServiceIdentity,
+} from './telemetry';

@@ -6,5 +6,10 @@
  */
 import { createTelemetry } from './telemetry';
 
-const sdk = createTelemetry();
-sdk.start();
+// Span buffers larger than the SDK's defaults (2,048 spans, exported 512 at a time): under load
+// a service makes thousands of spans a second, and a full buffer drops them, leaving traces with
+// holes. Either variable set by hand wins.
+process.env.OTEL_BSP_MAX_QUEUE_SIZE ??= '16384';
+process.env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE ??= '2048';
+
+createTelemetry()?.start();

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { identifyService, isOperationalRequest } from './telemetry';
+import { createTelemetry, identifyService, instrumentationsFor, isOperationalRequest } from './telemetry';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -19,5 +19,29 @@ describe('the telemetry bootstrap', () => {
       expect(isOperationalRequest(url)).toBe(true);
     }
     for (const url of ['/events', '/healthy', '/schemas', undefined]) expect(isOperationalRequest(url)).toBe(false);
+  });
+});
+
+describe('the instrumentations', () => {
+  const names = (service: string): string[] => {
+    const instrumentations = instrumentationsFor({ name: service });
+    // Constructing one patches its module: undo it for the rest of the run.
+    for (const instrumentation of instrumentations) instrumentation.disable();
+    return instrumentations.map((instrumentation) => instrumentation.instrumentationName);
+  };
+
+  it('leave KafkaJS to the publisher in the producer, which makes its own send spans', () => {
+    expect(names('producer')).not.toContain('@opentelemetry/instrumentation-kafkajs');
+    expect(names('producer')).toEqual(
+      expect.arrayContaining(['@opentelemetry/instrumentation-http', '@opentelemetry/instrumentation-koa']),
+    );
+  });
+
+  it('trace KafkaJS in the consumer: its process spans and the dead-letter sends', () => {
+    expect(names('consumer')).toContain('@opentelemetry/instrumentation-kafkajs');
+  });
+
+  it('are not even constructed when OTEL_SDK_DISABLED=true', () => {
+    expect(createTelemetry({ OTEL_SDK_DISABLED: 'TRUE' }, path.join(root, 'producer/dist/main.js'))).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { KoaInstrumentation, KoaLayerType } from '@opentelemetry/instrumentation-koa';
@@ -53,15 +54,21 @@ function named(env: Env, key: string): boolean {
   return (env[key] ?? '').trim() !== '';
 }
 
+function isTrue(value: string | undefined): boolean {
+  return (value ?? '').trim().toLowerCase() === 'true';
+}
+
 /**
- * The OpenTelemetry Node SDK as both services run it: traces through the standard OTEL_*
- * variables (OTLP by default, parent-based sampling unless OTEL_TRACES_SAMPLER says otherwise),
- * instrumented by the official HTTP (and fetch), Koa, KafkaJS and pino instrumentations. Metrics are
- * Prometheus's (prom-client), so the SDK exports none unless OTEL_METRICS_EXPORTER asks for
- * them; logs go to stdout with trace and span ids in them, and to the SDK only if
- * OTEL_LOGS_EXPORTER asks.
+ * The OpenTelemetry Node SDK as both services run it, or nothing with OTEL_SDK_DISABLED=true
+ * (an instrumentation patches its module as soon as it is constructed, so a disabled SDK must
+ * not construct any). Traces go through the standard OTEL_* variables (OTLP by default,
+ * parent-based sampling unless OTEL_TRACES_SAMPLER says otherwise), instrumented by the official
+ * HTTP (and fetch), Koa, KafkaJS and pino instrumentations. Metrics are Prometheus's
+ * (prom-client), so the SDK exports none unless OTEL_METRICS_EXPORTER asks for them; logs go to
+ * stdout with trace and span ids in them, and to the SDK only if OTEL_LOGS_EXPORTER asks.
  */
-export function createTelemetry(env: Env = process.env, entryFile = process.argv[1]): NodeSDK {
+export function createTelemetry(env: Env = process.env, entryFile = process.argv[1]): NodeSDK | undefined {
+  if (isTrue(env.OTEL_SDK_DISABLED)) return undefined;
   if (!named(env, 'OTEL_LOG_LEVEL')) diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.WARN);
   const identity = identifyService(entryFile);
   const serviceNamed =
@@ -71,17 +78,25 @@ export function createTelemetry(env: Env = process.env, entryFile = process.argv
     ...(identity?.version ? { resource: resourceFromAttributes({ [ATTR_SERVICE_VERSION]: identity.version }) } : {}),
     ...(named(env, 'OTEL_METRICS_EXPORTER') ? {} : { metricReaders: [] }),
     ...(named(env, 'OTEL_LOGS_EXPORTER') ? {} : { logRecordProcessors: [] }),
-    instrumentations: [
-      // Outgoing calls (a handler's webhook, say) are traced only inside a trace, and carry it on.
-      new HttpInstrumentation({
-        ignoreIncomingRequestHook: (request) => isOperationalRequest(request.url),
-        requireParentforOutgoingSpans: true,
-      }),
-      new UndiciInstrumentation({ requireParentforSpans: true }),
-      // Router layers only: a span per middleware costs more than it tells.
-      new KoaInstrumentation({ ignoreLayersType: [KoaLayerType.MIDDLEWARE] }),
-      new KafkaJsInstrumentation(),
-      new PinoInstrumentation({ disableLogSending: !named(env, 'OTEL_LOGS_EXPORTER') }),
-    ],
+    instrumentations: instrumentationsFor(identity, env),
   });
+}
+
+/** The instrumentations, by name, that the service identified by `identity` runs with. */
+export function instrumentationsFor(identity: ServiceIdentity | undefined, env: Env = {}): Instrumentation[] {
+  const instrumentations: Instrumentation[] = [
+    // Outgoing calls (a handler's webhook, say) are traced only inside a trace, and carry it on.
+    new HttpInstrumentation({
+      ignoreIncomingRequestHook: (request) => isOperationalRequest(request.url),
+      requireParentforOutgoingSpans: true,
+    }),
+    new UndiciInstrumentation({ requireParentforSpans: true }),
+    // Router layers only: a span per middleware costs more than it tells.
+    new KoaInstrumentation({ ignoreLayersType: [KoaLayerType.MIDDLEWARE] }),
+    new PinoInstrumentation({ disableLogSending: !named(env, 'OTEL_LOGS_EXPORTER') }),
+  ];
+  // The producer's publisher makes a send span per event itself and sends with tracing
+  // suppressed (producer/src/send-spans.ts): the instrumentation would only add work there.
+  if (identity?.name !== 'producer') instrumentations.push(new KafkaJsInstrumentation());
+  return instrumentations;
 }

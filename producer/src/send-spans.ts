@@ -20,24 +20,20 @@ export interface PartitionedRecord extends OutboundRecord {
 export function startSendSpans(topic: string, records: readonly PartitionedRecord[]): Span[] {
   const parent = context.active();
   return records.map((record) => {
-    const span = tracer.startSpan(
-      `send ${topic}`,
-      {
-        kind: SpanKind.PRODUCER,
-        attributes: {
-          'messaging.system': 'kafka',
-          'messaging.operation.type': 'send',
-          'messaging.operation.name': 'send',
-          'messaging.destination.name': topic,
-          'messaging.destination.partition.id': String(record.partition),
-          'messaging.kafka.message.key': record.key,
-          'messaging.message.id': record.headers.ce_id,
-          'cloudevents.event_id': record.headers.ce_id,
-          'cloudevents.event_type': record.headers.ce_type,
-        },
-      },
-      parent,
-    );
+    const span = tracer.startSpan(`send ${topic}`, { kind: SpanKind.PRODUCER }, parent);
+    // Attributes only for spans that are recorded: an unsampled request skips their cleaning.
+    if (span.isRecording()) {
+      span.setAttributes({
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'send',
+        'messaging.operation.name': 'send',
+        'messaging.destination.name': topic,
+        'messaging.destination.partition.id': String(record.partition),
+        'messaging.kafka.message.key': record.key,
+        'messaging.message.id': record.headers.ce_id,
+        'cloudevents.event_type': record.headers.ce_type,
+      });
+    }
     propagation.inject(trace.setSpan(parent, span), record.headers);
     return span;
   });
