@@ -1,8 +1,13 @@
-import { waitFor } from '../support/wait';
 import { leaseCluster, type ClusterLease } from './support/cluster';
 import { runScenario } from './support/ledger';
 import { slowest, startLoad } from './support/load';
-import { leaderNode, scenarioNames, startScenarioConsumer, startScenarioProducer } from './support/pipeline';
+import {
+  awaitAllProcessed,
+  leaderNode,
+  scenarioNames,
+  startScenarioConsumer,
+  startScenarioProducer,
+} from './support/pipeline';
 
 jest.setTimeout(300_000);
 
@@ -30,7 +35,7 @@ describe("when a partition leader's broker is killed mid-load and brought back",
           `killed node ${leader}; statuses ${JSON.stringify(load.statuses())}; slowest ${Math.round(slowest(load.answers))} ms`,
         );
 
-        await waitFor('every accepted event processed', () => ledger.allProcessed(), { timeoutMs: 90_000 });
+        await awaitAllProcessed(ledger, names, lease.brokers);
         expect(Object.keys(load.statuses()).every((status) => status === '202' || status === '503')).toBe(true);
       } finally {
         await load.stop();

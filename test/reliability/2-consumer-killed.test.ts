@@ -4,6 +4,7 @@ import { leaseCluster, type ClusterLease } from './support/cluster';
 import { runScenario } from './support/ledger';
 import { startLoad } from './support/load';
 import {
+  awaitAllProcessed,
   FAST_GROUP_ENV,
   processedFileHandler,
   scenarioNames,
@@ -61,14 +62,7 @@ describe('when one of two consumer instances is killed mid-batch', () => {
         await load.acceptMore(600);
         await load.stop();
 
-        await waitFor(
-          'every accepted event processed',
-          () => {
-            recount();
-            return ledger.allProcessed();
-          },
-          { timeoutMs: 120_000, intervalMs: 1000 },
-        );
+        await awaitAllProcessed(ledger, names, lease.brokers, { timeoutMs: 120_000, refresh: recount });
         note(`victim processed ${byVictim} before SIGKILL; statuses ${JSON.stringify(load.statuses())}`);
         expect(survivor.child.exitCode).toBeNull();
         expect(Object.keys(load.statuses())).toEqual(['202']);

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CloudEvent } from '@event-pipeline/common';
 import type { EventHandler } from '../../../consumer/src/handler';
-import { uniqueName, withAdmin } from '../../support/kafka';
+import { groupProgress, readTopic, uniqueName, withAdmin } from '../../support/kafka';
 import { startConsumer, startProducer } from '../../support/pipeline';
+import { waitFor } from '../../support/wait';
 import type { Ledger } from './ledger';
 
 /** Topic settings every scenario uses: replicated on all three brokers. */
@@ -96,4 +97,43 @@ export async function leaderNode(topic: string, brokers: string[], partition = 0
   }, brokers);
   if (leader === undefined || leader < 1) throw new Error(`partition ${partition} of ${topic} has no leader`);
   return leader - 1;
+}
+
+/**
+ * Waits until every accepted event was processed. When some never are, it says where they
+ * are: on the topic (at which offset, and how far the group committed) or not on it at all, a
+ * 2xx for an event Kafka does not hold.
+ */
+export async function awaitAllProcessed(
+  ledger: Ledger,
+  names: ScenarioNames,
+  brokers: string[],
+  { timeoutMs = 90_000, refresh }: { timeoutMs?: number; refresh?: () => void } = {},
+): Promise<void> {
+  try {
+    await waitFor(
+      'every accepted event processed',
+      () => {
+        refresh?.();
+        return ledger.allProcessed();
+      },
+      { timeoutMs, intervalMs: 500 },
+    );
+  } catch (error) {
+    const missing = ledger.missing();
+    const records = await readTopic(names.topic, brokers);
+    const byId = new Map(records.map((record) => [record.headers.ce_id, record]));
+    const progress = await groupProgress(names.group, names.topic, brokers);
+    const onTopic = missing
+      .filter((id) => byId.has(id))
+      .map((id) => `${id}@${byId.get(id)!.partition}:${byId.get(id)!.offset}`);
+    const notOnTopic = missing.filter((id) => !byId.has(id));
+    throw new Error(
+      `${(error as Error).message}: ${missing.length} accepted events unprocessed; ` +
+        `on the topic: ${onTopic.slice(0, 10).join(', ') || 'none'}; ` +
+        `NOT on the topic: ${notOnTopic.slice(0, 10).join(', ') || 'none'}; ` +
+        `group progress ${JSON.stringify(progress)}`,
+      { cause: error },
+    );
+  }
 }
