@@ -10,6 +10,6 @@ run() { bash scripts/with-node.sh "$@"; }
 # The scenarios run the built services as processes where one is killed or signalled.
 run tsc -b
 status=0
-run jest "$@" --selectProjects reliability || status=$?
+RELIABILITY_PUBLISH=true run jest "$@" --selectProjects reliability || status=$?
 run tsx test/reliability/support/publish-results.ts || status=1
 exit "$status"

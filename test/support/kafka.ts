@@ -4,7 +4,8 @@ import { waitFor } from './wait';
 
 /**
  * Tests that start brokers of their own take ports from this base (default 39092): the shared
- * broker at the base, the outage test's at base + 10000, the failover cluster's from base + 10100.
+ * broker at the base, the outage test's at base + 10000, the failover cluster's from base + 10100,
+ * the reliability suite's cluster from base + 10500.
  * Each broker's controller listens 1000 above it. Two checkouts testing at once set different
  * bases (`TEST_PORT_BASE=35092`).
  */

@@ -3,7 +3,10 @@ import { composeResults, printTable } from './results';
 
 export default async function globalTeardown(): Promise<void> {
   const results = await composeResults();
-  if (results.scenarios.length > 0) console.info(`\nreliability scenarios\n${printTable(results)}`);
+  // `npm run test:reliability` prints the table itself, after jest's summary.
+  if (results.scenarios.length > 0 && process.env.RELIABILITY_PUBLISH !== 'true') {
+    console.info(`\nreliability scenarios\n${printTable(results)}`);
+  }
   const name = process.env.RELIABILITY_KAFKA_STARTED;
   if (!name || process.env.KEEP_TEST_KAFKA === 'true') return;
   const cluster = await attachKafkaCluster(name);
