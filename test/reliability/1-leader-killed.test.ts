@@ -1,4 +1,4 @@
-import { leaseCluster, type ClusterLease } from './support/cluster';
+import { leaseCluster, startRetryingPorts, type ClusterLease } from './support/cluster';
 import { runScenario } from './support/ledger';
 import { slowest, startLoad } from './support/load';
 import {
@@ -28,7 +28,7 @@ describe("when a partition leader's broker is killed mid-load and brought back",
         const leader = await leaderNode(names.topic, lease.brokers);
         await lease.cluster.stopNode(leader, 'SIGKILL');
         await load.acceptMore(600, 90_000);
-        await lease.cluster.startNode(leader);
+        await startRetryingPorts(() => lease.cluster.startNode(leader));
         await load.acceptMore(300);
         await load.stop();
         note(

@@ -1,5 +1,5 @@
 import { waitFor } from '../support/wait';
-import { leaseCluster, RELIABILITY_NODES, type ClusterLease } from './support/cluster';
+import { leaseCluster, RELIABILITY_NODES, startRetryingPorts, type ClusterLease } from './support/cluster';
 import { runScenario } from './support/ledger';
 import { startLoad } from './support/load';
 import { awaitAllProcessed, scenarioNames, startScenarioConsumer, startScenarioProducer } from './support/pipeline';
@@ -40,7 +40,7 @@ describe('when Kafka is entirely down for a while', () => {
         // Kafka stays down a while under the same load.
         await new Promise((resolve) => setTimeout(resolve, 8000));
         const restartAt = performance.now();
-        await lease.cluster.start();
+        await startRetryingPorts(() => lease.cluster.start());
         await waitFor('readiness to come back', async () => (await ready()) === 200, { timeoutMs: 60_000 });
         const backAt = performance.now();
         await load.acceptMore(500);

@@ -95,5 +95,30 @@ async function restoreCluster(cluster: KafkaCluster): Promise<void> {
   for (let i = 0; i < RELIABILITY_NODES; i += 1) {
     if (cluster.nodePid(i) !== undefined) cluster.resumeNode(i);
   }
-  await cluster.start();
+  await startRetryingPorts(() => cluster.start());
+}
+
+/**
+ * Starts Kafka nodes, trying again while a port of theirs is held by someone else's outgoing
+ * connection. The test ports lie in Linux's ephemeral range (32768-60999), so on a shared,
+ * busy machine a connection of another program can hold a node's port for a moment, at the
+ * suite's start and between a killed node and its restart alike.
+ */
+export async function startRetryingPorts<T>(
+  start: () => Promise<T>,
+  { attempts = 20, delayMs = 500 } = {},
+): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await start();
+    } catch (error) {
+      const message = (error as Error).message ?? '';
+      const portTaken = /is in use by another program|Address already in use/.test(message);
+      if (!portTaken || attempt >= attempts) throw error;
+      console.warn(
+        `reliability: a Kafka port is held by another program, trying again (${attempt}): ${message.split('\n')[0]}`,
+      );
+      await sleep(delayMs);
+    }
+  }
 }

@@ -89,7 +89,7 @@ export function startLoad(options: LoadOptions): Load {
       if (status === 'error') await sleep(50);
     }
   };
-  const running$ = Array.from({ length: clients }, (_, index) => client(index));
+  const clientsDone = Array.from({ length: clients }, (_, index) => client(index));
 
   return {
     answers,
@@ -113,7 +113,7 @@ export function startLoad(options: LoadOptions): Load {
     },
     async stop() {
       running = false;
-      await Promise.all(running$);
+      await Promise.all(clientsDone);
     },
   };
 }
