@@ -113,7 +113,7 @@ export async function startRetryingPorts<T>(
       return await start();
     } catch (error) {
       const message = (error as Error).message ?? '';
-      const portTaken = /is in use by another program|Address already in use/.test(message);
+      const portTaken = /is in use by another program|Address already in use|Unable to start acceptor/.test(message);
       if (!portTaken || attempt >= attempts) throw error;
       console.warn(
         `reliability: a Kafka port is held by another program, trying again (${attempt}): ${message.split('\n')[0]}`,
