@@ -1,4 +1,5 @@
-// Two projects: fast unit tests beside the code, and end-to-end tests against a real Kafka.
+// Three projects: fast unit tests beside the code, end-to-end tests against a real Kafka, and
+// the reliability suite: faults and bad input against a real three-broker cluster.
 const swc = [
   '@swc/jest',
   {
@@ -31,6 +32,14 @@ module.exports = {
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
       slowTestThreshold: 30,
+    },
+    {
+      ...shared,
+      displayName: 'reliability',
+      testMatch: ['<rootDir>/test/reliability/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/reliability/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/reliability/support/global-teardown.ts',
+      slowTestThreshold: 60,
     },
   ],
 };

@@ -59,7 +59,8 @@ export async function readRawBody(ctx: Context, { limit, timeoutMs }: BodyLimits
 
 /**
  * Parses a JSON body: valid UTF-8, valid JSON without prototype-polluting keys, nested at most
- * MAX_JSON_DEPTH levels. Each failure is a 400 malformed-json problem.
+ * MAX_JSON_DEPTH levels, every number within the range of a double. Each failure is a 400
+ * malformed-json problem.
  */
 export function parseJsonBody(raw: Buffer): unknown {
   let text: string;
@@ -78,7 +79,23 @@ export function parseJsonBody(raw: Buffer): unknown {
   if (depthOf(parsed, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
     throw problems.malformedJson(`the JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
   }
+  // JSON.parse turns 1e400 into Infinity, which the record would then carry as null: refuse it
+  // rather than store other data than was sent.
+  if (hasNonFiniteNumber(parsed)) {
+    throw problems.malformedJson('a number is beyond the range of a double (about ±1.8e308)');
+  }
   return parsed;
+}
+
+/** Whether a parsed JSON value holds Infinity or -Infinity anywhere, checked without recursion. */
+export function hasNonFiniteNumber(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const current = stack.pop();
+    if (typeof current === 'number' && !Number.isFinite(current)) return true;
+    if (typeof current === 'object' && current !== null) stack.push(...Object.values(current));
+  }
+  return false;
 }
 
 /** Nesting depth of a parsed JSON value, counted without recursion; stops once past `limit`. */

@@ -1,0 +1,92 @@
+import type { CloudEvent } from '@event-pipeline/common';
+import { DEAD_LETTER_HEADERS } from '../../consumer/src/kafka-dead-letter';
+import { groupProgress, readTopic } from '../support/kafka';
+import { waitFor } from '../support/wait';
+import { leaseCluster, type ClusterLease } from './support/cluster';
+import { runScenario } from './support/ledger';
+import { startLoad } from './support/load';
+import { awaitAllProcessed, scenarioNames, startScenarioConsumer, startScenarioProducer } from './support/pipeline';
+
+jest.setTimeout(300_000);
+
+const POISON_EVERY = 40;
+const MAX_ATTEMPTS = 3;
+
+// A poison event is retried a bounded number of times, dead-lettered with the reason, and never
+// holds up the good events behind it. "Processed" for a poison event means: in the dead-letter topic.
+describe('when poison events come among good ones', () => {
+  let lease: ClusterLease;
+  beforeAll(async () => (lease = await leaseCluster()));
+  afterAll(async () => lease?.release());
+
+  it('dead-letters each poison event and processes the rest', () =>
+    runScenario('6. poison events among good ones, dead-lettered', async (ledger, note) => {
+      const names = scenarioNames('poison');
+      const attempts = new Map<string, number>();
+      const producer = await startScenarioProducer(lease.brokers, names);
+      const consumer = await startScenarioConsumer(lease.brokers, names, ledger, {
+        env: { MAX_ATTEMPTS: String(MAX_ATTEMPTS), RETRY_INITIAL_DELAY_MS: '20', RETRY_MAX_DELAY_MS: '100' },
+        handle(event: CloudEvent) {
+          attempts.set(event.id, (attempts.get(event.id) ?? 0) + 1);
+          if (event.type === 'reliability.poison') throw new Error('poison: the handler cannot take this event');
+        },
+      });
+      const poisonIds = new Set<string>();
+      const load = startLoad({
+        url: producer.url,
+        ledger,
+        prefix: 'poison',
+        event: (id, index) => {
+          const poison = index % POISON_EVERY === 7;
+          if (poison) poisonIds.add(id);
+          return {
+            id,
+            type: poison ? 'reliability.poison' : 'reliability.load',
+            subject: `k${index % 12}`,
+            data: { index },
+          };
+        },
+      });
+      try {
+        await load.acceptMore(1500);
+        await load.stop();
+        // Poison events are only "processed" once their dead letter is in Kafka: the ledger learns of them there.
+        const deadLettered = new Map<string, Record<string, string>>();
+        await waitFor(
+          'the dead letters',
+          async () => {
+            for (const record of await readTopic(names.dlq, lease.brokers)) {
+              const id = record.headers.ce_id!;
+              if (!deadLettered.has(id)) deadLettered.set(id, record.headers);
+            }
+            const acceptedPoison = [...poisonIds].filter((id) => ledger.missing().includes(id));
+            return acceptedPoison.every((id) => deadLettered.has(id));
+          },
+          { timeoutMs: 90_000, intervalMs: 1000 },
+        );
+        for (const id of deadLettered.keys()) ledger.process(id);
+        await awaitAllProcessed(ledger, names, lease.brokers);
+        note(
+          `${deadLettered.size} dead-lettered of ${poisonIds.size} poison events sent; statuses ${JSON.stringify(load.statuses())}`,
+        );
+
+        // Poison: every attempt made, then dead-lettered with why; good events: once each, never dead-lettered.
+        for (const [id, headers] of deadLettered) {
+          expect(poisonIds.has(id)).toBe(true);
+          expect(attempts.get(id)).toBeGreaterThanOrEqual(MAX_ATTEMPTS);
+          expect(headers[DEAD_LETTER_HEADERS.attempts]).toBe(String(MAX_ATTEMPTS));
+          expect(headers[DEAD_LETTER_HEADERS.errorMessage]).toBe('poison: the handler cannot take this event');
+        }
+        expect(deadLettered.size).toBeGreaterThan(0);
+        // Nothing skipped, nothing stuck: the group committed to the end of every partition.
+        await waitFor('offsets committed to the end', async () =>
+          (await groupProgress(names.group, names.topic, lease.brokers)).every(
+            (partition) => partition.committed === partition.high,
+          ),
+        );
+      } finally {
+        await load.stop();
+        await Promise.allSettled([producer.stop(), consumer.stop()]);
+      }
+    }));
+});

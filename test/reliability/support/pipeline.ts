@@ -1,0 +1,139 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { CloudEvent } from '@event-pipeline/common';
+import type { EventHandler } from '../../../consumer/src/handler';
+import { groupProgress, readTopic, uniqueName, withAdmin } from '../../support/kafka';
+import { startConsumer, startProducer } from '../../support/pipeline';
+import { waitFor } from '../../support/wait';
+import type { Ledger } from './ledger';
+
+/** Topic settings every scenario uses: replicated on all three brokers. */
+export const TOPIC_ENV = { TOPIC_PARTITIONS: '6', TOPIC_REPLICATION_FACTOR: '3' };
+
+/** Consumer settings that notice a dead member in seconds (6 s is the brokers' least session timeout). */
+export const FAST_GROUP_ENV = { SESSION_TIMEOUT_MS: '6000', HEARTBEAT_INTERVAL_MS: '500' };
+
+export interface ScenarioNames {
+  topic: string;
+  dlq: string;
+  group: string;
+}
+
+export function scenarioNames(prefix: string): ScenarioNames {
+  const topic = uniqueName(prefix);
+  return { topic, dlq: `${topic}.dlq`, group: uniqueName(`${prefix}-processor`) };
+}
+
+/** The producer service in this process, on the reliability cluster. */
+export function startScenarioProducer(
+  brokers: string[],
+  names: ScenarioNames,
+  env: Record<string, string> = {},
+): ReturnType<typeof startProducer> {
+  return startProducer({ EVENTS_TOPIC: names.topic, ...TOPIC_ENV, ...env }, brokers);
+}
+
+/** The consumer service in this process; its handler writes every processed id into the ledger. */
+export function startScenarioConsumer(
+  brokers: string[],
+  names: ScenarioNames,
+  ledger: Ledger,
+  { env = {}, handle }: { env?: Record<string, string>; handle?: EventHandler['handle'] } = {},
+): ReturnType<typeof startConsumer> {
+  return startConsumer(
+    {
+      EVENTS_TOPIC: names.topic,
+      DLQ_TOPIC: names.dlq,
+      CONSUMER_GROUP: names.group,
+      ...TOPIC_ENV,
+      ...FAST_GROUP_ENV,
+      ...env,
+    },
+    {
+      async handle(event: CloudEvent, context) {
+        await handle?.(event, context);
+        ledger.process(event.id);
+      },
+    },
+    brokers,
+  );
+}
+
+/**
+ * A handler module for consumer processes: it appends each event id to a file, synchronously,
+ * before the worker commits, so a SIGKILL cannot lose the record of an event it processed.
+ */
+export function processedFileHandler({ delayMs = 0 } = {}): { module: string; processedIds: () => string[] } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'reliability-handler-'));
+  const file = path.join(dir, 'processed.txt');
+  writeFileSync(file, '');
+  const module = path.join(dir, 'handler.js');
+  writeFileSync(
+    module,
+    `const { appendFileSync } = require('node:fs');
+exports.createHandler = () => ({
+  async handle(event) {
+    ${delayMs > 0 ? `await new Promise((resolve) => setTimeout(resolve, ${delayMs}));` : ''}
+    appendFileSync(${JSON.stringify(file)}, event.id + '\\n');
+  },
+});
+`,
+  );
+  return {
+    module,
+    processedIds: () =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => line.length > 0),
+  };
+}
+
+/** The broker (node index, from 0) leading partition `partition` of `topic`. */
+export async function leaderNode(topic: string, brokers: string[], partition = 0): Promise<number> {
+  const leader = await withAdmin(async (admin) => {
+    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+    return metadata.topics[0]?.partitions.find((each) => each.partitionId === partition)?.leader;
+  }, brokers);
+  if (leader === undefined || leader < 1) throw new Error(`partition ${partition} of ${topic} has no leader`);
+  return leader - 1;
+}
+
+/**
+ * Waits until every accepted event was processed. When some never are, it says where they
+ * are: on the topic (at which offset, and how far the group committed) or not on it at all, a
+ * 2xx for an event Kafka does not hold.
+ */
+export async function awaitAllProcessed(
+  ledger: Ledger,
+  names: ScenarioNames,
+  brokers: string[],
+  { timeoutMs = 90_000, refresh }: { timeoutMs?: number; refresh?: () => void } = {},
+): Promise<void> {
+  try {
+    await waitFor(
+      'every accepted event processed',
+      () => {
+        refresh?.();
+        return ledger.allProcessed();
+      },
+      { timeoutMs, intervalMs: 500 },
+    );
+  } catch (error) {
+    const missing = ledger.missing();
+    const records = await readTopic(names.topic, brokers);
+    const byId = new Map(records.map((record) => [record.headers.ce_id, record]));
+    const progress = await groupProgress(names.group, names.topic, brokers);
+    const onTopic = missing
+      .filter((id) => byId.has(id))
+      .map((id) => `${id}@${byId.get(id)!.partition}:${byId.get(id)!.offset}`);
+    const notOnTopic = missing.filter((id) => !byId.has(id));
+    throw new Error(
+      `${(error as Error).message}: ${missing.length} accepted events unprocessed; ` +
+        `on the topic: ${onTopic.slice(0, 10).join(', ') || 'none'}; ` +
+        `NOT on the topic: ${notOnTopic.slice(0, 10).join(', ') || 'none'}; ` +
+        `group progress ${JSON.stringify(progress)}`,
+      { cause: error },
+    );
+  }
+}
