@@ -36,38 +36,62 @@ export function createKafkaDeadLetterSink({
   topic: string;
   groupId: string;
 }): KafkaDeadLetterSink {
-  const producer: Producer = kafka.producer({
-    idempotent: true,
-    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2000 },
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const createProducer = (): Producer =>
+    kafka.producer({
+      idempotent: true,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2000 },
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+  let producer = createProducer();
+  // As in the producer's publisher: KafkaJS takes back the sequence numbers of a send that
+  // failed, though a broker may have written it, and a later record reusing them can be taken
+  // for a duplicate: acknowledged, not written, and its original then committed. So after a
+  // failed send, the next one goes out under a new producer id. Concurrent writes (partitions
+  // are consumed concurrently) share one replacement.
+  let sequencesUncertain = false;
+  let replacing: Promise<void> | undefined;
+  const replaceProducer = async (): Promise<void> => {
+    const previous = producer;
+    producer = createProducer();
+    sequencesUncertain = false;
+    await previous.disconnect().catch(() => undefined);
+    await producer.connect();
+  };
+
   return {
     connect: () => producer.connect(),
     disconnect: () => producer.disconnect(),
     async publish(message: InboundMessage, { error, attempts, failedAt }: DeadLetterReason) {
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: [
-          {
-            key: message.key,
-            value: message.value,
-            headers: {
-              ...message.headers,
-              [DEAD_LETTER_HEADERS.errorMessage]: errorMessage(error).slice(0, MAX_ERROR_MESSAGE_LENGTH),
-              [DEAD_LETTER_HEADERS.errorName]: errorName(error),
-              [DEAD_LETTER_HEADERS.attempts]: String(attempts),
-              [DEAD_LETTER_HEADERS.originalTopic]: message.topic,
-              [DEAD_LETTER_HEADERS.originalPartition]: String(message.partition),
-              [DEAD_LETTER_HEADERS.originalOffset]: message.offset,
-              [DEAD_LETTER_HEADERS.originalTimestamp]: message.timestamp,
-              [DEAD_LETTER_HEADERS.consumerGroup]: groupId,
-              [DEAD_LETTER_HEADERS.failedAt]: failedAt.toISOString(),
+      if (sequencesUncertain) await (replacing ??= replaceProducer().finally(() => (replacing = undefined)));
+      else if (replacing) await replacing;
+      try {
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: [
+            {
+              key: message.key,
+              value: message.value,
+              headers: {
+                ...message.headers,
+                [DEAD_LETTER_HEADERS.errorMessage]: errorMessage(error).slice(0, MAX_ERROR_MESSAGE_LENGTH),
+                [DEAD_LETTER_HEADERS.errorName]: errorName(error),
+                [DEAD_LETTER_HEADERS.attempts]: String(attempts),
+                [DEAD_LETTER_HEADERS.originalTopic]: message.topic,
+                [DEAD_LETTER_HEADERS.originalPartition]: String(message.partition),
+                [DEAD_LETTER_HEADERS.originalOffset]: message.offset,
+                [DEAD_LETTER_HEADERS.originalTimestamp]: message.timestamp,
+                [DEAD_LETTER_HEADERS.consumerGroup]: groupId,
+                [DEAD_LETTER_HEADERS.failedAt]: failedAt.toISOString(),
+              },
             },
-          },
-        ],
-      });
+          ],
+        });
+      } catch (sendError) {
+        sequencesUncertain = true;
+        throw sendError;
+      }
     },
   };
 }
