@@ -22,7 +22,16 @@ export async function ensureBridgeJars(): Promise<string> {
   const partial = `${libs}.partial-${process.pid}`;
   await rm(partial, { recursive: true, force: true });
   try {
-    await runCommand('mvn', ['-B', '-q', '-f', POM, 'dependency:copy-dependencies', `-DoutputDirectory=${partial}`]);
+    // -U: ask again each run rather than trusting a cached "not found".
+    await runCommand('mvn', [
+      '-B',
+      '-q',
+      '-U',
+      '-f',
+      POM,
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${partial}`,
+    ]);
   } catch (error) {
     await rm(partial, { recursive: true, force: true });
     const message = error instanceof Error ? error.message : String(error);

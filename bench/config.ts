@@ -51,13 +51,15 @@ export interface PipelineScenario {
   telemetry: boolean;
   /** Closed-loop connections (each keeps one request in flight). */
   connections: number;
-  /** Fractions of this scenario's closed-loop ceiling to offer in the open model; none: closed only. */
+  /** Fractions of this scenario's closed-loop ceiling to offer in the open model; none: closed loop only, no consumer. */
   openFractions: number[];
 }
 
 export interface Plan {
   mode: Mode;
+  /** Length of one measured closed-loop run; the best of `closedRepeats` runs counts. */
   closedSeconds: number;
+  closedRepeats: number;
   openSeconds: number;
   /** Payload sizes of the baselines (bare HTTP, Kafka's producer, the bridge). */
   payloads: number[];
@@ -94,7 +96,8 @@ export function planFor(mode: Mode): Plan {
   if (mode === 'quick') {
     return {
       mode,
-      closedSeconds: 4,
+      closedSeconds: 3,
+      closedRepeats: 2,
       openSeconds: 2,
       payloads: [200],
       kafkaPerfRecords: 200_000,
@@ -110,10 +113,16 @@ export function planFor(mode: Mode): Plan {
     return {
       mode,
       closedSeconds: 10,
+      closedRepeats: 1,
       openSeconds: 0,
       payloads: [200],
       kafkaPerfRecords: 0,
-      scenarios: [scenario(1, 200, true, false), scenario(1, 200, false, false), scenario(100, 200, false, false)],
+      scenarios: [
+        scenario(1, 200, true, false),
+        scenario(1, 200, false, false),
+        scenario(100, 200, true, false),
+        scenario(100, 200, false, false),
+      ],
     };
   }
   const scenarios: PipelineScenario[] = [];
@@ -123,7 +132,15 @@ export function planFor(mode: Mode): Plan {
       scenarios.push(scenario(eventsPerRequest, payloadBytes, false, false));
     }
   }
-  return { mode, closedSeconds: 10, openSeconds: 5, payloads: [200, 1024], kafkaPerfRecords: 1_000_000, scenarios };
+  return {
+    mode,
+    closedSeconds: 5,
+    closedRepeats: 3,
+    openSeconds: 5,
+    payloads: [200, 1024],
+    kafkaPerfRecords: 1_000_000,
+    scenarios,
+  };
 }
 
 /** One event's `data`: a JSON object whose serialisation is exactly `bytes` long (at least 12). */

@@ -35,6 +35,8 @@ export interface ProfileSummary {
   busyMs: number;
   /** Self time per package or kind of frame. */
   packages: ProfileEntry[];
+  /** Self time of families of packages (all of OpenTelemetry's, all of Koa's). */
+  groups: ProfileEntry[];
   /** Time with a frame of the package anywhere on the stack. */
   inclusive: ProfileEntry[];
   functions: ProfileEntry[];
@@ -72,19 +74,36 @@ function top(map: Map<string, number>, busyMs: number, count: number): ProfileEn
     .map(([name, ms]) => ({ name, ms: Math.round(ms), share: busyMs > 0 ? ms / busyMs : 0 }));
 }
 
-export function summarizeProfile(profile: CpuProfile, count = 20): ProfileSummary {
+/** Packages that count as one thing to a reader: OpenTelemetry's many, Koa's few. */
+export function groupOf(pkg: string): string | undefined {
+  if (pkg.startsWith('@opentelemetry/') || pkg === 'require-in-the-middle' || pkg === 'import-in-the-middle') {
+    return 'OpenTelemetry (all @opentelemetry/* and its module hooks)';
+  }
+  if (pkg === 'koa' || pkg.startsWith('koa-') || pkg.startsWith('@koa/')) return 'Koa (koa, koa-*, @koa/*)';
+  return undefined;
+}
+
+/**
+ * Summarises the samples taken after `skipMs` from the profile's start (leaving out start-up:
+ * module loading and connecting are not the hot path).
+ */
+export function summarizeProfile(profile: CpuProfile, count = 20, skipMs = 0): ProfileSummary {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
 
   const selfMs = new Map<number, number>();
+  let elapsedMs = 0;
   profile.samples.forEach((id, i) => {
-    selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+    const ms = (profile.timeDeltas[i] ?? 0) / 1000;
+    elapsedMs += ms;
+    if (elapsedMs >= skipMs) selfMs.set(id, (selfMs.get(id) ?? 0) + ms);
   });
 
   const packages = new Map<string, number>();
   const inclusive = new Map<string, number>();
   const functions = new Map<string, number>();
+  const groups = new Map<string, number>();
   let totalMs = 0;
   let idleMs = 0;
   for (const [id, ms] of selfMs) {
@@ -97,6 +116,8 @@ export function summarizeProfile(profile: CpuProfile, count = 20): ProfileSummar
       continue;
     }
     packages.set(pkg, (packages.get(pkg) ?? 0) + ms);
+    const group = groupOf(pkg);
+    if (group) groups.set(group, (groups.get(group) ?? 0) + ms);
     const frame = node.callFrame;
     const where = frame.url ? ` ${shortFile(frame.url)}:${frame.lineNumber + 1}` : '';
     const fn = `${frame.functionName || '(anonymous)'}${where}`;
@@ -116,6 +137,7 @@ export function summarizeProfile(profile: CpuProfile, count = 20): ProfileSummar
     totalMs: Math.round(totalMs),
     busyMs: Math.round(busyMs),
     packages: top(packages, busyMs, count),
+    groups: top(groups, busyMs, count),
     inclusive: top(inclusive, busyMs, count),
     functions: top(functions, busyMs, count),
   };

@@ -1,6 +1,7 @@
 // The Markdown report and its plot (SVG, drawn here: bars on log scales need no library).
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import prettier from 'prettier';
 import type { ProfileSummary } from './profile';
 import type { BenchResult, ScenarioResult } from './result';
 
@@ -96,6 +97,14 @@ export function renderReport(result: BenchResult): string {
   );
   out.push('## Scenarios: closed loop (the ceiling)', '');
   out.push(
+    `Each closed-loop figure is the best of ${String(result.settings.closedRepeats)} runs of ` +
+      `${String(result.settings.closedSeconds)} s (other work on the machine only slows a run down). ` +
+      "The ceiling of ingestion is measured with no consumer running, as the bare server and Kafka's perf test run " +
+      'alone; `events/s with consumer` repeats the closed loop with the consumer sharing the machine, and the open ' +
+      'model offers fractions of that.',
+    '',
+  );
+  out.push(
     table(
       [
         'scenario',
@@ -103,6 +112,7 @@ export function renderReport(result: BenchResult): string {
         'conns',
         'events/s',
         'req/s',
+        'events/s with consumer',
         'HTTP p50 / p99 / p99.9 ms',
         'errors',
         'CPU ms/event',
@@ -118,6 +128,7 @@ export function renderReport(result: BenchResult): string {
           String(scenario.connections),
           fmt(scenario.closed.eventsPerSecond),
           fmt(scenario.closed.okPerSecond),
+          fmt(scenario.closedWithConsumer?.eventsPerSecond),
           `${fmt(scenario.closed.latencyMs.p50, 1)} / ${fmt(scenario.closed.latencyMs.p99, 1)} / ${fmt(scenario.closed.latencyMs.p999, 1)}`,
           String(scenario.errors),
           fmt(scenario.cpuMsPerEvent, 3),
@@ -199,7 +210,7 @@ function barPanel(
   const rowHeight = 20;
   const plotWidth = width - labelWidth - 80;
   const values = bars.flatMap((bar) => [bar.value, bar.inner ?? bar.value]).filter((value) => value > 0);
-  const low = 10 ** Math.floor(Math.log10(Math.min(...values, 1)));
+  const low = 10 ** Math.floor(Math.log10(Math.max(0.1, Math.min(...values))));
   const high = 10 ** Math.ceil(Math.log10(Math.max(...values, 10)));
   const x = (value: number): number =>
     labelWidth +
@@ -328,6 +339,7 @@ export interface ProfiledScenario {
   scenario: string;
   telemetry: boolean;
   eventsPerSecond: number;
+  cpuMsPerEvent: number | null;
   summary: ProfileSummary;
   file: string;
 }
@@ -352,14 +364,64 @@ export async function writeProfileReport(
     out.push(
       `## ${profile.scenario} (telemetry ${profile.telemetry ? 'on' : 'off'}): ${fmt(profile.eventsPerSecond)} events/s under the profiler`,
       '',
-      `Busy ${fmt(summary.busyMs)} ms of ${fmt(summary.totalMs)} ms profiled; \`${profile.file}\`.`,
+      `Busy ${fmt(summary.busyMs)} ms of ${fmt(summary.totalMs)} ms profiled after start-up, ` +
+        `${fmt(profile.cpuMsPerEvent, 3)} ms of CPU per event; \`${profile.file}\`.`,
       '',
     );
     const entries = (list: ProfileSummary['packages'], count: number): string[][] =>
       list.slice(0, count).map((entry) => [escape(entry.name).replace(/\|/g, '\\|'), fmt(entry.ms), pct(entry.share)]);
     out.push('Self time by package:', '', table(['package', 'ms', 'share'], entries(summary.packages, 12)), '');
-    out.push('Inclusive time by package:', '', table(['package', 'ms', 'share'], entries(summary.inclusive, 12)), '');
+    out.push('Self time of package families:', '', table(['family', 'ms', 'share'], entries(summary.groups, 5)), '');
+    out.push(
+      'Inclusive time by package (a wrapper, e.g. an instrumentation, holds all it wraps):',
+      '',
+      table(['package', 'ms', 'share'], entries(summary.inclusive, 12)),
+      '',
+    );
     out.push('Top functions by self time:', '', table(['function', 'ms', 'share'], entries(summary.functions, 20)), '');
   }
   await writeFile(file, out.join('\n'));
+}
+
+const README_START = '<!-- bench:latest:start (written by npm run bench) -->';
+const README_END = '<!-- bench:latest:end -->';
+
+/** The README's block of the latest results, between its markers. */
+export function readmeBlock(result: BenchResult): string {
+  const single = result.scenarios.find((scenario) => scenario.name === 'single-200B' && scenario.system === 'pipeline');
+  const batch = result.scenarios.find(
+    (scenario) => scenario.name === 'batch100-200B' && scenario.system === 'pipeline',
+  );
+  const http = result.baselines.find((baseline) => baseline.payloadBytes === 200);
+  const lines = [
+    README_START,
+    '',
+    `Latest: \`${result.command}\` on ${result.started.slice(0, 10)}, ${String(result.machine.cpus)} shared cores ` +
+      `([report](bench/results/report.md), [latest.json](bench/results/latest.json)).`,
+    '',
+    ratiosTable(result),
+    '',
+    `Delivery: ${fmt(result.delivery.accepted)} events acknowledged, ${fmt(result.delivery.in_kafka)} in Kafka ` +
+      `(${result.delivery.match ? 'equal' : '**not equal**'}). ` +
+      `For scale: bare \`node:http\` ${fmt(http?.http.okPerSecond)} req/s, Kafka's producer ` +
+      `${fmt(http?.kafka?.recordsPerSecond)} records/s, ours ${fmt(single?.closed.eventsPerSecond)} events/s one by one ` +
+      `and ${fmt(batch?.closed.eventsPerSecond)} in batches of 100.`,
+    '',
+    '![throughput and latency per scenario](bench/results/throughput-latency.svg)',
+    '',
+    README_END,
+  ];
+  return lines.join('\n');
+}
+
+/** Replaces the README's block (if it has the markers), formatted as `npm run lint` expects. */
+export async function updateReadme(readmeFile: string, result: BenchResult): Promise<boolean> {
+  const text = await readFile(readmeFile, 'utf8');
+  const start = text.indexOf(README_START);
+  const end = text.indexOf(README_END);
+  if (start < 0 || end < start) return false;
+  const updated = text.slice(0, start) + readmeBlock(result) + text.slice(end + README_END.length);
+  const options = (await prettier.resolveConfig(readmeFile)) ?? {};
+  await writeFile(readmeFile, await prettier.format(updated, { ...options, filepath: readmeFile }));
+  return true;
 }

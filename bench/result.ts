@@ -16,9 +16,12 @@ export interface ScenarioResult {
   eventsPerRequest: number;
   payloadBytes: number;
   connections: number;
+  /** The ceiling of ingestion: the closed loop with no consumer running (as Kafka's perf test runs). */
   closed: LoadResult & { eventsPerSecond: number };
   /** CPU time (user + system) the producer (or the bridge) spent per event in the measured closed loop. */
   cpuMsPerEvent: number | null;
+  /** The closed loop again with the consumer running: what the open model's fractions are of. */
+  closedWithConsumer: (LoadResult & { eventsPerSecond: number }) | null;
   open: (OpenResult & { fraction: number; eventsPerSecond: number })[];
   /** Acceptance to processed, of the events sent in the closed loop (a backlog) and in the open model. */
   endToEnd: { closed: EndToEnd; open: EndToEnd | null };
