@@ -146,3 +146,32 @@ export function summarizeProfile(profile: CpuProfile, count = 20, skipMs = 0): P
 export function readProfile(file: string): CpuProfile {
   return JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
 }
+
+/**
+ * The profile as folded stacks (`root;caller;callee <microseconds>` per line), which flame-graph
+ * tools read (flamegraph.pl, inferno, speedscope). Samples before `skipMs` are left out.
+ */
+export function foldedStacks(profile: CpuProfile, skipMs = 0): string {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const weights = new Map<number, number>();
+  let elapsedMs = 0;
+  profile.samples.forEach((id, i) => {
+    const us = profile.timeDeltas[i] ?? 0;
+    elapsedMs += us / 1000;
+    if (elapsedMs >= skipMs) weights.set(id, (weights.get(id) ?? 0) + us);
+  });
+  const lines: string[] = [];
+  for (const [id, us] of weights) {
+    const frames: string[] = [];
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const frame = byId.get(at)?.callFrame;
+      if (!frame || frame.functionName === '(root)') continue;
+      const name = `${frame.functionName || '(anonymous)'} [${packageOf(frame)}]`.replace(/[;\n]/g, ',');
+      frames.push(name);
+    }
+    if (frames.length > 0 && us > 0) lines.push(`${frames.reverse().join(';')} ${us}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -82,6 +82,7 @@ export function renderReport(result: BenchResult): string {
         'payload',
         'bare node:http req/s',
         'p50 / p99 / p99.9 ms',
+        'its CPU ms/request',
         'kafka-producer-perf-test records/s',
         'its p50 / p99 ms',
       ],
@@ -89,6 +90,7 @@ export function renderReport(result: BenchResult): string {
         `${baseline.payloadBytes} B`,
         fmt(baseline.http.okPerSecond),
         `${fmt(baseline.http.latencyMs.p50, 1)} / ${fmt(baseline.http.latencyMs.p99, 1)} / ${fmt(baseline.http.latencyMs.p999, 1)}`,
+        fmt(baseline.httpCpuMsPerRequest, 3),
         fmt(baseline.kafka?.recordsPerSecond),
         `${fmt(baseline.kafka?.latencyMs.p50)} / ${fmt(baseline.kafka?.latencyMs.p99)}`,
       ]),
@@ -354,7 +356,8 @@ export async function writeProfileReport(
     '`npm run bench -- --profile` runs the producer with `node --cpu-prof` under the closed loop of each scenario ' +
       'and summarises the profile: self time per package and function, and inclusive time per package (any frame ' +
       'of it on the stack). Shares are of the busy time (idle excluded). The raw `.cpuprofile` files open in ' +
-      'Chrome DevTools (Performance) or speedscope as flame graphs.',
+      'Chrome DevTools (Performance) or speedscope as flame graphs; beside each, a `.folded` file of the ' +
+      'same samples (start-up left out) for flamegraph.pl or inferno.',
     '',
     `Machine: ${String(meta.machine.cpus)} × ${String(meta.machine.cpuModel)}; Node ${meta.versions.node ?? ''}.`,
     '',

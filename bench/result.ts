@@ -32,6 +32,8 @@ export interface ScenarioResult {
 export interface BaselineResult {
   payloadBytes: number;
   http: LoadResult;
+  /** CPU time of the bare server per request over its measured runs. */
+  httpCpuMsPerRequest: number | null;
   kafka: KafkaPerfResult | null;
 }
 

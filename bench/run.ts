@@ -23,7 +23,7 @@ import {
 import { runKafkaPerf } from './kafka-perf';
 import { closedLoop, openLoop, type LoadResult, type Target } from './load';
 import { BENCH_CACHE, REPO_ROOT, cpuMs, killAll, startChild, startService, waitReady, type Child } from './processes';
-import { readProfile, summarizeProfile } from './profile';
+import { foldedStacks, readProfile, summarizeProfile } from './profile';
 import { updateReadme, writeProfileReport, writeReport, type ProfiledScenario } from './report';
 import type { BaselineResult, BenchResult, EndToEnd, ScenarioResult } from './result';
 import { histogramQuantile, parseHistogram, ratio, round, sumSamples, type HistogramBucket } from './stats';
@@ -276,11 +276,15 @@ async function runBaselines(ctx: Context): Promise<BaselineResult[]> {
         headers: { 'content-type': 'application/json' },
         body: requestBody(1, payloadBytes),
       };
-      const { best: measured } = await closedLoop(target, 64, ctx.plan.closedSeconds, {
+      const cpu = cpuMeter(server);
+      const closed = await closedLoop(target, 64, ctx.plan.closedSeconds, {
         repeats: ctx.plan.closedRepeats,
+        onMeasured: cpu.mark,
       });
-      progress(`  bare node:http, ${payloadBytes} B: ${describe(measured, 1)}`);
-      results.push({ payloadBytes, http: measured, kafka: null });
+      const measured = closed.best;
+      const cpuMsPerRequest = cpu.perEvent(answered(closed.runs));
+      progress(`  bare node:http, ${payloadBytes} B: ${describe(measured, 1)}, CPU ${cpuMsPerRequest} ms/request`);
+      results.push({ payloadBytes, http: measured, httpCpuMsPerRequest: cpuMsPerRequest, kafka: null });
     }
   } finally {
     await server.stop();
@@ -519,7 +523,9 @@ async function profileRun(ctx: Context): Promise<void> {
       // The profile is written when the producer exits after SIGTERM.
       await producer.stop();
     }
-    const summary = summarizeProfile(readProfile(path.join(dir, file)), 25, startUpMs);
+    const profile = readProfile(path.join(dir, file));
+    const summary = summarizeProfile(profile, 25, startUpMs);
+    await writeFile(path.join(dir, file.replace(/\.cpuprofile$/, '.folded')), foldedStacks(profile, startUpMs));
     summaries.push({
       scenario: scenario.name,
       telemetry: scenario.telemetry,
