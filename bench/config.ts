@@ -49,6 +49,8 @@ export interface PipelineScenario {
   /** Size of each event's `data` as JSON, which is the Kafka record's value. */
   payloadBytes: number;
   telemetry: boolean;
+  /** With telemetry: the share of traces sampled (parentbased_traceidratio); absent: every trace. */
+  sampleRatio?: number;
   /** Closed-loop connections (each keeps one request in flight). */
   connections: number;
   /** Fractions of this scenario's closed-loop ceiling to offer in the open model; none: closed loop only, no consumer. */
@@ -92,6 +94,12 @@ function scenario(eventsPerRequest: number, payloadBytes: number, telemetry: boo
   };
 }
 
+/** Telemetry on, with 10% of the traces sampled: what tracing costs when it is sampled. */
+function sampled(eventsPerRequest: number, payloadBytes: number): PipelineScenario {
+  const base = scenario(eventsPerRequest, payloadBytes, true, false);
+  return { ...base, name: `${base.name}-sampled10`, sampleRatio: 0.1 };
+}
+
 export function planFor(mode: Mode): Plan {
   if (mode === 'quick') {
     return {
@@ -104,6 +112,7 @@ export function planFor(mode: Mode): Plan {
       scenarios: [
         scenario(1, 200, true, true),
         scenario(1, 200, false, false),
+        sampled(1, 200),
         scenario(100, 200, true, true),
         scenario(100, 200, false, false),
       ],
@@ -120,6 +129,7 @@ export function planFor(mode: Mode): Plan {
       scenarios: [
         scenario(1, 200, true, false),
         scenario(1, 200, false, false),
+        sampled(1, 200),
         scenario(100, 200, true, false),
         scenario(100, 200, false, false),
       ],
@@ -130,6 +140,7 @@ export function planFor(mode: Mode): Plan {
     for (const eventsPerRequest of [1, 10, 100]) {
       scenarios.push(scenario(eventsPerRequest, payloadBytes, true, true));
       scenarios.push(scenario(eventsPerRequest, payloadBytes, false, false));
+      if (payloadBytes === 200 && eventsPerRequest !== 10) scenarios.push(sampled(eventsPerRequest, payloadBytes));
     }
   }
   return {

@@ -118,6 +118,7 @@ export function renderReport(result: BenchResult): string {
         'HTTP p50 / p99 / p99.9 ms',
         'errors',
         'CPU ms/event',
+        'spans dropped',
         'e2e p50 / p99 ms (open model)',
         'accepted',
         'in Kafka',
@@ -126,7 +127,13 @@ export function renderReport(result: BenchResult): string {
         const e2e = scenario.endToEnd.open;
         return [
           label(scenario),
-          scenario.system === 'bridge' ? 'n/a' : scenario.telemetry ? 'on' : 'off',
+          scenario.system === 'bridge'
+            ? 'n/a'
+            : scenario.telemetry
+              ? scenario.sampleRatio === undefined
+                ? 'on'
+                : `on, ${scenario.sampleRatio * 100}% sampled`
+              : 'off',
           String(scenario.connections),
           fmt(scenario.closed.eventsPerSecond),
           fmt(scenario.closed.okPerSecond),
@@ -134,6 +141,7 @@ export function renderReport(result: BenchResult): string {
           `${fmt(scenario.closed.latencyMs.p50, 1)} / ${fmt(scenario.closed.latencyMs.p99, 1)} / ${fmt(scenario.closed.latencyMs.p999, 1)}`,
           String(scenario.errors),
           fmt(scenario.cpuMsPerEvent, 3),
+          scenario.telemetry ? fmt(scenario.droppedSpans.producer + scenario.droppedSpans.consumer) : '',
           e2e ? `${fmt(e2e.p50Ms, 1)} / ${fmt(e2e.p99Ms, 1)}` : '',
           fmt(scenario.delivery.accepted),
           fmt(scenario.delivery.inKafka),
@@ -144,7 +152,9 @@ export function renderReport(result: BenchResult): string {
   );
   out.push(
     '`CPU ms/event`: user + system CPU time of the producer (or the bridge) over the measured closed loop, per ' +
-      'event: a cost that other work on a shared machine disturbs far less than throughput. ' +
+      'event: a cost that other work on a shared machine disturbs far less than throughput. `spans dropped`: spans ' +
+      "the producer's and consumer's batch span processors dropped because their queue was full (default " +
+      '`OTEL_BSP_MAX_QUEUE_SIZE` 2048); those traces are incomplete. ' +
       'Closed-loop end-to-end latency is a backlog (the consumer shares the two cores with a saturated producer), so ' +
       "the table shows the open model's; both are in `latest.json`.",
     '',

@@ -13,6 +13,7 @@ export interface ScenarioResult {
   name: string;
   system: 'pipeline' | 'bridge';
   telemetry: boolean;
+  sampleRatio?: number;
   eventsPerRequest: number;
   payloadBytes: number;
   connections: number;
@@ -27,6 +28,8 @@ export interface ScenarioResult {
   endToEnd: { closed: EndToEnd; open: EndToEnd | null };
   delivery: { accepted: number; inKafka: number };
   errors: number;
+  /** Spans the OpenTelemetry batch span processors dropped with a full queue (warnings in the logs). */
+  droppedSpans: { producer: number; consumer: number };
 }
 
 export interface BaselineResult {

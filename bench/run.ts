@@ -106,6 +106,19 @@ function cpuMeter(child: Child): {
   };
 }
 
+/** Spans the SDK's batch span processor dropped, as its warnings in the service's log say. */
+function droppedSpans(child: Child): number {
+  let text: string;
+  try {
+    text = readFileSync(child.logFile, 'utf8');
+  } catch {
+    return 0;
+  }
+  let sum = 0;
+  for (const match of text.matchAll(/Dropped (\d+) spans because maxQueueSize reached/g)) sum += Number(match[1]);
+  return sum;
+}
+
 /** 2xx answers of all the runs. */
 function answered(results: LoadResult[]): number {
   return results.reduce((sum, result) => sum + result.ok, 0);
@@ -132,14 +145,18 @@ interface Context {
   jaeger: Jaeger | undefined;
 }
 
-function serviceEnv(ctx: Context, topic: string): Record<string, string> {
+function serviceEnv(ctx: Context, topic: string, scenario: PipelineScenario): Record<string, string> {
+  const sampler: Record<string, string> =
+    scenario.sampleRatio === undefined
+      ? { OTEL_TRACES_SAMPLER: 'parentbased_always_on' }
+      : { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: String(scenario.sampleRatio) };
   return {
+    ...sampler,
     KAFKA_BROKERS: ctx.brokers.join(','),
     EVENTS_TOPIC: topic,
     TOPIC_PARTITIONS: String(PARTITIONS),
     LOG_LEVEL: 'warn',
     OTEL_EXPORTER_OTLP_ENDPOINT: ctx.jaeger?.otlpHttpEndpoint ?? 'http://127.0.0.1:1',
-    OTEL_TRACES_SAMPLER: 'parentbased_always_on',
   };
 }
 
@@ -152,7 +169,7 @@ async function startProducer(
   const producer = startService('producer', `producer-${scenario.name}`, {
     telemetry: scenario.telemetry,
     nodeFlags,
-    env: { ...serviceEnv(ctx, topic), PORT: String(ctx.ports.producer), HOST: '127.0.0.1' },
+    env: { ...serviceEnv(ctx, topic, scenario), PORT: String(ctx.ports.producer), HOST: '127.0.0.1' },
   });
   await waitReady(producer, `http://127.0.0.1:${ctx.ports.producer}/health/ready`);
   return producer;
@@ -162,7 +179,7 @@ async function startConsumer(ctx: Context, scenario: PipelineScenario, topic: st
   const consumer = startService('consumer', `consumer-${scenario.name}`, {
     telemetry: scenario.telemetry,
     env: {
-      ...serviceEnv(ctx, topic),
+      ...serviceEnv(ctx, topic, scenario),
       METRICS_PORT: String(ctx.ports.consumerMetrics),
       HOST: '127.0.0.1',
       CONSUMER_GROUP: `${topic}-processor`,
@@ -238,6 +255,7 @@ async function runPipelineScenario(ctx: Context, scenario: PipelineScenario): Pr
       name: scenario.name,
       system: 'pipeline',
       telemetry: scenario.telemetry,
+      ...(scenario.sampleRatio === undefined ? {} : { sampleRatio: scenario.sampleRatio }),
       eventsPerRequest: epr,
       payloadBytes: scenario.payloadBytes,
       connections: scenario.connections,
@@ -248,11 +266,17 @@ async function runPipelineScenario(ctx: Context, scenario: PipelineScenario): Pr
       endToEnd: { closed: endToEnd(afterClosed), open: open.length > 0 ? endToEnd(afterOpen, beforeOpen) : null },
       delivery: { accepted, inKafka },
       errors: loadErrors([...closed.runs, ...closed.warmups, ...open]),
+      droppedSpans: { producer: 0, consumer: 0 },
     };
+    await Promise.all([producer.stop(), consumer?.stop()]);
+    // Spans are exported on flush at exit too, so the count is complete only now.
+    result.droppedSpans = { producer: droppedSpans(producer), consumer: consumer ? droppedSpans(consumer) : 0 };
     const e2e = result.endToEnd.open;
+    const dropped = result.droppedSpans.producer + result.droppedSpans.consumer;
     progress(
       `  ${scenario.name}: accepted ${accepted}, in Kafka ${inKafka}${accepted === inKafka ? '' : ' MISMATCH'}` +
-        (e2e ? `; end-to-end in the open model p50 ${e2e.p50Ms} ms, p99 ${e2e.p99Ms} ms` : ''),
+        (e2e ? `; end-to-end in the open model p50 ${e2e.p50Ms} ms, p99 ${e2e.p99Ms} ms` : '') +
+        (dropped > 0 ? `; the span processors dropped ${dropped} spans (queue full)` : ''),
     );
     return result;
   } finally {
@@ -354,6 +378,7 @@ async function runBridge(ctx: Context): Promise<{ peer: BenchResult['peer']; sce
         endToEnd: { closed: none, open: null },
         delivery: { accepted, inKafka },
         errors: loadErrors([...closed.runs, ...closed.warmups]),
+        droppedSpans: { producer: 0, consumer: 0 },
       });
     }
   } finally {
@@ -435,6 +460,11 @@ function buildResult(
     single_notel_vs_http_ceiling: round(ratio(eps('single-200B-notel'), http200?.http.okPerSecond)),
     batch_notel_vs_kafka_ceiling: round(ratio(eps('batch100-200B-notel'), kafka200)),
     batch_telemetry_throughput_ratio: round(ratio(eps('batch100-200B'), eps('batch100-200B-notel'))),
+    sampled10_telemetry_throughput_ratio: round(ratio(eps('single-200B-sampled10'), eps('single-200B-notel'))),
+    sampled10_telemetry_cpu_per_event_ratio: round(ratio(cpu('single-200B-notel'), cpu('single-200B-sampled10'))),
+    batch_sampled10_telemetry_cpu_per_event_ratio: round(
+      ratio(cpu('batch100-200B-notel'), cpu('batch100-200B-sampled10')),
+    ),
     // Less disturbed by other work on the machine than throughput: the producer's CPU per event.
     telemetry_cpu_per_event_ratio: round(ratio(cpu('single-200B-notel'), cpu('single-200B'))),
     batch_telemetry_cpu_per_event_ratio: round(ratio(cpu('batch100-200B-notel'), cpu('batch100-200B'))),
