@@ -149,7 +149,7 @@ export function planFor(mode: Mode): Plan {
     closedRepeats: 3,
     openSeconds: 5,
     payloads: [200, 1024],
-    kafkaPerfRecords: 1_000_000,
+    kafkaPerfRecords: 500_000,
     scenarios,
   };
 }

@@ -99,7 +99,7 @@ export function renderReport(result: BenchResult): string {
   );
   out.push('## Scenarios: closed loop (the ceiling)', '');
   out.push(
-    `Each closed-loop figure is the best of ${String(result.settings.closedRepeats)} runs of ` +
+    `Each closed-loop figure (and Kafka's perf test above) is the best of ${String(result.settings.closedRepeats)} runs of ` +
       `${String(result.settings.closedSeconds)} s (other work on the machine only slows a run down). ` +
       "The ceiling of ingestion is measured with no consumer running, as the bare server and Kafka's perf test run " +
       'alone; `events/s with consumer` repeats the closed loop with the consumer sharing the machine, and the open ' +

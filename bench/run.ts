@@ -316,16 +316,20 @@ async function runBaselines(ctx: Context): Promise<BaselineResult[]> {
   for (const result of results) {
     const topic = `bench-${ctx.runId}-perf-${result.payloadBytes}`;
     await createTopic(ctx.brokers, topic);
-    result.kafka = await runKafkaPerf({
-      brokers: ctx.brokers.join(','),
-      topic,
-      records: ctx.plan.kafkaPerfRecords,
-      recordBytes: result.payloadBytes,
-    });
-    progress(
-      `  kafka-producer-perf-test, ${result.payloadBytes} B, acks=all: ${Math.round(result.kafka.recordsPerSecond)} records/s, ` +
-        `p50 ${result.kafka.latencyMs.p50} ms, p99 ${result.kafka.latencyMs.p99} ms`,
-    );
+    // Best of as many runs as the closed loop has, for the same reason: interference only slows a run.
+    for (let run = 0; run < ctx.plan.closedRepeats; run++) {
+      const perf = await runKafkaPerf({
+        brokers: ctx.brokers.join(','),
+        topic,
+        records: ctx.plan.kafkaPerfRecords,
+        recordBytes: result.payloadBytes,
+      });
+      progress(
+        `  kafka-producer-perf-test, ${result.payloadBytes} B, acks=all: ${Math.round(perf.recordsPerSecond)} records/s, ` +
+          `p50 ${perf.latencyMs.p50} ms, p99 ${perf.latencyMs.p99} ms`,
+      );
+      if (!result.kafka || perf.recordsPerSecond > result.kafka.recordsPerSecond) result.kafka = perf;
+    }
   }
   return results;
 }
