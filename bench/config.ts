@@ -108,7 +108,7 @@ export function planFor(mode: Mode): Plan {
       closedRepeats: 2,
       openSeconds: 2,
       payloads: [200],
-      kafkaPerfRecords: 200_000,
+      kafkaPerfRecords: 500_000,
       scenarios: [
         scenario(1, 200, true, true),
         scenario(1, 200, false, false),
