@@ -23,6 +23,7 @@ module.exports = {
       testMatch: [
         '<rootDir>/{common,observability,producer,consumer}/src/**/*.test.ts',
         '<rootDir>/test/unit/**/*.test.ts',
+        '<rootDir>/bench/**/*.test.ts',
       ],
     },
     {

@@ -1,0 +1,150 @@
+// The programs a bench run starts, each a child of the run (killed with it): the built producer
+// and consumer as `npm start` runs them, the bare HTTP server, and Java tools. Output goes to
+// .cache/bench/logs/<name>.log, so a failure can quote it and the run's terminal stays readable.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const REPO_ROOT = path.resolve(__dirname, '..');
+export const BENCH_CACHE = path.join(REPO_ROOT, '.cache', 'bench');
+const LOG_DIR = path.join(BENCH_CACHE, 'logs');
+
+export interface Child {
+  readonly name: string;
+  readonly process: ChildProcess;
+  readonly logFile: string;
+  readonly exited: Promise<number | string>;
+  /** SIGTERM (the services drain and exit), then SIGKILL past `timeoutMs`. */
+  stop(timeoutMs?: number): Promise<number | string>;
+  logTail(lines?: number): string;
+}
+
+const running = new Set<Child>();
+
+/** Kills what is still running (a failed or interrupted run). */
+export function killAll(): void {
+  for (const child of running) child.process.kill('SIGKILL');
+}
+
+export function startChild(
+  name: string,
+  command: string,
+  args: string[],
+  { env = {}, cwd = REPO_ROOT }: { env?: Record<string, string>; cwd?: string } = {},
+): Child {
+  mkdirSync(LOG_DIR, { recursive: true });
+  const logFile = path.join(LOG_DIR, `${name}.log`);
+  const fd = openSync(logFile, 'w');
+  const process_ = spawn(command, args, {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  const exited = new Promise<number | string>((resolve) =>
+    process_.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
+  const child: Child = {
+    name,
+    process: process_,
+    logFile,
+    exited,
+    async stop(timeoutMs = 20_000) {
+      if (process_.exitCode === null && process_.signalCode === null) {
+        process_.kill('SIGTERM');
+        const timer = setTimeout(() => process_.kill('SIGKILL'), timeoutMs);
+        await exited;
+        clearTimeout(timer);
+      }
+      running.delete(child);
+      return exited;
+    },
+    logTail(lines = 30) {
+      try {
+        return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+      } catch {
+        return '(no log)';
+      }
+    },
+  };
+  running.add(child);
+  void exited.then(() => running.delete(child));
+  return child;
+}
+
+/** Resolves once `url` answers 2xx; fails early if the child exits, or after `timeoutMs`. */
+export async function waitReady(child: Child, url: string, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exitCode: number | string | undefined;
+  void child.exited.then((code) => (exitCode = code));
+  for (;;) {
+    if (exitCode !== undefined) {
+      throw new Error(`${child.name} exited (${exitCode}) before ${url} was ready:\n${child.logTail()}`);
+    }
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      await response.arrayBuffer();
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await child.stop(2000);
+      throw new Error(`${child.name} was not ready at ${url} within ${timeoutMs} ms:\n${child.logTail()}`);
+    }
+    await sleep(200);
+  }
+}
+
+/**
+ * CPU time (user + system) a process has used so far, in ms, from /proc; undefined where there
+ * is no /proc. CPU per event is far less disturbed by other work on a shared machine than
+ * throughput is.
+ */
+export function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+// USER_HZ: 100 on every Linux architecture Node runs on.
+const CLOCK_TICKS = 100;
+
+export interface ServiceOptions {
+  env: Record<string, string>;
+  telemetry: boolean;
+  /** Extra node flags, e.g. --cpu-prof. */
+  nodeFlags?: string[];
+}
+
+/**
+ * A built service as `npm start` runs it: the telemetry bootstrap always preloaded; "telemetry
+ * off" is the SDK's own switch, OTEL_SDK_DISABLED=true, as an operator would turn it off.
+ */
+export function startService(service: 'producer' | 'consumer', name: string, options: ServiceOptions): Child {
+  const entry = path.join(REPO_ROOT, service, 'dist', 'main.js');
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
+  return startChild(
+    name,
+    process.execPath,
+    [
+      ...(options.nodeFlags ?? []),
+      '--require',
+      '@event-pipeline/observability/register',
+      '--disable-warning=TimeoutNegativeWarning',
+      entry,
+    ],
+    {
+      cwd: path.join(REPO_ROOT, service),
+      env: { ...options.env, OTEL_SDK_DISABLED: options.telemetry ? 'false' : 'true' },
+    },
+  );
+}

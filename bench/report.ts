@@ -1,0 +1,440 @@
+// The Markdown report and its plot (SVG, drawn here: bars on log scales need no library).
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import prettier from 'prettier';
+import type { ProfileSummary } from './profile';
+import type { BenchResult, ScenarioResult } from './result';
+
+const fmt = (value: number | null | undefined, digits = 0): string =>
+  value === null || value === undefined || !Number.isFinite(value)
+    ? 'n/a'
+    : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+const pct = (value: number): string => `${(value * 100).toFixed(1)}%`;
+
+function table(header: string[], rows: string[][]): string {
+  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function label(scenario: ScenarioResult): string {
+  return scenario.system === 'bridge' ? `bridge ${scenario.name}` : scenario.name;
+}
+
+/** The table of the four ratios, also shown in the README. */
+export function ratiosTable(result: BenchResult): string {
+  const rows = Object.entries(result.goals).map(([name, goal]) => [
+    `\`${name}\``,
+    goal.value === null ? 'n/a' : String(goal.value),
+    goal.goal,
+    goal.met === null ? 'not measured' : goal.met ? 'met' : 'not met',
+  ]);
+  return table(['ratio', 'value', 'goal', ''], rows);
+}
+
+export function renderReport(result: BenchResult): string {
+  const out: string[] = [];
+  out.push(`# Benchmark report (${result.mode})`, '');
+  out.push(
+    `\`${result.command}\`, ${result.started} (${result.durationSeconds} s), on ${String(result.machine.cpus)} × ` +
+      `${String(result.machine.cpuModel)}, ${String(result.machine.os)}, load average at start ` +
+      `${JSON.stringify(result.machine.loadAverageAtStart)}. The machine is shared, so only the ratios, measured ` +
+      'side by side in this one run, mean something; the absolute figures are there to read them by.',
+    '',
+  );
+  out.push('## Ratios', '', ratiosTable(result), '');
+  out.push(
+    '- `single_vs_http_ceiling`: our one-event requests per second (closed loop, telemetry on) over a bare ' +
+      '`node:http` server answering 202.',
+    '- `batch_vs_kafka_ceiling`: our events per second in batches of 100 over `kafka-producer-perf-test` ' +
+      'records per second (acks=all, idempotent, same record size).',
+    '- `telemetry_throughput_ratio`: one-event throughput with telemetry (bootstrap preloaded, spans exported to ' +
+      'a real Jaeger) over the same with `OTEL_SDK_DISABLED=true`.',
+    `- \`vs_strimzi_bridge\`: ours over the Strimzi Kafka Bridge ${result.peer.version}, same scenario and load` +
+      (result.peer.status === 'blocked' ? `: **not measured**, ${result.peer.reason}.` : '.'),
+    '',
+  );
+  const details = Object.entries(result.ratioDetails).filter(([, value]) => typeof value === 'number');
+  if (details.length > 0) {
+    out.push(
+      'More ratios of this run:',
+      '',
+      table(
+        ['ratio', 'value'],
+        details.map(([k, v]) => [`\`${k}\``, String(v)]),
+      ),
+      '',
+    );
+  }
+  out.push(
+    '## Delivery',
+    '',
+    `Events acknowledged with a 202 (2xx answers × events per request, warm-ups included): **${fmt(result.delivery.accepted)}**; ` +
+      `records in Kafka (high minus low watermarks of each scenario's fresh topic): **${fmt(result.delivery.in_kafka)}**: ` +
+      `${result.delivery.match ? 'they match' : '**they differ**'}.`,
+    '',
+  );
+  out.push('![throughput and latency per scenario](throughput-latency.svg)', '');
+  out.push('## Baselines', '');
+  out.push(
+    table(
+      [
+        'payload',
+        'bare node:http req/s',
+        'p50 / p99 / p99.9 ms',
+        'its CPU ms/request',
+        'kafka-producer-perf-test records/s',
+        'its p50 / p99 ms',
+      ],
+      result.baselines.map((baseline) => [
+        `${baseline.payloadBytes} B`,
+        fmt(baseline.http.okPerSecond),
+        `${fmt(baseline.http.latencyMs.p50, 1)} / ${fmt(baseline.http.latencyMs.p99, 1)} / ${fmt(baseline.http.latencyMs.p999, 1)}`,
+        fmt(baseline.httpCpuMsPerRequest, 3),
+        fmt(baseline.kafka?.recordsPerSecond),
+        `${fmt(baseline.kafka?.latencyMs.p50)} / ${fmt(baseline.kafka?.latencyMs.p99)}`,
+      ]),
+    ),
+    '',
+  );
+  out.push('## Scenarios: closed loop (the ceiling)', '');
+  out.push(
+    `Each closed-loop figure (and Kafka's perf test above) is the best of ${String(result.settings.closedRepeats)} runs of ` +
+      `${String(result.settings.closedSeconds)} s (other work on the machine only slows a run down). ` +
+      "The ceiling of ingestion is measured with no consumer running, as the bare server and Kafka's perf test run " +
+      'alone; `events/s with consumer` repeats the closed loop with the consumer sharing the machine, and the open ' +
+      'model offers fractions of that.',
+    '',
+  );
+  out.push(
+    table(
+      [
+        'scenario',
+        'telemetry',
+        'conns',
+        'events/s',
+        'req/s',
+        'events/s with consumer',
+        'HTTP p50 / p99 / p99.9 ms',
+        'errors',
+        'CPU ms/event',
+        'spans dropped',
+        'e2e p50 / p99 ms (open model)',
+        'accepted',
+        'in Kafka',
+      ],
+      result.scenarios.map((scenario) => {
+        const e2e = scenario.endToEnd.open;
+        return [
+          label(scenario),
+          scenario.system === 'bridge'
+            ? 'n/a'
+            : scenario.telemetry
+              ? scenario.sampleRatio === undefined
+                ? 'on'
+                : `on, ${scenario.sampleRatio * 100}% sampled`
+              : 'off',
+          String(scenario.connections),
+          fmt(scenario.closed.eventsPerSecond),
+          fmt(scenario.closed.okPerSecond),
+          fmt(scenario.closedWithConsumer?.eventsPerSecond),
+          `${fmt(scenario.closed.latencyMs.p50, 1)} / ${fmt(scenario.closed.latencyMs.p99, 1)} / ${fmt(scenario.closed.latencyMs.p999, 1)}`,
+          String(scenario.errors),
+          fmt(scenario.cpuMsPerEvent, 3),
+          scenario.telemetry ? fmt(scenario.droppedSpans.producer + scenario.droppedSpans.consumer) : '',
+          e2e ? `${fmt(e2e.p50Ms, 1)} / ${fmt(e2e.p99Ms, 1)}` : '',
+          fmt(scenario.delivery.accepted),
+          fmt(scenario.delivery.inKafka),
+        ];
+      }),
+    ),
+    '',
+  );
+  out.push(
+    '`CPU ms/event`: user + system CPU time of the producer (or the bridge) over the measured closed loop, per ' +
+      'event: a cost that other work on a shared machine disturbs far less than throughput. `spans dropped`: spans ' +
+      "the producer's and consumer's batch span processors dropped because their queue was full (default " +
+      '`OTEL_BSP_MAX_QUEUE_SIZE` 2048); those traces are incomplete. ' +
+      'Closed-loop end-to-end latency is a backlog (the consumer shares the two cores with a saturated producer), so ' +
+      "the table shows the open model's; both are in `latest.json`.",
+    '',
+  );
+  const open = result.scenarios.flatMap((scenario) => scenario.open.map((run) => ({ scenario, run })));
+  if (open.length > 0) {
+    out.push('## Scenarios: open model (fixed arrival rates, latency from the time each request was due)', '');
+    out.push(
+      table(
+        ['scenario', 'of ceiling', 'offered req/s', 'achieved events/s', 'HTTP p50 / p99 / p99.9 ms', 'errors'],
+        open.map(({ scenario, run }) => [
+          label(scenario),
+          pct(run.fraction),
+          fmt(run.targetRate),
+          fmt(run.eventsPerSecond),
+          `${fmt(run.latencyMs.p50, 1)} / ${fmt(run.latencyMs.p99, 1)} / ${fmt(run.latencyMs.p999, 1)}`,
+          String(run.errors + run.non2xx),
+        ]),
+      ),
+      '',
+    );
+  }
+  out.push(
+    '## Versions',
+    '',
+    table(
+      ['part', 'version'],
+      Object.entries(result.versions).map(([k, v]) => [k, v]),
+    ),
+    '',
+  );
+  out.push(
+    '## Findings',
+    '',
+    'What the CPU profiles of the producer show and what would help: [findings.md](../findings.md) ' +
+      '(profiles: `npm run bench -- --profile`, summary in [profile.md](profile.md)).',
+    '',
+  );
+  return out.join('\n');
+}
+
+interface Bar {
+  label: string;
+  value: number;
+  color: string;
+  /** A second, smaller value drawn over the bar (p50 over p99). */
+  inner?: number;
+}
+
+const COLORS = { http: '#8c8c8c', kafka: '#b5651d', ours: '#2b6cb0', oursOff: '#90cdf4', bridge: '#c53030' };
+
+function escape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Horizontal bars on a log10 axis; returns the SVG fragment and its height. */
+function barPanel(
+  title: string,
+  unit: string,
+  bars: Bar[],
+  top: number,
+  width: number,
+): { svg: string; height: number } {
+  const labelWidth = 230;
+  const rowHeight = 20;
+  const plotWidth = width - labelWidth - 80;
+  const values = bars.flatMap((bar) => [bar.value, bar.inner ?? bar.value]).filter((value) => value > 0);
+  const low = 10 ** Math.floor(Math.log10(Math.max(0.1, Math.min(...values))));
+  const high = 10 ** Math.ceil(Math.log10(Math.max(...values, 10)));
+  const x = (value: number): number =>
+    labelWidth +
+    (plotWidth * (Math.log10(Math.max(value, low)) - Math.log10(low))) / (Math.log10(high) - Math.log10(low));
+  const parts: string[] = [];
+  parts.push(`<text x="10" y="${top + 16}" font-weight="bold">${escape(title)}</text>`);
+  const plotTop = top + 28;
+  const plotHeight = bars.length * rowHeight;
+  for (let decade = low; decade <= high; decade *= 10) {
+    const gx = x(decade).toFixed(1);
+    parts.push(`<line x1="${gx}" y1="${plotTop}" x2="${gx}" y2="${plotTop + plotHeight}" stroke="#ddd"/>`);
+    parts.push(
+      `<text x="${gx}" y="${plotTop + plotHeight + 14}" text-anchor="middle" font-size="11">${decade >= 1 ? decade.toLocaleString('en-US') : decade}</text>`,
+    );
+  }
+  parts.push(
+    `<text x="${labelWidth + plotWidth / 2}" y="${plotTop + plotHeight + 30}" text-anchor="middle" font-size="11">${escape(unit)} (log scale)</text>`,
+  );
+  bars.forEach((bar, i) => {
+    const y = plotTop + i * rowHeight;
+    parts.push(
+      `<text x="${labelWidth - 6}" y="${y + 14}" text-anchor="end" font-size="12">${escape(bar.label)}</text>`,
+    );
+    const end = x(bar.value);
+    parts.push(
+      `<rect x="${labelWidth}" y="${y + 3}" width="${Math.max(1, end - labelWidth).toFixed(1)}" height="${rowHeight - 6}" fill="${bar.color}"/>`,
+    );
+    if (bar.inner !== undefined) {
+      parts.push(
+        `<rect x="${labelWidth}" y="${y + 7}" width="${Math.max(1, x(bar.inner) - labelWidth).toFixed(1)}" height="${rowHeight - 14}" fill="#1a365d"/>`,
+      );
+    }
+    const text = bar.inner !== undefined ? `${fmt(bar.inner, 1)} / ${fmt(bar.value, 1)}` : fmt(bar.value);
+    parts.push(`<text x="${(end + 4).toFixed(1)}" y="${y + 14}" font-size="11">${text}</text>`);
+  });
+  return { svg: parts.join('\n'), height: plotTop - top + plotHeight + 40 };
+}
+
+export function renderPlot(result: BenchResult): string {
+  const width = 900;
+  const throughput: Bar[] = [];
+  for (const baseline of result.baselines) {
+    throughput.push({
+      label: `bare node:http ${baseline.payloadBytes} B (req/s)`,
+      value: baseline.http.okPerSecond,
+      color: COLORS.http,
+    });
+    if (baseline.kafka) {
+      throughput.push({
+        label: `kafka perf-test ${baseline.payloadBytes} B (rec/s)`,
+        value: baseline.kafka.recordsPerSecond,
+        color: COLORS.kafka,
+      });
+    }
+  }
+  for (const scenario of result.scenarios) {
+    const color = scenario.system === 'bridge' ? COLORS.bridge : scenario.telemetry ? COLORS.ours : COLORS.oursOff;
+    throughput.push({ label: label(scenario), value: scenario.closed.eventsPerSecond, color });
+  }
+  const latency: Bar[] = [];
+  for (const scenario of result.scenarios) {
+    for (const run of scenario.open) {
+      latency.push({
+        label: `${scenario.name} HTTP @${Math.round(run.fraction * 100)}%`,
+        value: run.latencyMs.p99,
+        inner: run.latencyMs.p50,
+        color: COLORS.ours,
+      });
+    }
+    const e2e = scenario.endToEnd.open;
+    if (e2e && e2e.p99Ms !== null && e2e.p50Ms !== null) {
+      latency.push({ label: `${scenario.name} end-to-end`, value: e2e.p99Ms, inner: e2e.p50Ms, color: '#38a169' });
+    }
+  }
+  const first = barPanel(
+    'Throughput per scenario (closed loop): events/s',
+    'events or requests per second',
+    throughput,
+    0,
+    width,
+  );
+  const second =
+    latency.length > 0
+      ? barPanel(
+          'Latency in the open model: p50 (dark) / p99 (bar), ms',
+          'milliseconds',
+          latency,
+          first.height + 10,
+          width,
+        )
+      : { svg: '', height: 0 };
+  const legend = [
+    ['bare node:http', COLORS.http],
+    ['Kafka perf-test', COLORS.kafka],
+    ['ours, telemetry on', COLORS.ours],
+    ['ours, telemetry off', COLORS.oursOff],
+    ['Strimzi bridge', COLORS.bridge],
+    ['end-to-end', '#38a169'],
+  ];
+  const legendTop = first.height + second.height + 20;
+  const legendSvg = legend
+    .map(
+      ([name, color], i) =>
+        `<rect x="${10 + i * 145}" y="${legendTop}" width="12" height="12" fill="${color}"/>` +
+        `<text x="${26 + i * 145}" y="${legendTop + 11}" font-size="11">${name}</text>`,
+    )
+    .join('\n');
+  const height = legendTop + 30;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    first.svg,
+    second.svg,
+    legendSvg,
+    '</svg>',
+    '',
+  ].join('\n');
+}
+
+export async function writeReport(dir: string, result: BenchResult): Promise<void> {
+  await writeFile(path.join(dir, 'report.md'), renderReport(result));
+  await writeFile(path.join(dir, 'throughput-latency.svg'), renderPlot(result));
+}
+
+export interface ProfiledScenario {
+  scenario: string;
+  telemetry: boolean;
+  eventsPerSecond: number;
+  cpuMsPerEvent: number | null;
+  summary: ProfileSummary;
+  file: string;
+}
+
+export async function writeProfileReport(
+  file: string,
+  profiles: ProfiledScenario[],
+  meta: { machine: Record<string, unknown>; versions: Record<string, string> },
+): Promise<void> {
+  const out: string[] = ['# Producer CPU profiles under closed-loop load', ''];
+  out.push(
+    '`npm run bench -- --profile` runs the producer with `node --cpu-prof` under the closed loop of each scenario ' +
+      'and summarises the profile: self time per package and function, and inclusive time per package (any frame ' +
+      'of it on the stack). Shares are of the busy time (idle excluded). The raw `.cpuprofile` files open in ' +
+      'Chrome DevTools (Performance) or speedscope as flame graphs; beside each, a `.folded` file of the ' +
+      'same samples (start-up left out) for flamegraph.pl or inferno.',
+    '',
+    `Machine: ${String(meta.machine.cpus)} × ${String(meta.machine.cpuModel)}; Node ${meta.versions.node ?? ''}.`,
+    '',
+  );
+  for (const profile of profiles) {
+    const { summary } = profile;
+    out.push(
+      `## ${profile.scenario} (telemetry ${profile.telemetry ? 'on' : 'off'}): ${fmt(profile.eventsPerSecond)} events/s under the profiler`,
+      '',
+      `Busy ${fmt(summary.busyMs)} ms of ${fmt(summary.totalMs)} ms profiled after start-up, ` +
+        `${fmt(profile.cpuMsPerEvent, 3)} ms of CPU per event; \`${profile.file}\`.`,
+      '',
+    );
+    const entries = (list: ProfileSummary['packages'], count: number): string[][] =>
+      list.slice(0, count).map((entry) => [escape(entry.name).replace(/\|/g, '\\|'), fmt(entry.ms), pct(entry.share)]);
+    out.push('Self time by package:', '', table(['package', 'ms', 'share'], entries(summary.packages, 12)), '');
+    out.push('Self time of package families:', '', table(['family', 'ms', 'share'], entries(summary.groups, 5)), '');
+    out.push(
+      'Inclusive time by package (a wrapper, e.g. an instrumentation, holds all it wraps):',
+      '',
+      table(['package', 'ms', 'share'], entries(summary.inclusive, 12)),
+      '',
+    );
+    out.push('Top functions by self time:', '', table(['function', 'ms', 'share'], entries(summary.functions, 20)), '');
+  }
+  await writeFile(file, out.join('\n'));
+}
+
+const README_START = '<!-- bench:latest:start (written by npm run bench) -->';
+const README_END = '<!-- bench:latest:end -->';
+
+/** The README's block of the latest results, between its markers. */
+export function readmeBlock(result: BenchResult): string {
+  const single = result.scenarios.find((scenario) => scenario.name === 'single-200B' && scenario.system === 'pipeline');
+  const batch = result.scenarios.find(
+    (scenario) => scenario.name === 'batch100-200B' && scenario.system === 'pipeline',
+  );
+  const http = result.baselines.find((baseline) => baseline.payloadBytes === 200);
+  const lines = [
+    README_START,
+    '',
+    `Latest: \`${result.command}\` on ${result.started.slice(0, 10)}, ${String(result.machine.cpus)} shared cores ` +
+      `([report](bench/results/report.md), [latest.json](bench/results/latest.json)).`,
+    '',
+    ratiosTable(result),
+    '',
+    `Delivery: ${fmt(result.delivery.accepted)} events acknowledged, ${fmt(result.delivery.in_kafka)} in Kafka ` +
+      `(${result.delivery.match ? 'equal' : '**not equal**'}). ` +
+      `For scale: bare \`node:http\` ${fmt(http?.http.okPerSecond)} req/s, Kafka's producer ` +
+      `${fmt(http?.kafka?.recordsPerSecond)} records/s, ours ${fmt(single?.closed.eventsPerSecond)} events/s one by one ` +
+      `and ${fmt(batch?.closed.eventsPerSecond)} in batches of 100.`,
+    '',
+    '![throughput and latency per scenario](bench/results/throughput-latency.svg)',
+    '',
+    README_END,
+  ];
+  return lines.join('\n');
+}
+
+/** Replaces the README's block (if it has the markers), formatted as `npm run lint` expects. */
+export async function updateReadme(readmeFile: string, result: BenchResult): Promise<boolean> {
+  const text = await readFile(readmeFile, 'utf8');
+  const start = text.indexOf(README_START);
+  const end = text.indexOf(README_END);
+  if (start < 0 || end < start) return false;
+  const updated = text.slice(0, start) + readmeBlock(result) + text.slice(end + README_END.length);
+  const options = (await prettier.resolveConfig(readmeFile)) ?? {};
+  await writeFile(readmeFile, await prettier.format(updated, { ...options, filepath: readmeFile }));
+  return true;
+}

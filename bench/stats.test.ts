@@ -1,0 +1,127 @@
+import { histogramQuantile, parseHistogram, percentiles, ratio, round, sumSamples } from './stats';
+import { parseProducerPerformance } from './kafka-perf';
+import { eventData, requestBody } from './config';
+import { packageOf } from './profile';
+
+describe('percentiles of samples', () => {
+  it('when there are 1000 samples 1..1000, then p50, p99 and p99.9 are the nearest ranks', () => {
+    const samples = Float64Array.from({ length: 1000 }, (_, i) => 1000 - i);
+    expect(percentiles(samples)).toEqual({ p50: 500, p99: 990, p999: 999 });
+  });
+
+  it('when there are none, then they are NaN', () => {
+    expect(percentiles(new Float64Array(0)).p50).toBeNaN();
+  });
+});
+
+describe('quantiles of a Prometheus histogram', () => {
+  const buckets = [
+    { le: 0.01, count: 10 },
+    { le: 0.1, count: 90 },
+    { le: 1, count: 100 },
+    { le: Number.POSITIVE_INFINITY, count: 100 },
+  ];
+
+  it('interpolates inside the bucket that holds the rank, as histogram_quantile does', () => {
+    // rank 50 lies 40 of 80 into (0.01, 0.1]
+    expect(histogramQuantile(buckets, 0.5)).toBeCloseTo(0.055, 10);
+    // rank 99 lies 9 of 10 into (0.1, 1]
+    expect(histogramQuantile(buckets, 0.99)).toBeCloseTo(0.91, 10);
+    // the first bucket starts at 0
+    expect(histogramQuantile(buckets, 0.05)).toBeCloseTo(0.005, 10);
+  });
+
+  it('when the rank falls in +Inf, then it is the highest finite bound', () => {
+    const overflow = [
+      { le: 1, count: 1 },
+      { le: Number.POSITIVE_INFINITY, count: 10 },
+    ];
+    expect(histogramQuantile(overflow, 0.99)).toBe(1);
+  });
+
+  it('when the histogram is empty, then it is NaN', () => {
+    expect(histogramQuantile([{ le: 1, count: 0 }], 0.5)).toBeNaN();
+  });
+});
+
+describe('Prometheus text', () => {
+  const text = [
+    '# HELP events_end_to_end_latency_seconds e2e',
+    '# TYPE events_end_to_end_latency_seconds histogram',
+    'events_end_to_end_latency_seconds_bucket{le="0.01"} 3',
+    'events_end_to_end_latency_seconds_bucket{le="0.1"} 7',
+    'events_end_to_end_latency_seconds_bucket{le="+Inf"} 8',
+    'events_end_to_end_latency_seconds_sum 0.5',
+    'events_end_to_end_latency_seconds_count 8',
+    'events_processed_total{outcome="success"} 8',
+    'events_processed_total{outcome="retried"} 2',
+  ].join('\n');
+
+  it('parses the cumulative buckets of a histogram', () => {
+    expect(parseHistogram(text, 'events_end_to_end_latency_seconds')).toEqual([
+      { le: 0.01, count: 3 },
+      { le: 0.1, count: 7 },
+      { le: Number.POSITIVE_INFINITY, count: 8 },
+    ]);
+  });
+
+  it('sums the samples with the given labels', () => {
+    expect(sumSamples(text, 'events_processed_total', { outcome: 'success' })).toBe(8);
+    expect(sumSamples(text, 'events_processed_total')).toBe(10);
+  });
+});
+
+describe('ratios', () => {
+  it('divides, and is null without a denominator', () => {
+    expect(ratio(5, 10)).toBe(0.5);
+    expect(ratio(5, 0)).toBeNull();
+    expect(ratio(undefined, 10)).toBeNull();
+  });
+
+  it('rounds to three significant digits, keeping integers whole', () => {
+    expect(round(0.123456)).toBe(0.123);
+    expect(round(12345.6)).toBe(12346);
+    expect(round(Number.NaN)).toBeNull();
+  });
+});
+
+describe('the load', () => {
+  it('makes event data of exactly the payload size', () => {
+    expect(JSON.stringify(eventData(200))).toHaveLength(200);
+    expect(JSON.stringify(eventData(1024))).toHaveLength(1024);
+  });
+
+  it('sends one plain event, or an array for a batch', () => {
+    expect(JSON.parse(requestBody(1, 200))).toMatchObject({ type: 'bench.measured' });
+    expect(JSON.parse(requestBody(10, 200))).toHaveLength(10);
+  });
+});
+
+describe("kafka-producer-perf-test's summary", () => {
+  it('is parsed from its last line', () => {
+    const output = [
+      '50000 records sent, 10000.0 records/sec (1.91 MB/sec), 5.1 ms avg latency, 100.0 ms max latency.',
+      '200000 records sent, 98765.432099 records/sec (18.84 MB/sec), 150.23 ms avg latency, 400.00 ms max latency, ' +
+        '140 ms 50th, 300 ms 95th, 350 ms 99th, 390 ms 99.9th.',
+    ].join('\n');
+    expect(parseProducerPerformance(output)).toEqual({
+      records: 200000,
+      recordsPerSecond: 98765.432099,
+      mbPerSecond: 18.84,
+      latencyMs: { avg: 150.23, p50: 140, p99: 350, p999: 390 },
+    });
+  });
+});
+
+describe('profile frames', () => {
+  it('belong to their npm package, our workspace, or Node', () => {
+    const frame = (url: string, functionName = 'f') => ({ url, functionName, lineNumber: 0 });
+    expect(packageOf(frame('file:///r/node_modules/@opentelemetry/sdk-trace/build/x.js'))).toBe(
+      '@opentelemetry/sdk-trace',
+    );
+    expect(packageOf(frame('file:///r/node_modules/koa/lib/application.js'))).toBe('koa');
+    expect(packageOf(frame('file:///r/producer/dist/publisher.js'))).toBe('@event-pipeline/producer');
+    expect(packageOf(frame('node:internal/http'))).toBe('node core');
+    expect(packageOf(frame('', '(garbage collector)'))).toBe('(garbage collector)');
+  });
+});
