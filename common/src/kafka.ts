@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import {
   Kafka,
+  Partitioners,
+  type Producer,
   logLevel as KafkaLogLevel,
   type Admin,
   type KafkaConfig,
@@ -104,4 +106,18 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<st
   // KafkaJS answers "already exists" (another instance won the race) with false, not an error.
   await admin.createTopics({ topics: missing, waitForLeaders: true });
   return missing.map((spec) => spec.topic);
+}
+
+/**
+ * An idempotent producer for acks=all sends that keeps retrying a batch, as Kafka's own client
+ * does: the caller bounds what it waits (PRODUCE_TIMEOUT_MS, DEAD_LETTER_TIMEOUT_MS). A short
+ * maximum backoff makes sends resume within a couple of seconds after an outage.
+ */
+export function createIdempotentProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2000 },
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
 }

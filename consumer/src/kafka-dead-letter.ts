@@ -1,5 +1,5 @@
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
-import { errorMessage, errorName } from '@event-pipeline/common';
+import type { Kafka, Producer } from 'kafkajs';
+import { createIdempotentProducer, errorMessage, errorName } from '@event-pipeline/common';
 import type { DeadLetterReason, DeadLetterSink, InboundMessage } from './source';
 
 /** Headers a dead-lettered record gets beside its original ones. */
@@ -36,13 +36,7 @@ export function createKafkaDeadLetterSink({
   topic: string;
   groupId: string;
 }): KafkaDeadLetterSink {
-  const createProducer = (): Producer =>
-    kafka.producer({
-      idempotent: true,
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2000 },
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
+  const createProducer = (): Producer => createIdempotentProducer(kafka);
   let producer = createProducer();
   // As in the producer's publisher: KafkaJS takes back the sequence numbers of a send that
   // failed, though a broker may have written it, and a later record reusing them can be taken

@@ -1,6 +1,7 @@
 import { CompressionTypes, Partitioners, type Admin, type Kafka, type PartitionMetadata, type Producer } from 'kafkajs';
 import {
   connectWithRetry,
+  createIdempotentProducer,
   ensureTopics,
   errorMessage,
   withTimeout,
@@ -83,16 +84,7 @@ export function recordSize(record: OutboundRecord): number {
 export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPublisher {
   const { kafka, topic, logger, metrics } = options;
   const log = logger.child({ component: 'publisher', topic });
-  const createProducer = (): Producer =>
-    kafka.producer({
-      idempotent: true,
-      // The idempotent producer keeps retrying a batch (as Kafka's own does); the request-level
-      // PRODUCE_TIMEOUT_MS bounds what a client waits. A short maximum backoff makes sends
-      // resume within a couple of seconds after an outage.
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2000 },
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
+  const createProducer = (): Producer => createIdempotentProducer(kafka);
   let producer: Producer = createProducer();
   // KafkaJS takes back the sequence numbers of a produce request that failed, though a broker
   // may have written it (the connection dropped before the answer). After a send failed, the
