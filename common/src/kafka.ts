@@ -3,6 +3,8 @@ import {
   Kafka,
   Partitioners,
   type Producer,
+  type ProducerRecord,
+  type RecordMetadata,
   logLevel as KafkaLogLevel,
   type Admin,
   type KafkaConfig,
@@ -108,16 +110,59 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<st
   return missing.map((spec) => spec.topic);
 }
 
+/** What the services need of an idempotent KafkaJS producer. */
+export interface IdempotentProducer {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  send(record: ProducerRecord): Promise<RecordMetadata[]>;
+}
+
 /**
  * An idempotent producer for acks=all sends that keeps retrying a batch, as Kafka's own client
  * does: the caller bounds what it waits (PRODUCE_TIMEOUT_MS, DEAD_LETTER_TIMEOUT_MS). A short
  * maximum backoff makes sends resume within a couple of seconds after an outage.
+ *
+ * After a failed send, the next one goes out under a new KafkaJS producer, so a new producer id
+ * (where Kafka's Java client bumps its epoch). KafkaJS takes back the sequence numbers of a send
+ * that failed, though a broker may have written it (the connection dropped before the answer);
+ * a later batch reusing them is then taken by the broker for a duplicate: acknowledged, not
+ * written. The reliability suite lost accepted events that way when every broker died and came
+ * back. Concurrent sends after a failure share one replacement.
  */
-export function createIdempotentProducer(kafka: Kafka): Producer {
-  return kafka.producer({
-    idempotent: true,
-    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2000 },
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+export function createIdempotentProducer(
+  kafka: Kafka,
+  { onRenewed }: { onRenewed?: () => void } = {},
+): IdempotentProducer {
+  const create = (): Producer =>
+    kafka.producer({
+      idempotent: true,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2000 },
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+  let producer = create();
+  let sequencesUncertain = false;
+  let renewing: Promise<void> | undefined;
+  const renew = async (): Promise<void> => {
+    const previous = producer;
+    producer = create();
+    sequencesUncertain = false;
+    await previous.disconnect().catch(() => undefined);
+    await producer.connect();
+    onRenewed?.();
+  };
+  return {
+    connect: () => producer.connect(),
+    disconnect: () => producer.disconnect(),
+    async send(record) {
+      if (sequencesUncertain) await (renewing ??= renew().finally(() => (renewing = undefined)));
+      else if (renewing) await renewing;
+      try {
+        return await producer.send(record);
+      } catch (error) {
+        sequencesUncertain = true;
+        throw error;
+      }
+    },
+  };
 }

@@ -1,4 +1,4 @@
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { createIdempotentProducer, errorMessage, errorName } from '@event-pipeline/common';
 import type { DeadLetterReason, DeadLetterSink, InboundMessage } from './source';
 
@@ -36,56 +36,35 @@ export function createKafkaDeadLetterSink({
   topic: string;
   groupId: string;
 }): KafkaDeadLetterSink {
-  const createProducer = (): Producer => createIdempotentProducer(kafka);
-  let producer = createProducer();
-  // As in the producer's publisher: KafkaJS takes back the sequence numbers of a send that
-  // failed, though a broker may have written it, and a later record reusing them can be taken
-  // for a duplicate: acknowledged, not written, and its original then committed. So after a
-  // failed send, the next one goes out under a new producer id. Concurrent writes (partitions
-  // are consumed concurrently) share one replacement.
-  let sequencesUncertain = false;
-  let replacing: Promise<void> | undefined;
-  const replaceProducer = async (): Promise<void> => {
-    const previous = producer;
-    producer = createProducer();
-    sequencesUncertain = false;
-    await previous.disconnect().catch(() => undefined);
-    await producer.connect();
-  };
-
+  // Renewed after a failed write (see createIdempotentProducer): else a later dead letter could
+  // be taken for a duplicate, acknowledged unwritten, and its original committed.
+  const producer = createIdempotentProducer(kafka);
   return {
     connect: () => producer.connect(),
     disconnect: () => producer.disconnect(),
     async publish(message: InboundMessage, { error, attempts, failedAt }: DeadLetterReason) {
-      if (sequencesUncertain) await (replacing ??= replaceProducer().finally(() => (replacing = undefined)));
-      else if (replacing) await replacing;
-      try {
-        await producer.send({
-          topic,
-          acks: -1,
-          messages: [
-            {
-              key: message.key,
-              value: message.value,
-              headers: {
-                ...message.headers,
-                [DEAD_LETTER_HEADERS.errorMessage]: errorMessage(error).slice(0, MAX_ERROR_MESSAGE_LENGTH),
-                [DEAD_LETTER_HEADERS.errorName]: errorName(error),
-                [DEAD_LETTER_HEADERS.attempts]: String(attempts),
-                [DEAD_LETTER_HEADERS.originalTopic]: message.topic,
-                [DEAD_LETTER_HEADERS.originalPartition]: String(message.partition),
-                [DEAD_LETTER_HEADERS.originalOffset]: message.offset,
-                [DEAD_LETTER_HEADERS.originalTimestamp]: message.timestamp,
-                [DEAD_LETTER_HEADERS.consumerGroup]: groupId,
-                [DEAD_LETTER_HEADERS.failedAt]: failedAt.toISOString(),
-              },
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: [
+          {
+            key: message.key,
+            value: message.value,
+            headers: {
+              ...message.headers,
+              [DEAD_LETTER_HEADERS.errorMessage]: errorMessage(error).slice(0, MAX_ERROR_MESSAGE_LENGTH),
+              [DEAD_LETTER_HEADERS.errorName]: errorName(error),
+              [DEAD_LETTER_HEADERS.attempts]: String(attempts),
+              [DEAD_LETTER_HEADERS.originalTopic]: message.topic,
+              [DEAD_LETTER_HEADERS.originalPartition]: String(message.partition),
+              [DEAD_LETTER_HEADERS.originalOffset]: message.offset,
+              [DEAD_LETTER_HEADERS.originalTimestamp]: message.timestamp,
+              [DEAD_LETTER_HEADERS.consumerGroup]: groupId,
+              [DEAD_LETTER_HEADERS.failedAt]: failedAt.toISOString(),
             },
-          ],
-        });
-      } catch (sendError) {
-        sequencesUncertain = true;
-        throw sendError;
-      }
+          },
+        ],
+      });
     },
   };
 }

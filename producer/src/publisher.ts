@@ -1,4 +1,4 @@
-import { CompressionTypes, Partitioners, type Admin, type Kafka, type PartitionMetadata, type Producer } from 'kafkajs';
+import { CompressionTypes, Partitioners, type Admin, type Kafka, type PartitionMetadata } from 'kafkajs';
 import {
   connectWithRetry,
   createIdempotentProducer,
@@ -84,24 +84,9 @@ export function recordSize(record: OutboundRecord): number {
 export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPublisher {
   const { kafka, topic, logger, metrics } = options;
   const log = logger.child({ component: 'publisher', topic });
-  const createProducer = (): Producer => createIdempotentProducer(kafka);
-  let producer: Producer = createProducer();
-  // KafkaJS takes back the sequence numbers of a produce request that failed, though a broker
-  // may have written it (the connection dropped before the answer). After a send failed, the
-  // next batch under the same producer id would reuse those numbers, and a batch of the same
-  // size on a partition is then taken by the broker for a duplicate: acknowledged, not written.
-  // The reliability suite lost accepted events that way when every broker died and came back.
-  // So after a failed send the next one goes out under a new producer id (where Kafka's Java
-  // client bumps its epoch).
-  let sequencesUncertain = false;
-  const replaceProducer = async (): Promise<void> => {
-    const previous = producer;
-    producer = createProducer();
-    await previous.disconnect().catch(() => undefined);
-    await producer.connect();
-    sequencesUncertain = false;
-    log.info('new idempotent producer id after a failed send');
-  };
+  const producer = createIdempotentProducer(kafka, {
+    onRenewed: () => log.info('new idempotent producer id after a failed send'),
+  });
   const admin: Admin = kafka.admin({ retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 } });
   const compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
 
@@ -123,23 +108,16 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
   const partitioner = Partitioners.DefaultPartitioner();
   let partitionMetadata: PartitionMetadata[] = [];
 
-  const sendBatch = async (records: PartitionedRecord[]): Promise<void> => {
-    if (sequencesUncertain) await replaceProducer();
-    try {
-      await sendAcknowledged(records, {
-        topic,
-        maxSends: MAX_SENDS_PER_BATCH,
-        send: (messages) => untracedSend(() => producer.send({ topic, messages, acks: -1, compression })),
-        onUnanswered: ({ partitions, messages, send }) => {
-          metrics.produceUnacknowledged.inc(messages);
-          log.warn({ partitions, events: messages, send }, 'partitions unacknowledged, sending again');
-        },
-      });
-    } catch (error) {
-      sequencesUncertain = true;
-      throw error;
-    }
-  };
+  const sendBatch = (records: PartitionedRecord[]): Promise<void> =>
+    sendAcknowledged(records, {
+      topic,
+      maxSends: MAX_SENDS_PER_BATCH,
+      send: (messages) => untracedSend(() => producer.send({ topic, messages, acks: -1, compression })),
+      onUnanswered: ({ partitions, messages, send }) => {
+        metrics.produceUnacknowledged.inc(messages);
+        log.warn({ partitions, events: messages, send }, 'partitions unacknowledged, sending again');
+      },
+    });
 
   const coalescer = new SendCoalescer<PartitionedRecord>({
     maxItems: options.batchMaxEvents,
