@@ -2,8 +2,7 @@
 // the file compose mounts too. Its addresses come from environment variables with the
 // contract's ports as defaults, so tests run their own beside a running stack.
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { daemonPid, logTail, startDaemon, stopDaemon } from '../stack/daemon';
+import { startDaemon, stopDaemon, waitUntilAnswering } from '../stack/daemon';
 import { ensureGoTool } from '../tools/go-tools';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -82,29 +81,7 @@ export async function startJaeger({
       await stopDaemon(dir, 'jaeger', { timeoutMs: 10_000 });
     },
   };
-  const deadline = Date.now() + startTimeoutMs;
-  for (;;) {
-    if (await isHealthy(`http://${local}:${ports.health}/status`)) {
-      // Healthy means its extensions started; the query API is the part the tests use.
-      if (await isHealthy(`${jaeger.queryUrl}/api/services`)) return jaeger;
-    }
-    if (daemonPid(dir, 'jaeger') === undefined) {
-      throw new Error(`jaeger exited while starting:\n${logTail(daemon)}`);
-    }
-    if (Date.now() > deadline) {
-      await jaeger.stop();
-      throw new Error(`jaeger was not healthy within ${startTimeoutMs} ms:\n${logTail(daemon)}`);
-    }
-    await sleep(200);
-  }
-}
-
-async function isHealthy(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    await response.arrayBuffer();
-    return response.ok;
-  } catch {
-    return false;
-  }
+  // The query API is the part the tests and people use; it answers once Jaeger has started.
+  await waitUntilAnswering(dir, daemon, `${jaeger.queryUrl}/api/services`, startTimeoutMs);
+  return jaeger;
 }

@@ -20,6 +20,7 @@ import {
   processExists,
   relative,
   runCommand,
+  signalProcess,
 } from './jars';
 
 export { KAFKA_VERSION, ensureKafkaJars };
@@ -544,15 +545,6 @@ function readFileIfExists(file: string): string {
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return '';
     throw error;
-  }
-}
-
-/** Sends a signal to a process that may have exited in the meantime. */
-function signalProcess(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch (error) {
-    if (errorCode(error) !== 'ESRCH') throw error;
   }
 }
 

@@ -177,3 +177,12 @@ export function processExists(pid: number): boolean {
     return errorCode(error) === 'EPERM';
   }
 }
+
+/** Sends a signal to a process that may have exited in the meantime. */
+export function signalProcess(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (error) {
+    if (errorCode(error) !== 'ESRCH') throw error;
+  }
+}

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorCode } from '../kafka/jars';
+import { errorCode, signalProcess } from '../kafka/jars';
 
 export interface DaemonSpec {
   /** Where its pid and log files go. */
@@ -96,10 +96,10 @@ export async function stopDaemon(
   const pid = daemonPid(dir, name);
   let clean = true;
   if (pid !== undefined) {
-    kill(pid, signal);
+    signalProcess(pid, signal);
     clean = await waitForExit(dir, name, timeoutMs);
     if (!clean) {
-      kill(pid, 'SIGKILL');
+      signalProcess(pid, 'SIGKILL');
       await waitForExit(dir, name, 5000);
     }
   }
@@ -116,19 +116,36 @@ async function waitForExit(dir: string, name: string, timeoutMs: number): Promis
   return true;
 }
 
-function kill(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch (error) {
-    if (errorCode(error) !== 'ESRCH') throw error;
-  }
-}
-
 /** The last lines of a daemon's log, for an error message. */
 export function logTail(daemon: Pick<Daemon, 'logFile'>, lines = 30): string {
   try {
     return readFileSync(daemon.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
     return '(no log)';
+  }
+}
+
+/**
+ * Resolves once `url` answers 2xx. Fails at once when the daemon exits, and after `timeoutMs`
+ * (stopping it then); either failure carries the end of its log.
+ */
+export async function waitUntilAnswering(dir: string, daemon: Daemon, url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      await response.arrayBuffer();
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (daemonPid(dir, daemon.name) === undefined) {
+      throw new Error(`${daemon.name} exited while starting:\n${logTail(daemon)}`);
+    }
+    if (Date.now() > deadline) {
+      await stopDaemon(dir, daemon.name, { timeoutMs: 10_000 });
+      throw new Error(`${daemon.name} did not answer ${url} within ${timeoutMs} ms:\n${logTail(daemon)}`);
+    }
+    await sleep(250);
   }
 }

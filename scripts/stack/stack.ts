@@ -2,10 +2,9 @@
 // the config files compose uses: Kafka (scripts/kafka), Jaeger (observability/jaeger), the
 // producer and the consumer with the telemetry bootstrap. State and logs in .cache/stack/.
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { attachKafkaCluster, startKafkaCluster } from '../kafka/cluster';
 import { JAEGER_PORTS, startJaeger, type JaegerPorts } from '../jaeger/jaeger';
-import { daemonPid, logTail, startDaemon, stopDaemon } from './daemon';
+import { daemonPid, startDaemon, stopDaemon, waitUntilAnswering } from './daemon';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const STACK_DIR = path.join(REPO_ROOT, '.cache', 'stack');
@@ -65,35 +64,13 @@ function service(name: 'producer' | 'consumer', port: number, dir: string, env: 
         cwd: path.join(REPO_ROOT, name),
         env,
       });
-      await waitUntilReady(name, `${url}/health/ready`, () => daemonPid(dir, name) !== undefined, daemon);
+      await waitUntilAnswering(dir, daemon, `${url}/health/ready`, READY_TIMEOUT_MS);
     },
     async down() {
       await stopDaemon(dir, name, { timeoutMs: 30_000 });
     },
     running: async () => daemonPid(dir, name) !== undefined,
   };
-}
-
-async function waitUntilReady(
-  name: string,
-  url: string,
-  alive: () => boolean,
-  daemon: { logFile: string },
-): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      await response.arrayBuffer();
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (!alive()) throw new Error(`${name} exited while starting:\n${logTail(daemon)}`);
-    if (Date.now() > deadline)
-      throw new Error(`${name} was not ready within ${READY_TIMEOUT_MS} ms:\n${logTail(daemon)}`);
-    await sleep(250);
-  }
 }
 
 /**

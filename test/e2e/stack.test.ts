@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { attachKafkaCluster } from '../../scripts/kafka/cluster';
 import { stackDown, stackParts, stackUp, type Part, type StackLayout } from '../../scripts/stack/stack';
-import { ancestorsOf, findTraces, getTrace } from '../support/jaeger';
+import { ancestorsOf, waitForEventTrace } from '../support/jaeger';
 import { testPort, uniqueName } from '../support/kafka';
 import { postJson } from '../support/pipeline';
-import { waitFor } from '../support/wait';
 
 jest.setTimeout(300_000);
 
@@ -57,19 +56,12 @@ describe('the local stack', () => {
     }
     const traceIds = new Set<string>();
     for (const id of ids) {
-      const spans = await waitFor(
-        `the trace of ${id}`,
-        async () => {
-          const [found] = await findTraces(url('jaeger'), {
-            service: 'producer',
-            tags: { 'messaging.message.id': id },
-          });
-          if (!found) return undefined;
-          const trace = await getTrace(url('jaeger'), found[0]!.traceId);
-          return trace.some((span) => span.service === 'consumer' && span.kind === 'consumer') ? trace : undefined;
-        },
+      const spans = await waitForEventTrace(
+        url('jaeger'),
+        id,
+        (trace) => trace.some((span) => span.service === 'consumer' && span.kind === 'consumer'),
         // The stack's services export on the SDK's default schedule (every 5 s).
-        { timeoutMs: 60_000, intervalMs: 500 },
+        { intervalMs: 500 },
       );
       const server = spans.find((span) => span.service === 'producer' && span.kind === 'server')!;
       const consumed = spans.find((span) => span.service === 'consumer' && span.kind === 'consumer')!;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { listen } from '@event-pipeline/common';
 import { startJaeger, type Jaeger } from '../../scripts/jaeger/jaeger';
-import { ancestorsOf, findTraces, getTrace, type TraceSpan } from '../support/jaeger';
+import { ancestorsOf, findTraces, waitForEventTrace, type TraceSpan } from '../support/jaeger';
 import { readTopic, testBrokers, testPort, uniqueName } from '../support/kafka';
 import { postJson } from '../support/pipeline';
 import { freePort, spawnService, type ServiceProcess } from '../support/processes';
@@ -38,21 +38,8 @@ describe('tracing from the HTTP request through Kafka to the worker', () => {
   let webhook: Server;
   const webhookCalls: IncomingHttpHeaders[] = [];
 
-  /** The trace that holds the producer's send span of event `id`, once the consumer's spans are in too. */
   const traceOfEvent = (id: string, needs: (spans: TraceSpan[]) => boolean): Promise<TraceSpan[]> =>
-    waitFor(
-      `the trace of event ${id} in Jaeger`,
-      async () => {
-        const [found] = await findTraces(jaeger.queryUrl, {
-          service: 'producer',
-          tags: { 'messaging.message.id': id },
-        });
-        if (!found) return undefined;
-        const spans = await getTrace(jaeger.queryUrl, found[0]!.traceId);
-        return needs(spans) ? spans : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 250 },
-    );
+    waitForEventTrace(jaeger.queryUrl, id, needs);
 
   const processedIn = (spans: TraceSpan[]): number =>
     spans.filter((span) => span.service === 'consumer' && span.name === `process ${topic}`).length;

@@ -1,4 +1,5 @@
 // Reading traces back from a real Jaeger, through its query API (the JSON the UI uses).
+import { waitFor } from './wait';
 
 export interface TraceSpan {
   traceId: string;
@@ -79,4 +80,26 @@ export function ancestorsOf(span: TraceSpan, trace: TraceSpan[]): TraceSpan[] {
     chain.push(parent);
   }
   return chain;
+}
+
+/**
+ * The trace that holds the producer's send span of event `id`, once `needs` holds for it (the
+ * consumer's spans arrive later than the producer's).
+ */
+export function waitForEventTrace(
+  queryUrl: string,
+  id: string,
+  needs: (spans: TraceSpan[]) => boolean,
+  { timeoutMs = 60_000, intervalMs = 250 } = {},
+): Promise<TraceSpan[]> {
+  return waitFor(
+    `the trace of event ${id} in Jaeger`,
+    async () => {
+      const [found] = await findTraces(queryUrl, { service: 'producer', tags: { 'messaging.message.id': id } });
+      if (!found) return undefined;
+      const spans = await getTrace(queryUrl, found[0]!.traceId);
+      return needs(spans) ? spans : undefined;
+    },
+    { timeoutMs, intervalMs },
+  );
 }
