@@ -1,5 +1,5 @@
 import { Problem } from '../problem';
-import { hasNonFiniteNumber, parseJsonBody } from './read-body';
+import { jsonFlaw, parseJsonBody } from './read-body';
 
 function problemOf(text: string): Problem {
   try {
@@ -27,7 +27,17 @@ describe('parseJsonBody', () => {
   });
 
   it('finds non-finite numbers at any depth', () => {
-    expect(hasNonFiniteNumber({ a: [1, { b: Infinity }] })).toBe(true);
-    expect(hasNonFiniteNumber({ a: [1, { b: 2 }], c: 'Infinity' })).toBe(false);
+    expect(jsonFlaw({ a: [1, { b: Infinity }] }, 64)).toBe('non-finite');
+    expect(jsonFlaw({ a: [1, { b: 2 }], c: 'Infinity' }, 64)).toBeUndefined();
+    expect(jsonFlaw(-Infinity, 64)).toBe('non-finite');
+    expect(jsonFlaw([[[1]]], 2)).toBe('too-deep');
+    expect(jsonFlaw([[[1]]], 3)).toBeUndefined();
+  });
+
+  // Pins a 500 found on review: the value walk spread each array into push(), and an array of
+  // 300,000 numbers (a 900 KB body, under the limit) overflowed the call stack.
+  it('parses a body holding an array of hundreds of thousands of items', () => {
+    const body = JSON.stringify({ type: 'a', data: Array.from({ length: 300_000 }, () => 0) });
+    expect(parseJsonBody(Buffer.from(body))).toMatchObject({ type: 'a' });
   });
 });

@@ -76,41 +76,33 @@ export function parseJsonBody(raw: Buffer): unknown {
   } catch (error) {
     throw problems.malformedJson(error instanceof Error ? error.message : 'the body is not JSON');
   }
-  if (depthOf(parsed, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
-    throw problems.malformedJson(`the JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
-  }
-  // JSON.parse turns 1e400 into Infinity, which the record would then carry as null: refuse it
-  // rather than store other data than was sent.
-  if (hasNonFiniteNumber(parsed)) {
+  const flaw = jsonFlaw(parsed, MAX_JSON_DEPTH);
+  if (flaw === 'too-deep') throw problems.malformedJson(`the JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
+  if (flaw === 'non-finite') {
     throw problems.malformedJson('a number is beyond the range of a double (about ±1.8e308)');
   }
   return parsed;
 }
 
-/** Whether a parsed JSON value holds Infinity or -Infinity anywhere, checked without recursion. */
-export function hasNonFiniteNumber(value: unknown): boolean {
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const current = stack.pop();
-    if (typeof current === 'number' && !Number.isFinite(current)) return true;
-    if (typeof current === 'object' && current !== null) stack.push(...Object.values(current));
-  }
-  return false;
-}
-
-/** Nesting depth of a parsed JSON value, counted without recursion; stops once past `limit`. */
-export function depthOf(value: unknown, limit: number): number {
-  let deepest = 0;
-  const stack: Array<[unknown, number]> = [[value, 0]];
+/**
+ * One walk over a parsed JSON value, without recursion or spreading (a body may hold an array
+ * of hundreds of thousands of items): `too-deep` when it nests deeper than `maxDepth`,
+ * `non-finite` when it holds a number beyond a double's range (JSON.parse turns 1e400 into
+ * Infinity, which the record would carry as null: other data than was sent).
+ */
+export function jsonFlaw(value: unknown, maxDepth: number): 'too-deep' | 'non-finite' | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'non-finite';
+  const stack: Array<[object, number]> = typeof value === 'object' && value !== null ? [[value, 1]] : [];
   while (stack.length > 0) {
     const [current, depth] = stack.pop()!;
-    if (typeof current !== 'object' || current === null) continue;
-    const level = depth + 1;
-    if (level > deepest) deepest = level;
-    if (deepest > limit) return deepest;
-    for (const child of Object.values(current)) {
-      if (typeof child === 'object' && child !== null) stack.push([child, level]);
+    if (depth > maxDepth) return 'too-deep';
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (typeof child === 'number') {
+        if (!Number.isFinite(child)) return 'non-finite';
+      } else if (typeof child === 'object' && child !== null) {
+        stack.push([child, depth + 1]);
+      }
     }
   }
-  return deepest;
+  return undefined;
 }
