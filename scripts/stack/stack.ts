@@ -1,25 +1,38 @@
 // The whole stack without Docker, on the contract's ports (DESIGN.md), from local binaries and
 // the config files compose uses: Kafka (scripts/kafka), Jaeger (observability/jaeger), the
-// producer and the consumer with the telemetry bootstrap. State and logs in .cache/stack/.
+// producer and the consumers with the telemetry bootstrap, kafka-exporter
+// (observability/kafka-exporter), Alertmanager and Prometheus (observability/alertmanager,
+// observability/prometheus; Debian's packages). State and logs in .cache/stack/.
+import { readdirSync } from 'node:fs';
+import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { attachKafkaCluster, startKafkaCluster } from '../kafka/cluster';
 import { JAEGER_PORTS, startJaeger, type JaegerPorts } from '../jaeger/jaeger';
+import { ensureDebianTools } from '../tools/debian';
+import { ensureGoTool } from '../tools/go-tools';
 import { daemonPid, startDaemon, stopDaemon, waitUntilAnswering } from './daemon';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const STACK_DIR = path.join(REPO_ROOT, '.cache', 'stack');
+const OBSERVABILITY = path.join(REPO_ROOT, 'observability');
 const READY_TIMEOUT_MS = 90_000;
 
 /** Where the stack runs: the contract's ports by default; the stack's own test moves them. */
 export interface StackLayout {
-  /** Pid and log files of Jaeger and the services. */
+  /** Pid and log files of everything but Kafka, and the state of Prometheus and Alertmanager. */
   dir: string;
   /** The local Kafka instance (scripts/kafka); 'default' is the one `kafka:up` starts. */
   kafkaInstance: string;
   kafkaPort: number;
   jaeger: JaegerPorts;
   producerPort: number;
+  /** The first consumer's; the others take the ports above it. */
   consumerPort: number;
+  /** How many consumer processes, one group. */
+  consumers: number;
+  kafkaExporterPort: number;
+  alertmanagerPort: number;
+  prometheusPort: number;
 }
 
 export function defaultLayout(env: NodeJS.ProcessEnv = process.env): StackLayout {
@@ -30,7 +43,16 @@ export function defaultLayout(env: NodeJS.ProcessEnv = process.env): StackLayout
     jaeger: JAEGER_PORTS,
     producerPort: Number(env.PORT ?? 8080),
     consumerPort: Number(env.METRICS_PORT ?? 9464),
+    consumers: 1,
+    kafkaExporterPort: 9308,
+    alertmanagerPort: 9093,
+    prometheusPort: 9090,
   };
+}
+
+/** The consumers' names: consumer, consumer-2, consumer-3, ... */
+export function consumerName(index: number): string {
+  return index === 0 ? 'consumer' : `consumer-${index + 1}`;
 }
 
 export interface Part {
@@ -43,8 +65,14 @@ export interface Part {
   running(): Promise<boolean>;
 }
 
-function service(name: 'producer' | 'consumer', port: number, dir: string, env: Record<string, string>): Part {
-  const entry = path.join(REPO_ROOT, name, 'dist', 'main.js');
+function service(
+  name: string,
+  program: 'producer' | 'consumer',
+  port: number,
+  dir: string,
+  env: Record<string, string>,
+): Part {
+  const entry = path.join(REPO_ROOT, program, 'dist', 'main.js');
   const url = `http://127.0.0.1:${port}`;
   return {
     name,
@@ -61,7 +89,7 @@ function service(name: 'producer' | 'consumer', port: number, dir: string, env: 
           '--disable-warning=TimeoutNegativeWarning',
           entry,
         ],
-        cwd: path.join(REPO_ROOT, name),
+        cwd: path.join(REPO_ROOT, program),
         env,
       });
       await waitUntilAnswering(dir, daemon, `${url}/health/ready`, READY_TIMEOUT_MS);
@@ -73,6 +101,62 @@ function service(name: 'producer' | 'consumer', port: number, dir: string, env: 
   };
 }
 
+/** A program of the stack's own (not a service of ours), ready when `readyPath` answers. */
+function daemonPart(
+  layout: StackLayout,
+  name: string,
+  port: number,
+  readyPath: string,
+  start: () => Promise<{ command: string; args: string[]; env?: Record<string, string> }>,
+): Part {
+  const { dir } = layout;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    name,
+    url,
+    async up() {
+      if (daemonPid(dir, name) !== undefined) return;
+      const daemon = await startDaemon({ dir, name, ...(await start()) });
+      await waitUntilAnswering(dir, daemon, `${url}${readyPath}`, READY_TIMEOUT_MS);
+    },
+    async down() {
+      await stopDaemon(dir, name, { timeoutMs: 15_000 });
+    },
+    running: async () => daemonPid(dir, name) !== undefined,
+  };
+}
+
+/**
+ * Prometheus runs observability/prometheus/prometheus.yml through a symlink in <dir>/prometheus/,
+ * so that the file's relative paths find the rules beside the original (rules/) and the target
+ * files that the stack writes beside the link (targets/): one per job, listing every process.
+ */
+async function preparePrometheus(layout: StackLayout): Promise<string> {
+  const home = path.join(layout.dir, 'prometheus');
+  const targets = path.join(home, 'targets');
+  await mkdir(targets, { recursive: true });
+  for (const name of ['prometheus.yml', 'rules']) {
+    await rm(path.join(home, name), { force: true, recursive: false });
+    await symlink(path.join(OBSERVABILITY, 'prometheus', name), path.join(home, name));
+  }
+  const local = (...ports: number[]): string => JSON.stringify([{ targets: ports.map((port) => `127.0.0.1:${port}`) }]);
+  const consumers = Array.from({ length: layout.consumers }, (_, index) => layout.consumerPort + index);
+  const files: Record<string, string> = {
+    'producer.json': local(layout.producerPort),
+    'consumer.json': local(...consumers),
+    'kafka-exporter.json': local(layout.kafkaExporterPort),
+    'prometheus.json': local(layout.prometheusPort),
+    'alertmanager.json': local(layout.alertmanagerPort),
+    'jaeger.json': local(layout.jaeger.metrics),
+  };
+  // Written aside and renamed: Prometheus watches these files and must never read half of one.
+  for (const [file, content] of Object.entries(files)) {
+    await writeFile(path.join(targets, `.${file}`), `${content}\n`);
+    await rename(path.join(targets, `.${file}`), path.join(targets, file));
+  }
+  return home;
+}
+
 /**
  * The parts in start order. The services get the environment of the command (LOG_LEVEL,
  * HANDLER_MODULE, ...) with the stack's addresses over it.
@@ -81,6 +165,34 @@ export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
   const { dir, kafkaInstance, kafkaPort, jaeger } = layout;
   const brokers = `localhost:${kafkaPort}`;
   const shared = { KAFKA_BROKERS: brokers, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${jaeger.otlpHttp}` };
+  const consumers = Array.from({ length: layout.consumers }, (_, index) =>
+    service(consumerName(index), 'consumer', layout.consumerPort + index, dir, {
+      ...shared,
+      METRICS_PORT: String(layout.consumerPort + index),
+    }),
+  );
+  const prometheusPart = daemonPart(layout, 'prometheus', layout.prometheusPort, '/-/ready', async () => {
+    const { prometheus: binary } = await ensureDebianTools('prometheus');
+    const home = path.join(dir, 'prometheus');
+    return {
+      command: binary,
+      args: [
+        `--config.file=${path.join(home, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${path.join(home, 'data')}`,
+        `--web.listen-address=127.0.0.1:${layout.prometheusPort}`,
+        '--enable-feature=exemplar-storage',
+        '--web.enable-lifecycle',
+      ],
+    };
+  });
+  // The target files follow the layout on every `up`, also while Prometheus runs (it watches them).
+  const prometheus: Part = {
+    ...prometheusPart,
+    async up() {
+      await preparePrometheus(layout);
+      await prometheusPart.up();
+    },
+  };
   return [
     {
       name: 'kafka',
@@ -106,9 +218,43 @@ export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
       },
       running: async () => daemonPid(dir, 'jaeger') !== undefined,
     },
-    service('producer', layout.producerPort, dir, { ...shared, PORT: String(layout.producerPort) }),
-    service('consumer', layout.consumerPort, dir, { ...shared, METRICS_PORT: String(layout.consumerPort) }),
+    service('producer', 'producer', layout.producerPort, dir, { ...shared, PORT: String(layout.producerPort) }),
+    ...consumers,
+    daemonPart(layout, 'kafka-exporter', layout.kafkaExporterPort, '/metrics', async () => ({
+      command: await ensureGoTool('kafka-exporter'),
+      args: ['--config', path.join(OBSERVABILITY, 'kafka-exporter', 'config.yaml')],
+      env: { KAFKA_BROKERS: brokers, KAFKA_EXPORTER_ADDRESS: `127.0.0.1:${layout.kafkaExporterPort}` },
+    })),
+    daemonPart(layout, 'alertmanager', layout.alertmanagerPort, '/-/ready', async () => {
+      const { 'prometheus-alertmanager': alertmanager } = await ensureDebianTools('prometheus-alertmanager');
+      return {
+        command: alertmanager,
+        args: [
+          `--config.file=${path.join(OBSERVABILITY, 'alertmanager', 'alertmanager.yml')}`,
+          `--storage.path=${path.join(dir, 'alertmanager')}`,
+          `--web.listen-address=127.0.0.1:${layout.alertmanagerPort}`,
+          // One instance: no gossip port (9094) to open.
+          '--cluster.listen-address=',
+        ],
+      };
+    }),
+    prometheus,
   ];
+}
+
+/** Services of the stack's own still running that `parts` does not name (more consumers than asked for now). */
+export function strayParts(layout: StackLayout, parts: Part[]): Part[] {
+  const known = new Set(parts.map((part) => part.name));
+  let files: string[];
+  try {
+    files = readdirSync(layout.dir);
+  } catch {
+    return [];
+  }
+  return files
+    .map((file) => /^(consumer-\d+)\.pid$/.exec(file)?.[1])
+    .filter((name): name is string => name !== undefined && !known.has(name))
+    .map((name) => service(name, 'consumer', 0, layout.dir, {}));
 }
 
 /** Starts what is not running, in order, each ready before the next. */

@@ -1,5 +1,7 @@
 // Programs the tests and the local stack run beside the services, built once from the Go module
 // proxy into the git-ignored .cache/tools/<name>-<version>/ and reused after that.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { access, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errorCode, relative, runCommand } from '../kafka/jars';
@@ -7,26 +9,48 @@ import { errorCode, relative, runCommand } from '../kafka/jars';
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const TOOLS_DIR = path.join(REPO_ROOT, '.cache', 'tools');
 
-interface GoTool {
-  /** The package of the program's main. */
-  pkg: string;
-  version: string;
-  /**
-   * Built as a tool dependency of a throwaway module (`go get -tool`) rather than with
-   * `go install pkg@version`, which refuses a module whose go.mod has `replace` directives.
-   */
-  viaToolDependency: boolean;
-}
+type GoTool =
+  | {
+      /** The package of the program's main. */
+      pkg: string;
+      version: string;
+      /**
+       * Built as a tool dependency of a throwaway module (`go get -tool`) rather than with
+       * `go install pkg@version`, which refuses a module whose go.mod has `replace` directives.
+       */
+      viaToolDependency: boolean;
+    }
+  | {
+      /**
+       * An OpenTelemetry Collector distribution that the Collector Builder (ocb, at `version`)
+       * generates and compiles from a manifest of ours; the binary is named after `dist.name`.
+       */
+      builderManifest: string;
+      version: string;
+    };
+
+const COLLECTOR_BUILDER = 'go.opentelemetry.io/collector/cmd/builder';
 
 export const GO_TOOLS = {
   // Jaeger v2 (the `jaeger` command); its v2 releases ship from this module's v1.x tags.
   jaeger: { pkg: 'github.com/jaegertracing/jaeger/cmd/jaeger', version: 'v1.76.0', viaToolDependency: true },
+  // kafka-exporter: a Collector with the kafkametrics receiver and the Prometheus exporter
+  // (observability/kafka-exporter/builder.yaml); see the README's Metrics section for why.
+  'kafka-exporter': {
+    builderManifest: path.join(REPO_ROOT, 'observability', 'kafka-exporter', 'builder.yaml'),
+    version: 'v0.165.0',
+  },
 } satisfies Record<string, GoTool>;
 
 export type GoToolName = keyof typeof GO_TOOLS;
 
+/** Where a tool's binary is cached: by version, and for a Collector also by its manifest. */
 export function goToolPath(name: GoToolName): string {
   const tool: GoTool = GO_TOOLS[name];
+  if ('builderManifest' in tool) {
+    const digest = createHash('sha256').update(readFileSync(tool.builderManifest)).digest('hex').slice(0, 12);
+    return path.join(TOOLS_DIR, `${name}-${tool.version}-${digest}`, name);
+  }
   return path.join(TOOLS_DIR, `${name}-${tool.version}`, path.basename(tool.pkg));
 }
 
@@ -65,22 +89,31 @@ async function build(name: GoToolName): Promise<string> {
     const why = errorCode(error) === 'ENOENT' ? 'there is no `go` on PATH' : String(error);
     throw new Error(`${name} is built from the Go module proxy and ${why}`, { cause: error });
   }
-  log(`building ${name} ${tool.version} from ${tool.pkg} (once; a few minutes)`);
+  const from = 'builderManifest' in tool ? relative(tool.builderManifest) : tool.pkg;
+  log(`building ${name} ${tool.version} from ${from} (once; a few minutes)`);
   const started = Date.now();
   await mkdir(TOOLS_DIR, { recursive: true });
   // Built apart and moved into place, so that two builds at once cannot leave half a binary.
   const work = await mkdtemp(path.join(TOOLS_DIR, `.${name}-build-`));
   try {
     const bin = path.join(work, 'bin');
-    if (tool.viaToolDependency) {
+    let built: string;
+    if ('builderManifest' in tool) {
+      await runIn(work, ['install', `${COLLECTOR_BUILDER}@${tool.version}`], { GOBIN: bin });
+      const output = path.join(work, 'dist');
+      await runCommand(path.join(bin, 'builder'), ['--config', tool.builderManifest, '--output-path', output]);
+      built = path.join(output, name);
+    } else if (tool.viaToolDependency) {
       await writeFile(path.join(work, 'go.mod'), `module build.local/${name}\n\ngo 1.24\n`);
       await runIn(work, ['get', '-tool', `${tool.pkg}@${tool.version}`]);
       await runIn(work, ['install', 'tool'], { GOBIN: bin });
+      built = path.join(bin, path.basename(tool.pkg));
     } else {
       await runIn(work, ['install', `${tool.pkg}@${tool.version}`], { GOBIN: bin });
+      built = path.join(bin, path.basename(tool.pkg));
     }
     await mkdir(path.dirname(binary), { recursive: true });
-    await rename(path.join(bin, path.basename(tool.pkg)), binary);
+    await rename(built, binary);
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -1,0 +1,67 @@
+// Programs the tests and the local stack take from Debian's packages: Prometheus with promtool,
+// and Alertmanager with amtool. Installed with apt-get when missing and this process may
+// (root); otherwise the error says what to install.
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import { runCommand } from '../kafka/jars';
+
+/** Each program, by the name its Debian package installs it under, and that package. */
+export const DEBIAN_TOOLS = {
+  prometheus: 'prometheus',
+  promtool: 'prometheus',
+  'prometheus-alertmanager': 'prometheus-alertmanager',
+  amtool: 'prometheus-alertmanager',
+} as const;
+
+export type DebianToolName = keyof typeof DEBIAN_TOOLS;
+
+async function onPath(program: string): Promise<string | undefined> {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, program);
+    try {
+      await access(candidate);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+let installing: Promise<void> | undefined;
+
+async function install(packages: string[]): Promise<void> {
+  if (process.getuid?.() !== 0 || (await onPath('apt-get')) === undefined) {
+    throw new Error(`install the Debian package(s) ${packages.join(' ')} (apt-get install ${packages.join(' ')})`);
+  }
+  process.stderr.write(`tools: installing ${packages.join(' ')} with apt-get (once)\n`);
+  const env = { DEBIAN_FRONTEND: 'noninteractive' };
+  try {
+    await runCommand('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...packages], env);
+  } catch {
+    // A new machine has no package lists yet.
+    await runCommand('apt-get', ['update', '-q'], env);
+    await runCommand('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...packages], env);
+  }
+}
+
+/** The paths of the programs, installing their packages first when one is missing. */
+export async function ensureDebianTools(...names: DebianToolName[]): Promise<Record<DebianToolName, string>> {
+  const wanted = names.length > 0 ? names : (Object.keys(DEBIAN_TOOLS) as DebianToolName[]);
+  const missing = [];
+  for (const name of wanted) if ((await onPath(name)) === undefined) missing.push(DEBIAN_TOOLS[name]);
+  if (missing.length > 0) {
+    installing ??= install([...new Set(missing)]).finally(() => {
+      installing = undefined;
+    });
+    await installing;
+  }
+  const found = {} as Record<DebianToolName, string>;
+  for (const name of wanted) {
+    const where = await onPath(name);
+    if (where === undefined) throw new Error(`${name} is still missing after installing ${DEBIAN_TOOLS[name]}`);
+    found[name] = where;
+  }
+  return found;
+}
