@@ -6,6 +6,8 @@ import { stackDown, stackParts, stackUp, type Part, type StackLayout } from '../
 import { ancestorsOf, waitForEventTrace } from '../support/jaeger';
 import { testPort, uniqueName } from '../support/kafka';
 import { postJson } from '../support/pipeline';
+import { promQuery, promSeries, promTargets, queryExemplars } from '../support/prometheus';
+import { waitFor } from '../support/wait';
 
 jest.setTimeout(300_000);
 
@@ -25,7 +27,12 @@ describe('the local stack', () => {
       metrics: testPort(10_415),
     },
     producerPort: testPort(10_420),
+    // Two consumers (10421 and 10422): Prometheus must find both.
     consumerPort: testPort(10_421),
+    consumers: 2,
+    kafkaExporterPort: testPort(10_430),
+    alertmanagerPort: testPort(10_431),
+    prometheusPort: testPort(10_432),
   };
   let parts: Part[];
   const url = (name: string): string => parts.find((part) => part.name === name)!.url;
@@ -70,5 +77,100 @@ describe('the local stack', () => {
       traceIds.add(server.traceId);
     }
     expect(traceIds.size).toBe(10);
+  });
+
+  describe('metrics', () => {
+    const prometheus = (): string => url('prometheus');
+
+    it('scrapes every process of the stack, both consumers among them', async () => {
+      const targets = await waitFor(
+        'every target up',
+        async () => {
+          const active = await promTargets(prometheus());
+          return active.length >= 7 && active.every((target) => target.health === 'up') ? active : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 1000 },
+      );
+      const byJob = (job: string): string[] =>
+        targets.filter((target) => target.labels.job === job).map((target) => target.labels.instance ?? '');
+      expect(byJob('consumer').sort()).toEqual([
+        `127.0.0.1:${layout.consumerPort}`,
+        `127.0.0.1:${layout.consumerPort + 1}`,
+      ]);
+      for (const job of ['producer', 'kafka-exporter', 'prometheus', 'alertmanager', 'jaeger']) {
+        expect(byJob(job)).toHaveLength(1);
+      }
+    });
+
+    it('has a series for every metric of the contract after events, one of them malformed', async () => {
+      for (let index = 0; index < 20; index += 1) {
+        const response = await postJson(url('producer'), { type: 'order.placed', subject: `metrics-${index}` });
+        expect(response.status).toBe(202);
+      }
+      const malformed = await fetch(`${url('producer')}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"type": "order.placed",',
+      });
+      expect(malformed.status).toBe(400);
+
+      const wanted = [
+        'events_ingested_total{outcome="accepted"}',
+        'events_ingested_total{outcome="invalid"}',
+        'events_processed_total{outcome="success"}',
+        'events_produce_duration_seconds_count',
+        'events_processing_duration_seconds_count',
+        'events_end_to_end_latency_seconds_count',
+        'http_server_request_duration_seconds_count{route="/events"}',
+        'events_consumer_lag_seconds',
+        'kafka_consumergroup_lag{consumergroup="events-processor",topic="events"}',
+        'kafka_topic_partition_current_offset{topic="events"}',
+        'process_resident_memory_bytes{job="producer"}',
+        'process_resident_memory_bytes{job="consumer"}',
+      ];
+      // Every counter above has counted this test's events once Prometheus scraped after them.
+      await waitFor(
+        'a series for every metric of the contract',
+        async () => {
+          const missing = [];
+          for (const selector of wanted)
+            if ((await promSeries(prometheus(), selector)).length === 0) missing.push(selector);
+          const accepted = await promQuery(prometheus(), 'sum(events_ingested_total{outcome="accepted"})');
+          const invalid = await promQuery(prometheus(), 'sum(events_ingested_total{outcome="invalid"})');
+          const processed = await promQuery(prometheus(), 'sum(events_processed_total{outcome="success"})');
+          return missing.length === 0 && accepted >= 20 && invalid >= 1 && processed >= 20 ? true : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 1000 },
+      );
+      expect(await promQuery(prometheus(), 'count(process_resident_memory_bytes{job="consumer"})')).toBe(2);
+    });
+
+    it('keeps exemplars of the end-to-end latency whose trace ids Jaeger has', async () => {
+      const exemplars = await waitFor(
+        'exemplars of events_end_to_end_latency_seconds',
+        async () => {
+          const found = await queryExemplars(prometheus(), 'events_end_to_end_latency_seconds_bucket');
+          return found.length > 0 ? found : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 1000 },
+      );
+      const traceIds = [...new Set(exemplars.map((exemplar) => exemplar.labels.trace_id))];
+      expect(traceIds.length).toBeGreaterThan(0);
+      for (const traceId of traceIds.slice(0, 5)) {
+        expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+        // The services export spans every few seconds; the exemplar may come first.
+        const trace = await waitFor(
+          `trace ${traceId} in Jaeger`,
+          async () => {
+            const response = await fetch(`${url('jaeger')}/api/traces/${traceId}`);
+            if (response.status !== 200) return undefined;
+            return ((await response.json()) as { data: { traceID: string; spans: unknown[] }[] }).data[0];
+          },
+          { timeoutMs: 30_000, intervalMs: 500 },
+        );
+        expect(trace.traceID).toBe(traceId);
+        expect(trace.spans.length).toBeGreaterThan(0);
+      }
+    });
   });
 });
