@@ -30,4 +30,15 @@ describe('docker-compose.yml', () => {
   it('points both services at the trace backend with the standard OTLP variable only', () => {
     expect(compose).toMatch(/OTEL_EXPORTER_OTLP_ENDPOINT: \$\{OTEL_EXPORTER_OTLP_ENDPOINT:-http:\/\/jaeger:4318\}/);
   });
+
+  it('runs kafka-exporter, Prometheus and Alertmanager with the config files the local stack runs', () => {
+    expect(compose).toContain('./observability/kafka-exporter/config.yaml:/etc/kafka-exporter/config.yaml:ro');
+    expect(compose).toContain('./observability/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
+    expect(compose).toContain('./observability/alertmanager/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro');
+    // The Collector release that the local kafka-exporter is built at.
+    expect(compose).toContain(
+      `image: otel/opentelemetry-collector-contrib:${GO_TOOLS['kafka-exporter'].version.slice(1)}`,
+    );
+    expect(compose).toContain('--enable-feature=exemplar-storage');
+  });
 });
