@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from '@event-pipeline/common';
+import { Counter, Gauge, Histogram, type MetricsRegistry } from '@event-pipeline/common';
 
 export const PROCESS_OUTCOMES = ['success', 'retried', 'dead_lettered'] as const;
 export type ProcessOutcome = (typeof PROCESS_OUTCOMES)[number];
@@ -15,7 +15,7 @@ export interface ConsumerMetrics {
   ready: Gauge;
 }
 
-export function createConsumerMetrics(registry: Registry): ConsumerMetrics {
+export function createConsumerMetrics(registry: MetricsRegistry): ConsumerMetrics {
   const processed = new Counter({
     name: 'events_processed_total',
     help: 'Events handled by the worker, by outcome (retried counts each extra attempt).',

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import { trace } from '@opentelemetry/api';
 import Koa, { type Context } from 'koa';
-import { errorMessage, toKafkaRecord, type Logger, type Registry } from '@event-pipeline/common';
+import { errorMessage, exposeMetrics, toKafkaRecord, type Logger, type MetricsRegistry } from '@event-pipeline/common';
 import type { ApiKeys } from './api-keys';
 import { toCloudEvent } from './events/envelope';
 import { isValidIdempotencyKey } from './events/idempotency';
@@ -19,7 +19,7 @@ import type { RequestTracker } from './request-tracker';
 export interface AppOptions {
   publisher: EventPublisher;
   logger: Logger;
-  registry: Registry;
+  registry: MetricsRegistry;
   metrics: ProducerMetrics;
   bodyLimitBytes: number;
   /** Bound on receiving a body once the headers are in (408 past it). */
@@ -240,8 +240,10 @@ export function createApp(options: AppOptions): Koa {
     ctx.body = openApi;
   });
   router.get('/metrics', async (ctx) => {
-    ctx.type = registry.contentType;
-    ctx.body = await registry.metrics();
+    const { contentType, body } = await exposeMetrics(registry, ctx.req);
+    ctx.vary('accept');
+    ctx.type = contentType;
+    ctx.body = body;
   });
 
   app.use(router.routes());

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from '@event-pipeline/common';
+import { Counter, Gauge, Histogram, type MetricsRegistry } from '@event-pipeline/common';
 
 export const INGEST_OUTCOMES = ['accepted', 'invalid', 'unauthorized', 'overloaded', 'failed'] as const;
 export type IngestOutcome = (typeof INGEST_OUTCOMES)[number];
@@ -17,7 +17,7 @@ export interface ProducerMetrics {
   observeInFlight(read: () => number): void;
 }
 
-export function createProducerMetrics(registry: Registry): ProducerMetrics {
+export function createProducerMetrics(registry: MetricsRegistry): ProducerMetrics {
   let readInFlight = (): number => 0;
   const ingested = new Counter({
     name: 'events_ingested_total',
