@@ -1,4 +1,10 @@
-import { Counter, Gauge, Histogram, type MetricsRegistry } from '@event-pipeline/common';
+import {
+  Counter,
+  createExemplarHistogram,
+  Gauge,
+  type ExemplarHistogram,
+  type MetricsRegistry,
+} from '@event-pipeline/common';
 
 export const PROCESS_OUTCOMES = ['success', 'retried', 'dead_lettered'] as const;
 export type ProcessOutcome = (typeof PROCESS_OUTCOMES)[number];
@@ -7,8 +13,10 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 
 export interface ConsumerMetrics {
   processed: Counter<'outcome'>;
-  processingDuration: Histogram;
-  endToEndLatency: Histogram;
+  /** With the event's trace as exemplar. */
+  processingDuration: ExemplarHistogram;
+  /** With the event's trace (from the HTTP request on) as exemplar. */
+  endToEndLatency: ExemplarHistogram;
   deadLetterFailures: Counter;
   duplicates: Counter;
   rebalances: Counter;
@@ -26,15 +34,15 @@ export function createConsumerMetrics(registry: MetricsRegistry): ConsumerMetric
   for (const outcome of PROCESS_OUTCOMES) processed.inc({ outcome }, 0);
   return {
     processed,
-    processingDuration: new Histogram({
+    processingDuration: createExemplarHistogram({
       name: 'events_processing_duration_seconds',
-      help: 'Time from taking an event to acknowledging it (handler, retries and any dead-letter write).',
+      help: 'Time from taking an event to acknowledging it (handler, retries and any dead-letter write); exemplars: the trace of the event.',
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
-    endToEndLatency: new Histogram({
+    endToEndLatency: createExemplarHistogram({
       name: 'events_end_to_end_latency_seconds',
-      help: 'Time from the producer accepting an event to the worker finishing it.',
+      help: "Time from the producer accepting an event (the acceptance time it stamps as the record's timestamp) to the worker finishing it; exemplars: the trace of the event.",
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
