@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
-import type { Registry } from 'prom-client';
 import { errorMessage } from './errors';
 import type { Logger } from './logger';
+import type { MetricsRegistry } from './metrics';
 import { flushTelemetry } from './telemetry';
 
 export interface ConnectOptions {
@@ -163,7 +163,7 @@ export function startInBackground(start: (signal: AbortSignal) => Promise<void>,
 export interface RunningService {
   readonly server: Server;
   readonly port: number;
-  readonly registry: Registry;
+  readonly registry: MetricsRegistry;
   /** Resolves once the service does its work (connected to Kafka, topics in place). */
   readonly started: Promise<void>;
   /** Graceful shut-down; see each service for what it drains. */

@@ -1,10 +1,130 @@
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { isSpanContextValid, TraceFlags, type SpanContext } from '@opentelemetry/api';
+import accepts from 'accepts';
+import {
+  collectDefaultMetrics,
+  Counter,
+  Histogram,
+  Registry,
+  type HistogramConfiguration,
+  type Metric,
+  type MetricObject,
+  type OpenMetricsContentType,
+} from 'prom-client';
 
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/**
+ * The services' registry. It is an OpenMetrics registry because prom-client allows exemplars
+ * only there; `exposeMetrics` still serves the classic text format to scrapers that ask for it.
+ */
+export type MetricsRegistry = Registry<OpenMetricsContentType>;
+
 /** A registry with the default Node.js process metrics. */
-export function createMetricsRegistry(): Registry {
-  const registry = new Registry();
+export function createMetricsRegistry(): MetricsRegistry {
+  const registry = new Registry<OpenMetricsContentType>();
+  // Before any metric is registered: prom-client checks at registration that exemplars have an
+  // OpenMetrics registry.
+  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
   collectDefaultMetrics({ register: registry });
   return registry;
+}
+
+/** The exemplar labels of one observation: the trace it belongs to, or none (`{}`). */
+export type TraceExemplar = { trace_id: string } | Record<string, never>;
+
+const NO_EXEMPLAR: TraceExemplar = Object.freeze({});
+
+/**
+ * The exemplar for an observation made in the span of `spanContext`: its trace id, when the span
+ * is sampled (only then is the trace in the backend to jump to). prom-client keeps no exemplar
+ * for an empty label set, so an unsampled span, no span, or telemetry switched off
+ * (OTEL_SDK_DISABLED) observe the value alone. "trace_id" and 32 hex digits stay well under the
+ * 128 characters OpenMetrics allows an exemplar's labels.
+ */
+export function traceExemplar(spanContext: SpanContext | undefined): TraceExemplar {
+  if (!spanContext || !isSpanContextValid(spanContext)) return NO_EXEMPLAR;
+  if ((spanContext.traceFlags & TraceFlags.SAMPLED) === 0) return NO_EXEMPLAR;
+  return { trace_id: spanContext.traceId };
+}
+
+/**
+ * A histogram whose observations carry their trace as an exemplar. With exemplars on,
+ * prom-client takes only the object form of `observe` (`observe(0.1)` would throw at run time),
+ * so this type offers only that form.
+ */
+export interface ExemplarHistogram<T extends string = string> extends Omit<Histogram<T>, 'observe'> {
+  observe(data: { value: number; labels?: Partial<Record<T, string | number>>; exemplarLabels: TraceExemplar }): void;
+}
+
+/** A histogram with exemplars on; its registers must be OpenMetrics registries. */
+export function createExemplarHistogram<T extends string = string>(
+  configuration: HistogramConfiguration<T>,
+): ExemplarHistogram<T> {
+  return new Histogram({ ...configuration, enableExemplars: true }) as unknown as ExemplarHistogram<T>;
+}
+
+const OPENMETRICS_MEDIA_TYPE = 'application/openmetrics-text';
+const CLASSIC_MEDIA_TYPES = new Set(['text/plain', 'text/*', '*/*']);
+
+/**
+ * Whether a scraper's `Accept` prefers OpenMetrics to the classic text format. Prometheus asks
+ * for `application/openmetrics-text` first (with a version, and lately `escaping=...`), then for
+ * `text/plain;version=0.0.4` at a lower q; curl sends `*∕*`. The types are taken in the order of
+ * their q-values (the `accepts` package parses them); their parameters are not compared, because
+ * Prometheus's versions and escaping schemes of OpenMetrics all read what prom-client writes.
+ */
+export function prefersOpenMetrics(request: { headers: IncomingHttpHeaders }): boolean {
+  for (const type of accepts(request as IncomingMessage).types() as string[]) {
+    const mediaType = type.toLowerCase();
+    if (mediaType === OPENMETRICS_MEDIA_TYPE) return true;
+    if (CLASSIC_MEDIA_TYPES.has(mediaType)) return false;
+  }
+  return false;
+}
+
+export interface MetricsExposition {
+  contentType: string;
+  body: string;
+}
+
+/**
+ * The answer to a scrape: OpenMetrics 1.0.0, with exemplars, when the scraper prefers it; else
+ * the classic Prometheus text format 0.0.4, without exemplars (an older scraper would reject
+ * their syntax). The registry itself is never switched between formats, so concurrent scrapes
+ * in different formats cannot see each other's.
+ */
+export async function exposeMetrics(
+  registry: MetricsRegistry,
+  request: { headers: IncomingHttpHeaders },
+): Promise<MetricsExposition> {
+  if (prefersOpenMetrics(request)) return { contentType: registry.contentType, body: await registry.metrics() };
+  return { contentType: Registry.PROMETHEUS_CONTENT_TYPE, body: await classicText(registry) };
+}
+
+/**
+ * The registry's metrics in the classic text format, written by prom-client's own classic
+ * registry, made for this one scrape. It holds the same metric objects (so nothing is counted
+ * twice); the classic format leaves their exemplars out.
+ */
+export async function classicText(registry: MetricsRegistry): Promise<string> {
+  const classic = new Registry();
+  for (const metric of registry.getMetricsAsArray()) classic.registerMetric(asClassic(metric));
+  return classic.metrics();
+}
+
+/**
+ * prom-client's OpenMetrics writer renames a counter for good, dropping `_total` from its name
+ * (its samples get it back). A counter is therefore seen through a view named `<name>_total`,
+ * as counters are named in the classic format, whichever format was scraped before.
+ */
+function asClassic(metric: MetricObject): Metric {
+  if (!(metric instanceof Counter)) return metric as unknown as Metric;
+  const counter: Counter = metric;
+  const name = `${metric.name.replace(/_total$/, '')}_total`;
+  const view = {
+    name,
+    get: async () => ({ ...(await counter.get()), name }),
+  };
+  return view as unknown as Metric;
 }

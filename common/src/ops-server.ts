@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
-import type { Registry } from 'prom-client';
 import { errorMessage } from './errors';
 import type { Logger } from './logger';
+import { exposeMetrics, type MetricsRegistry } from './metrics';
 
 export interface OpsServerOptions {
-  registry: Registry;
+  registry: MetricsRegistry;
   isReady: () => boolean;
   logger: Logger;
 }
@@ -34,9 +34,9 @@ export function createOpsServer({ registry, isReady, logger }: OpsServerOptions)
         else json(503, { status: 'not ready' });
         return;
       case '/metrics':
-        registry.metrics().then(
-          (body) => {
-            response.writeHead(200, { 'content-type': registry.contentType });
+        exposeMetrics(registry, request).then(
+          ({ contentType, body }) => {
+            response.writeHead(200, { 'content-type': contentType, vary: 'accept' });
             response.end(body);
           },
           (error: unknown) => {

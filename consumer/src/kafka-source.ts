@@ -1,5 +1,6 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import { connectWithRetry, errorMessage, type Logger } from '@event-pipeline/common';
+import { ConsumerLag } from './consumer-lag';
 import type { ConsumerMetrics } from './metrics';
 import type { InboundMessage, MessageControl, MessageSource } from './source';
 
@@ -15,6 +16,8 @@ export interface KafkaSourceOptions {
   metrics: ConsumerMetrics;
   /** Called when the client gave up for good (it restarts by itself on retriable failures). */
   onFatal: (error: unknown) => void;
+  /** The clock the time lag is measured with (epoch ms). */
+  now?: () => number;
 }
 
 /**
@@ -38,8 +41,19 @@ export function createKafkaSource(options: KafkaSourceOptions): MessageSource {
     metrics.ready.set(ready ? 1 : 0);
   };
 
+  // Lag and position per assigned partition, from the batches KafkaJS starts and the events we finish.
+  const lag = new ConsumerLag(options.now);
+  let inFlight = 0;
+  metrics.observeConsumer(() => ({
+    inFlight,
+    assignedPartitions: lag.assignedPartitions,
+    partitions: lag.snapshot(),
+  }));
+  consumer.on(consumer.events.START_BATCH_PROCESS, ({ payload }) => lag.batchStarted(payload));
+
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     metrics.rebalances.inc();
+    lag.assign(payload.memberAssignment);
     setReady(true);
     log.info({ member_id: payload.memberId, assignment: payload.memberAssignment }, 'joined group');
   });
@@ -52,7 +66,10 @@ export function createKafkaSource(options: KafkaSourceOptions): MessageSource {
       options.onFatal(payload.error);
     }
   });
-  consumer.on(consumer.events.STOP, () => setReady(false, 'stopped'));
+  consumer.on(consumer.events.STOP, () => {
+    setReady(false, 'stopped');
+    lag.clear();
+  });
   consumer.on(consumer.events.DISCONNECT, () => setReady(false, 'disconnected'));
 
   return {
@@ -79,7 +96,15 @@ export function createKafkaSource(options: KafkaSourceOptions): MessageSource {
             timestamp: message.timestamp,
           };
           const control: MessageControl = { heartbeat };
-          await onMessage(inbound, control);
+          lag.messageStarted(messageTopic, partition, message.offset, message.timestamp);
+          inFlight += 1;
+          try {
+            await onMessage(inbound, control);
+          } finally {
+            inFlight -= 1;
+          }
+          // Not on failure: the event comes again, and dates the lag until it is done.
+          lag.messageFinished(messageTopic, partition, message.offset, message.timestamp);
         },
       });
     },

@@ -1,21 +1,42 @@
-import { Counter, Gauge, Histogram, type Registry } from '@event-pipeline/common';
+import {
+  Counter,
+  createExemplarHistogram,
+  Gauge,
+  type ExemplarHistogram,
+  type MetricsRegistry,
+} from '@event-pipeline/common';
+import type { PartitionLag } from './consumer-lag';
 
 export const PROCESS_OUTCOMES = ['success', 'retried', 'dead_lettered'] as const;
 export type ProcessOutcome = (typeof PROCESS_OUTCOMES)[number];
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
+/** What the consumer reports of its own state at scrape time. */
+export interface ConsumerState {
+  /** Events taken and not yet finished (at most one per partition). */
+  inFlight: number;
+  assignedPartitions: number;
+  /** Per assigned partition, from its first batch on. */
+  partitions: PartitionLag[];
+}
+
 export interface ConsumerMetrics {
   processed: Counter<'outcome'>;
-  processingDuration: Histogram;
-  endToEndLatency: Histogram;
+  /** With the event's trace as exemplar. */
+  processingDuration: ExemplarHistogram;
+  /** With the event's trace (from the HTTP request on) as exemplar. */
+  endToEndLatency: ExemplarHistogram;
   deadLetterFailures: Counter;
   duplicates: Counter;
   rebalances: Counter;
   ready: Gauge;
+  /** Where the consumer's own state is read from at each scrape (the Kafka source). */
+  observeConsumer(read: () => ConsumerState): void;
 }
 
-export function createConsumerMetrics(registry: Registry): ConsumerMetrics {
+export function createConsumerMetrics(registry: MetricsRegistry): ConsumerMetrics {
+  let readState = (): ConsumerState => ({ inFlight: 0, assignedPartitions: 0, partitions: [] });
   const processed = new Counter({
     name: 'events_processed_total',
     help: 'Events handled by the worker, by outcome (retried counts each extra attempt).',
@@ -24,17 +45,62 @@ export function createConsumerMetrics(registry: Registry): ConsumerMetrics {
   });
   // A healthy zero is a sample, not "no data", for dashboards and alerts.
   for (const outcome of PROCESS_OUTCOMES) processed.inc({ outcome }, 0);
+
+  /** A gauge with one series per assigned partition, rebuilt at each scrape (revoked partitions drop out). */
+  const perPartition = (name: string, help: string, value: (lag: PartitionLag) => number | undefined): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['topic', 'partition'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const lag of readState().partitions) {
+          const current = value(lag);
+          if (current !== undefined) this.set({ topic: lag.topic, partition: String(lag.partition) }, current);
+        }
+      },
+    });
+  };
+  perPartition(
+    'events_consumer_lag_seconds',
+    'Now minus the record timestamp (the producer acceptance time) of the oldest event on the partition this consumer has not finished (between events: of the last one finished); 0 once its position reaches the high watermark of the last batch fetched.',
+    (lag) => lag.lagSeconds,
+  );
+  perPartition(
+    'events_consumer_lag_messages',
+    'High watermark of the last batch fetched from the partition minus the next offset to process.',
+    (lag) => lag.lagMessages,
+  );
+  perPartition('events_consumer_position', 'Next offset to process on the partition.', (lag) => lag.position);
+  new Gauge({
+    name: 'events_consumer_in_flight',
+    help: 'Events taken from Kafka and not finished yet (handler, retries, dead-letter write).',
+    registers: [registry],
+    collect() {
+      this.set(readState().inFlight);
+    },
+  });
+  new Gauge({
+    name: 'events_consumer_assigned_partitions',
+    help: 'Partitions the consumer group assigned to this instance.',
+    registers: [registry],
+    collect() {
+      this.set(readState().assignedPartitions);
+    },
+  });
+
   return {
     processed,
-    processingDuration: new Histogram({
+    processingDuration: createExemplarHistogram({
       name: 'events_processing_duration_seconds',
-      help: 'Time from taking an event to acknowledging it (handler, retries and any dead-letter write).',
+      help: 'Time from taking an event to acknowledging it (handler, retries and any dead-letter write); exemplars: the trace of the event.',
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
-    endToEndLatency: new Histogram({
+    endToEndLatency: createExemplarHistogram({
       name: 'events_end_to_end_latency_seconds',
-      help: 'Time from the producer accepting an event to the worker finishing it.',
+      help: "Time from the producer accepting an event (the acceptance time it stamps as the record's timestamp) to the worker finishing it; exemplars: the trace of the event.",
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
@@ -58,5 +124,8 @@ export function createConsumerMetrics(registry: Registry): ConsumerMetrics {
       help: '1 while this instance is a member of the consumer group, else 0.',
       registers: [registry],
     }),
+    observeConsumer(read) {
+      readState = read;
+    },
   };
 }

@@ -1,4 +1,4 @@
-import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
 import { createLogger, createMetricsRegistry, toKafkaRecord } from '@event-pipeline/common';
 import { startTestTracing, type TestTracing } from '../../test/support/tracing';
 import { NonRetriableError, type EventHandler } from './handler';
@@ -17,6 +17,7 @@ function harness(
     handlerTimeoutMs = 1000,
     heartbeatIntervalMs = 1000,
     recentlyProcessed = undefined as RecentlyProcessed | undefined,
+    now = Date.now,
   } = {},
 ) {
   let onMessage!: (message: InboundMessage, control: MessageControl) => Promise<void>;
@@ -30,7 +31,8 @@ function harness(
   const deadLettered: Array<{ message: InboundMessage; reason: DeadLetterReason }> = [];
   const heartbeats: number[] = [];
   let dlqDown = deadLetterFails;
-  const metrics = createConsumerMetrics(createMetricsRegistry());
+  const registry = createMetricsRegistry();
+  const metrics = createConsumerMetrics(registry);
   const worker = createWorker({
     source,
     deadLetter: {
@@ -47,16 +49,17 @@ function harness(
     deadLetterTimeoutMs: 1000,
     heartbeatIntervalMs,
     recentlyProcessed,
+    now,
   });
   const deliver = (message: InboundMessage) =>
     onMessage(message, { heartbeat: async () => void heartbeats.push(Date.now()) });
   const setDeadLetterDown = (down: boolean) => {
     dlqDown = down;
   };
-  return { worker, deliver, deadLettered, heartbeats, metrics, setDeadLetterDown };
+  return { worker, deliver, deadLettered, heartbeats, metrics, registry, setDeadLetterDown };
 }
 
-function message(offset: string, { id = `e-${offset}`, source = 's' } = {}): InboundMessage {
+function message(offset: string, { id = `e-${offset}`, source = 's', acceptedAt = Date.now() } = {}): InboundMessage {
   const record = toKafkaRecord(
     {
       specversion: '1.0',
@@ -66,7 +69,7 @@ function message(offset: string, { id = `e-${offset}`, source = 's' } = {}): Inb
       time: new Date(0).toISOString(),
       data: { offset },
     },
-    Date.now(),
+    acceptedAt,
   );
   return { ...record, key: Buffer.from(record.key), topic: 'events', partition: 0, offset };
 }
@@ -156,6 +159,31 @@ describe('the worker', () => {
     await worker.start();
     await deliver(message('5'));
     expect(deadLettered).toHaveLength(1);
+  });
+});
+
+describe("the worker's latency metrics", () => {
+  it("measures end-to-end latency from the producer's acceptance stamp (the record timestamp), not from receipt", async () => {
+    const acceptedAt = 1_800_000_000_000;
+    const { worker, deliver, registry } = harness({ handle: () => undefined }, { now: () => acceptedAt + 2500 });
+    await worker.start();
+    await deliver(message('1', { acceptedAt }));
+
+    const exposition = await registry.metrics();
+    expect(exposition).toContain('events_end_to_end_latency_seconds_sum 2.5');
+    expect(exposition).toContain('events_end_to_end_latency_seconds_count 1');
+  });
+
+  it('counts a dead-lettered event in the end-to-end latency too', async () => {
+    const { worker, deliver, registry } = harness({
+      handle: () => {
+        throw new NonRetriableError('bad data');
+      },
+    });
+    await worker.start();
+    await deliver(message('2'));
+
+    expect(await registry.metrics()).toContain('events_end_to_end_latency_seconds_count 1');
   });
 });
 
@@ -278,6 +306,33 @@ describe("the worker's spans", () => {
     expect(attempts).toEqual([]);
     expect(process.events.map((event) => event.name)).toEqual(['duplicate']);
     expect(process.status.code).toBe(SpanStatusCode.UNSET);
+  });
+
+  it("gives the processing and end-to-end histograms the event's trace as exemplar", async () => {
+    const { worker, deliver, registry } = harness({ handle: () => undefined });
+    await worker.start();
+    const { process } = await deliverTraced(deliver, '14');
+
+    const exemplar = `# {trace_id="${process.spanContext().traceId}"}`;
+    const buckets = (await registry.metrics()).split('\n').filter((line) => line.includes('_bucket'));
+    for (const histogram of ['events_processing_duration_seconds', 'events_end_to_end_latency_seconds']) {
+      expect(buckets.filter((line) => line.startsWith(histogram) && line.includes(exemplar))).toHaveLength(1);
+    }
+  });
+
+  it('gives no exemplar to an event whose trace is not sampled', async () => {
+    const { worker, deliver, registry } = harness({ handle: () => undefined });
+    await worker.start();
+    const unsampled = trace.wrapSpanContext({
+      traceId: '5b8aa5a2d2c872e8321cf37308d69df2',
+      spanId: '051581bf3cb55c13',
+      traceFlags: TraceFlags.NONE,
+    });
+    await context.with(trace.setSpan(context.active(), unsampled), () => deliver(message('15')));
+
+    const exposition = await registry.metrics();
+    expect(exposition).toContain('events_end_to_end_latency_seconds_count 1');
+    expect(exposition).not.toContain('trace_id');
   });
 
   it('marks the process span failed, with a dead-letter event, when the event is dead-lettered', async () => {

@@ -6,6 +6,7 @@ import {
   errorMessage,
   errorName,
   fromKafkaRecord,
+  traceExemplar,
   type DecodedRecord,
   withTimeout,
   type Logger,
@@ -98,6 +99,11 @@ export function createWorker({
     const started = now();
     // The KafkaJS instrumentation's `process` span, continuing the producer's trace (if loaded).
     const processSpan = trace.getActiveSpan();
+    // The event's trace (the process span continues the producer's) is its observations' exemplar.
+    const exemplarLabels = traceExemplar(processSpan?.spanContext());
+    // From the acceptance time the producer stamped on the record, not from when it arrived here.
+    const observeEndToEnd = (acceptedAt: number): void =>
+      metrics.endToEndLatency.observe({ value: Math.max(0, now() - acceptedAt) / 1000, exemplarLabels });
     const position = { partition: message.partition, offset: message.offset };
     let attempts = 0;
     let decoded: DecodedRecord | undefined;
@@ -187,7 +193,7 @@ export function createWorker({
       // Only now: an event that failed must come again, not be dropped as a duplicate.
       recentlyProcessed?.add(event);
       metrics.processed.inc({ outcome: 'success' });
-      metrics.endToEndLatency.observe(Math.max(0, now() - acceptedAt) / 1000);
+      observeEndToEnd(acceptedAt);
     } catch (error) {
       if (stopping.signal.aborted || error instanceof MembershipLostError) {
         // Not committed: the next owner of the partition processes it again.
@@ -223,10 +229,10 @@ export function createWorker({
       }
       if (decoded) recentlyProcessed?.add(decoded.event);
       metrics.processed.inc({ outcome: 'dead_lettered' });
-      if (decoded) metrics.endToEndLatency.observe(Math.max(0, now() - decoded.acceptedAt) / 1000);
+      if (decoded) observeEndToEnd(decoded.acceptedAt);
     } finally {
       clearInterval(heartbeats);
-      if (!duplicate) metrics.processingDuration.observe((now() - started) / 1000);
+      if (!duplicate) metrics.processingDuration.observe({ value: (now() - started) / 1000, exemplarLabels });
     }
   };
 

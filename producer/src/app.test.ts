@@ -1,5 +1,8 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { context, ROOT_CONTEXT, trace, TraceFlags, type Span } from '@opentelemetry/api';
 import request from 'supertest';
 import { createLogger, createMetricsRegistry, type OutboundRecord } from '@event-pipeline/common';
+import { startTestTracing, type TestTracing } from '../../test/support/tracing';
 import { createApp } from './app';
 import { createProducerMetrics } from './metrics';
 import { PublishError, type EventPublisher } from './publisher';
@@ -95,5 +98,67 @@ describe('POST /events', () => {
     );
     expect(metrics).toMatch(/route="\/health\/live"/);
     expect(metrics).not.toContain('/no/such/path');
+  });
+});
+
+const PROMETHEUS_ACCEPT =
+  'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+
+describe('GET /metrics', () => {
+  let tracing: TestTracing;
+  beforeAll(() => (tracing = startTestTracing()));
+  afterAll(() => tracing.stop());
+
+  /** The app as the HTTP instrumentation runs it: each request inside its server span. */
+  const inSpan =
+    (server: ReturnType<typeof appWith>['server'], span: Span) => (req: IncomingMessage, res: ServerResponse) =>
+      context.with(trace.setSpan(ROOT_CONTEXT, span), () => server(req, res));
+
+  const eventsBuckets = (exposition: string) =>
+    exposition
+      .split('\n')
+      .filter((line) => /^http_server_request_duration_seconds_bucket\{.*route="\/events"/.test(line));
+
+  it("answers a Prometheus scrape with OpenMetrics, the request's trace as exemplar of its latency", async () => {
+    const { server } = appWith(async () => undefined);
+    const span = trace.getTracer('test').startSpan('POST /events');
+    await request(inSpan(server, span)).post('/events').send(batch).expect(202);
+    span.end();
+
+    const response = await request(server).get('/metrics').set('accept', PROMETHEUS_ACCEPT).expect(200);
+    expect(response.headers['content-type']).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+    expect(response.headers.vary).toBe('accept');
+    const withExemplar = eventsBuckets(response.text).filter((line) =>
+      line.includes(`# {trace_id="${span.spanContext().traceId}"}`),
+    );
+    expect(withExemplar).toHaveLength(1);
+    expect(response.text).toContain('events_ingested_total{outcome="accepted"} 2');
+  });
+
+  it('answers curl with the classic text format, without exemplars', async () => {
+    const { server } = appWith(async () => undefined);
+    const span = trace.getTracer('test').startSpan('POST /events');
+    await request(inSpan(server, span)).post('/events').send(batch).expect(202);
+    span.end();
+
+    const response = await request(server).get('/metrics').set('accept', '*/*').expect(200);
+    expect(response.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(eventsBuckets(response.text).length).toBeGreaterThan(0);
+    expect(response.text).not.toContain('trace_id');
+    expect(response.text).toContain('# TYPE events_ingested_total counter');
+  });
+
+  it('gives a request whose trace is not sampled no exemplar', async () => {
+    const { server } = appWith(async () => undefined);
+    const unsampled = trace.wrapSpanContext({
+      traceId: '5b8aa5a2d2c872e8321cf37308d69df2',
+      spanId: '051581bf3cb55c13',
+      traceFlags: TraceFlags.NONE,
+    });
+    await request(inSpan(server, unsampled)).post('/events').send(batch).expect(202);
+
+    const response = await request(server).get('/metrics').set('accept', PROMETHEUS_ACCEPT).expect(200);
+    expect(eventsBuckets(response.text).length).toBeGreaterThan(0);
+    expect(response.text).not.toContain('trace_id');
   });
 });

@@ -1,7 +1,14 @@
 import Router from '@koa/router';
 import { trace } from '@opentelemetry/api';
 import Koa, { type Context } from 'koa';
-import { errorMessage, toKafkaRecord, type Logger, type Registry } from '@event-pipeline/common';
+import {
+  errorMessage,
+  exposeMetrics,
+  toKafkaRecord,
+  traceExemplar,
+  type Logger,
+  type MetricsRegistry,
+} from '@event-pipeline/common';
 import type { ApiKeys } from './api-keys';
 import { toCloudEvent } from './events/envelope';
 import { isValidIdempotencyKey } from './events/idempotency';
@@ -19,7 +26,7 @@ import type { RequestTracker } from './request-tracker';
 export interface AppOptions {
   publisher: EventPublisher;
   logger: Logger;
-  registry: Registry;
+  registry: MetricsRegistry;
   metrics: ProducerMetrics;
   bodyLimitBytes: number;
   /** Bound on receiving a body once the headers are in (408 past it). */
@@ -102,10 +109,12 @@ export function createApp(options: AppOptions): Koa {
       // While draining, every answer closes its connection (also those of requests that began
       // before), so keep-alive clients move on and the server can close.
       if (isDraining() && !ctx.headerSent) ctx.set('connection', 'close');
-      metrics.httpDuration.observe(
-        { method: ctx.method, route: matchedRoute(ctx), status_code: String(ctx.status) },
-        (performance.now() - started) / 1000,
-      );
+      // The request's server span is active here: its trace becomes the observation's exemplar.
+      metrics.httpDuration.observe({
+        labels: { method: ctx.method, route: matchedRoute(ctx), status_code: String(ctx.status) },
+        value: (performance.now() - started) / 1000,
+        exemplarLabels: traceExemplar(trace.getActiveSpan()?.spanContext()),
+      });
       options.requests?.leave();
     }
   });
@@ -240,8 +249,10 @@ export function createApp(options: AppOptions): Koa {
     ctx.body = openApi;
   });
   router.get('/metrics', async (ctx) => {
-    ctx.type = registry.contentType;
-    ctx.body = await registry.metrics();
+    const { contentType, body } = await exposeMetrics(registry, ctx.req);
+    ctx.vary('accept');
+    ctx.type = contentType;
+    ctx.body = body;
   });
 
   app.use(router.routes());

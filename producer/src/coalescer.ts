@@ -14,7 +14,8 @@ export interface CoalescerOptions<T> {
   maxBytes: number;
   /** Extra wait for a batch to fill while nothing is in flight; 0 sends at the next turn of the event loop. */
   lingerMs: number;
-  onBatch?: (stats: { items: number; bytes: number; durationMs: number; error?: unknown }) => void;
+  /** After each batch: its size, its first item, how long it took, and its failure if it failed. */
+  onBatch?: (stats: { items: number; first: T; bytes: number; durationMs: number; error?: unknown }) => void;
 }
 
 interface Ticket {
@@ -134,7 +135,13 @@ export class SendCoalescer<T> {
     const report = (error?: unknown): void => {
       try {
         const durationMs = performance.now() - this.inFlightSince!;
-        this.options.onBatch?.({ items: batch.length, bytes, durationMs, ...(error === undefined ? {} : { error }) });
+        this.options.onBatch?.({
+          items: batch.length,
+          first: batch[0]!.item,
+          bytes,
+          durationMs,
+          ...(error === undefined ? {} : { error }),
+        });
       } catch {
         // Reporting must never keep tickets from settling.
       }

@@ -1,4 +1,11 @@
-import { Counter, Gauge, Histogram, type Registry } from '@event-pipeline/common';
+import {
+  Counter,
+  createExemplarHistogram,
+  Gauge,
+  Histogram,
+  type ExemplarHistogram,
+  type MetricsRegistry,
+} from '@event-pipeline/common';
 
 export const INGEST_OUTCOMES = ['accepted', 'invalid', 'unauthorized', 'overloaded', 'failed'] as const;
 export type IngestOutcome = (typeof INGEST_OUTCOMES)[number];
@@ -6,9 +13,11 @@ export type IngestOutcome = (typeof INGEST_OUTCOMES)[number];
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export interface ProducerMetrics {
-  httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  /** With the request's trace as exemplar. */
+  httpDuration: ExemplarHistogram<'method' | 'route' | 'status_code'>;
   ingested: Counter<'outcome'>;
-  produceDuration: Histogram;
+  /** With the trace of one event of the batch as exemplar. */
+  produceDuration: ExemplarHistogram;
   produceBatchEvents: Histogram;
   produceBatchBytes: Histogram;
   produceErrors: Counter;
@@ -17,7 +26,7 @@ export interface ProducerMetrics {
   observeInFlight(read: () => number): void;
 }
 
-export function createProducerMetrics(registry: Registry): ProducerMetrics {
+export function createProducerMetrics(registry: MetricsRegistry): ProducerMetrics {
   let readInFlight = (): number => 0;
   const ingested = new Counter({
     name: 'events_ingested_total',
@@ -37,17 +46,17 @@ export function createProducerMetrics(registry: Registry): ProducerMetrics {
   for (const outcome of INGEST_OUTCOMES) ingested.inc({ outcome }, 0);
 
   return {
-    httpDuration: new Histogram({
+    httpDuration: createExemplarHistogram({
       name: 'http_server_request_duration_seconds',
-      help: 'HTTP request duration, by method, route template and status code.',
+      help: 'HTTP request duration, by method, route template and status code; exemplars: the trace of the request.',
       labelNames: ['method', 'route', 'status_code'],
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
     ingested,
-    produceDuration: new Histogram({
+    produceDuration: createExemplarHistogram({
       name: 'events_produce_duration_seconds',
-      help: 'Time from sending a batch to Kafka to its acknowledgement (acks=all).',
+      help: 'Time from sending a batch to Kafka to its acknowledgement (acks=all); exemplars: the trace of an event of the batch.',
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),

@@ -1,5 +1,7 @@
+import { context, trace } from '@opentelemetry/api';
 import type { Kafka } from 'kafkajs';
-import { createLogger, createMetricsRegistry, type OutboundRecord } from '@event-pipeline/common';
+import { createLogger, createMetricsRegistry, type MetricsRegistry, type OutboundRecord } from '@event-pipeline/common';
+import { startTestTracing, type TestTracing } from '../../test/support/tracing';
 import { createProducerMetrics } from './metrics';
 import { createKafkaPublisher } from './publisher';
 
@@ -56,8 +58,7 @@ const record = (key: string): OutboundRecord => ({
   timestamp: String(Date.now()),
 });
 
-function publisherOn(kafka: Kafka) {
-  const registry = createMetricsRegistry();
+function publisherOn(kafka: Kafka, registry: MetricsRegistry = createMetricsRegistry()) {
   return createKafkaPublisher({
     kafka,
     topic: TOPIC,
@@ -93,6 +94,31 @@ describe('the Kafka publisher after a failed send', () => {
         { connects: 1, sends: 2 },
         { connects: 1, sends: 2 },
       ]);
+    } finally {
+      await publisher.stop(1000);
+    }
+  });
+});
+
+describe("the Kafka publisher's produce latency", () => {
+  let tracing: TestTracing;
+  beforeAll(() => (tracing = startTestTracing()));
+  afterAll(() => tracing.stop());
+
+  it('carries the trace of an event of the batch as exemplar', async () => {
+    const registry = createMetricsRegistry();
+    const publisher = publisherOn(fakeKafka({ failSends: [] }).kafka, registry);
+    await publisher.start();
+    try {
+      const request = trace.getTracer('test').startSpan('POST /events');
+      await context.with(trace.setSpan(context.active(), request), () => publisher.publish([record('a')]));
+      request.end();
+
+      const buckets = (await registry.metrics())
+        .split('\n')
+        .filter((line) => line.startsWith('events_produce_duration_seconds_bucket'));
+      const exemplar = `# {trace_id="${request.spanContext().traceId}"}`;
+      expect(buckets.filter((line) => line.includes(exemplar))).toHaveLength(1);
     } finally {
       await publisher.stop(1000);
     }

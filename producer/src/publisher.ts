@@ -4,6 +4,7 @@ import {
   createIdempotentProducer,
   ensureTopics,
   errorMessage,
+  traceExemplar,
   withTimeout,
   type Logger,
   type OutboundRecord,
@@ -11,7 +12,7 @@ import {
 import { sendAcknowledged } from './acknowledged-send';
 import { SendCoalescer } from './coalescer';
 import type { ProducerMetrics } from './metrics';
-import { endSendSpans, startSendSpans, untracedSend, type PartitionedRecord } from './send-spans';
+import { endSendSpans, sendSpanContextOf, startSendSpans, untracedSend, type PartitionedRecord } from './send-spans';
 
 const MAX_SENDS_PER_BATCH = 3;
 
@@ -124,8 +125,11 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
     maxBytes: options.batchMaxBytes,
     lingerMs: options.lingerMs,
     send: sendBatch,
-    onBatch: ({ items, bytes, durationMs, error }) => {
-      metrics.produceDuration.observe(durationMs / 1000);
+    onBatch: ({ items, first, bytes, durationMs, error }) => {
+      metrics.produceDuration.observe({
+        value: durationMs / 1000,
+        exemplarLabels: traceExemplar(sendSpanContextOf(first)),
+      });
       metrics.produceBatchEvents.observe(items);
       metrics.produceBatchBytes.observe(bytes);
       if (error !== undefined) {

@@ -1,6 +1,6 @@
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { startTestTracing, type TestTracing } from '../../test/support/tracing';
-import { endSendSpans, startSendSpans, untracedSend, type PartitionedRecord } from './send-spans';
+import { endSendSpans, sendSpanContextOf, startSendSpans, untracedSend, type PartitionedRecord } from './send-spans';
 
 function record(id: string): PartitionedRecord {
   return { key: id, value: null, headers: { ce_id: id, ce_type: 'order.created' }, timestamp: '0', partition: 2 };
@@ -46,6 +46,18 @@ describe('send spans', () => {
       const { traceId, spanId } = span.spanContext();
       expect(rec.headers.traceparent).toBe(`00-${traceId}-${spanId}-01`);
     }
+  });
+
+  it("reads a record's send span context back from its headers (the trace of its batch's exemplar)", () => {
+    const rec = record('c');
+    const [span] = startSendSpans('events', [rec]);
+    expect(sendSpanContextOf(rec)).toMatchObject({
+      traceId: span!.spanContext().traceId,
+      spanId: span!.spanContext().spanId,
+      traceFlags: span!.spanContext().traceFlags,
+    });
+    endSendSpans([span!]);
+    expect(sendSpanContextOf(record('no-headers'))).toBeUndefined();
   });
 
   it('marks every span of a refused publish as an error of its kind', () => {

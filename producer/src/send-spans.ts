@@ -1,4 +1,13 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Span,
+  type SpanContext,
+} from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { OutboundRecord } from '@event-pipeline/common';
 
@@ -37,6 +46,14 @@ export function startSendSpans(topic: string, records: readonly PartitionedRecor
     propagation.inject(trace.setSpan(parent, span), record.headers);
     return span;
   });
+}
+
+/**
+ * The context of a record's send span, read back from its headers (as the consumer will read
+ * it): the trace an exemplar of its batch points to. None without the telemetry bootstrap.
+ */
+export function sendSpanContextOf(record: OutboundRecord): SpanContext | undefined {
+  return trace.getSpanContext(propagation.extract(ROOT_CONTEXT, record.headers));
 }
 
 /** Ends the spans; with `failure`, as errors of that type (`error.type`, e.g. `timeout`). */

@@ -1,0 +1,63 @@
+import { classicText, createMetricsRegistry } from '@event-pipeline/common';
+import { createConsumerMetrics, type ConsumerState } from './metrics';
+
+describe("the consumer's metrics", () => {
+  it('starts every counter at 0 and describes every metric', async () => {
+    const registry = createMetricsRegistry();
+    createConsumerMetrics(registry);
+    const exposition = await classicText(registry);
+
+    for (const series of [
+      'events_processed_total{outcome="success"} 0',
+      'events_processed_total{outcome="retried"} 0',
+      'events_processed_total{outcome="dead_lettered"} 0',
+      'events_dead_letter_failures_total 0',
+      'events_duplicates_total 0',
+      'events_consumer_rebalances_total 0',
+      'events_consumer_ready 0',
+      'events_consumer_in_flight 0',
+      'events_consumer_assigned_partitions 0',
+    ]) {
+      expect(exposition.split('\n')).toContain(series);
+    }
+    for (const metric of registry.getMetricsAsArray().filter((each) => each.name.startsWith('events_'))) {
+      expect(metric.help.length).toBeGreaterThan(20);
+    }
+  });
+
+  it('reads the per-partition lag at each scrape, and drops the series of partitions no longer assigned', async () => {
+    const registry = createMetricsRegistry();
+    let state: ConsumerState = {
+      inFlight: 1,
+      assignedPartitions: 2,
+      partitions: [
+        { topic: 'events', partition: 0, position: 7, lagMessages: 3, lagSeconds: 1.5 },
+        { topic: 'events', partition: 1, position: 4, lagMessages: 0, lagSeconds: 0 },
+      ],
+    };
+    createConsumerMetrics(registry).observeConsumer(() => state);
+
+    const first = (await classicText(registry)).split('\n');
+    expect(first).toEqual(
+      expect.arrayContaining([
+        'events_consumer_lag_seconds{topic="events",partition="0"} 1.5',
+        'events_consumer_lag_seconds{topic="events",partition="1"} 0',
+        'events_consumer_lag_messages{topic="events",partition="0"} 3',
+        'events_consumer_position{topic="events",partition="0"} 7',
+        'events_consumer_in_flight 1',
+        'events_consumer_assigned_partitions 2',
+      ]),
+    );
+
+    state = {
+      inFlight: 0,
+      assignedPartitions: 1,
+      partitions: [{ topic: 'events', partition: 1, position: 4, lagMessages: 0, lagSeconds: undefined }],
+    };
+    const second = await classicText(registry);
+    expect(second).not.toContain('partition="0"');
+    // A lag nothing dates yet is left out rather than reported as 0.
+    expect(second).not.toContain('events_consumer_lag_seconds{');
+    expect(second).toContain('events_consumer_position{topic="events",partition="1"} 4');
+  });
+});
