@@ -65,6 +65,40 @@ export interface Part {
   running(): Promise<boolean>;
 }
 
+/** What starts a part's program. */
+interface Launch {
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+/** A program run as a daemon in `dir`, ready when `readyPath` answers on `port`. */
+function daemonPart(
+  dir: string,
+  name: string,
+  port: number,
+  readyPath: string,
+  launch: () => Promise<Launch>,
+  stopTimeoutMs = 15_000,
+): Part {
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    name,
+    url,
+    async up() {
+      if (daemonPid(dir, name) !== undefined) return;
+      const daemon = await startDaemon({ dir, name, ...(await launch()) });
+      await waitUntilAnswering(dir, daemon, `${url}${readyPath}`, READY_TIMEOUT_MS);
+    },
+    async down() {
+      await stopDaemon(dir, name, { timeoutMs: stopTimeoutMs });
+    },
+    running: async () => daemonPid(dir, name) !== undefined,
+  };
+}
+
+/** One of our services, built, with the telemetry bootstrap; ready when it says so. Its drain may take a while. */
 function service(
   name: string,
   program: 'producer' | 'consumer',
@@ -72,58 +106,18 @@ function service(
   dir: string,
   env: Record<string, string>,
 ): Part {
-  const entry = path.join(REPO_ROOT, program, 'dist', 'main.js');
-  const url = `http://127.0.0.1:${port}`;
-  return {
-    name,
-    url,
-    async up() {
-      if (daemonPid(dir, name) !== undefined) return;
-      const daemon = await startDaemon({
-        dir,
-        name,
-        command: process.execPath,
-        args: [
-          '--require',
-          '@event-pipeline/observability/register',
-          '--disable-warning=TimeoutNegativeWarning',
-          entry,
-        ],
-        cwd: path.join(REPO_ROOT, program),
-        env,
-      });
-      await waitUntilAnswering(dir, daemon, `${url}/health/ready`, READY_TIMEOUT_MS);
-    },
-    async down() {
-      await stopDaemon(dir, name, { timeoutMs: 30_000 });
-    },
-    running: async () => daemonPid(dir, name) !== undefined,
-  };
-}
-
-/** A program of the stack's own (not a service of ours), ready when `readyPath` answers. */
-function daemonPart(
-  layout: StackLayout,
-  name: string,
-  port: number,
-  readyPath: string,
-  start: () => Promise<{ command: string; args: string[]; env?: Record<string, string> }>,
-): Part {
-  const { dir } = layout;
-  const url = `http://127.0.0.1:${port}`;
-  return {
-    name,
-    url,
-    async up() {
-      if (daemonPid(dir, name) !== undefined) return;
-      const daemon = await startDaemon({ dir, name, ...(await start()) });
-      await waitUntilAnswering(dir, daemon, `${url}${readyPath}`, READY_TIMEOUT_MS);
-    },
-    async down() {
-      await stopDaemon(dir, name, { timeoutMs: 15_000 });
-    },
-    running: async () => daemonPid(dir, name) !== undefined,
-  };
+  const launch = async (): Promise<Launch> => ({
+    command: process.execPath,
+    args: [
+      '--require',
+      '@event-pipeline/observability/register',
+      '--disable-warning=TimeoutNegativeWarning',
+      path.join(REPO_ROOT, program, 'dist', 'main.js'),
+    ],
+    cwd: path.join(REPO_ROOT, program),
+    env,
+  });
+  return daemonPart(dir, name, port, '/health/ready', launch, 30_000);
 }
 
 /**
@@ -171,7 +165,7 @@ export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
       METRICS_PORT: String(layout.consumerPort + index),
     }),
   );
-  const prometheusPart = daemonPart(layout, 'prometheus', layout.prometheusPort, '/-/ready', async () => {
+  const prometheusPart = daemonPart(dir, 'prometheus', layout.prometheusPort, '/-/ready', async () => {
     const { prometheus: binary } = await ensureDebianTools('prometheus');
     const home = path.join(dir, 'prometheus');
     return {
@@ -220,12 +214,12 @@ export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
     },
     service('producer', 'producer', layout.producerPort, dir, { ...shared, PORT: String(layout.producerPort) }),
     ...consumers,
-    daemonPart(layout, 'kafka-exporter', layout.kafkaExporterPort, '/metrics', async () => ({
+    daemonPart(dir, 'kafka-exporter', layout.kafkaExporterPort, '/metrics', async () => ({
       command: await ensureGoTool('kafka-exporter'),
       args: ['--config', path.join(OBSERVABILITY, 'kafka-exporter', 'config.yaml')],
       env: { KAFKA_BROKERS: brokers, KAFKA_EXPORTER_ADDRESS: `127.0.0.1:${layout.kafkaExporterPort}` },
     })),
-    daemonPart(layout, 'alertmanager', layout.alertmanagerPort, '/-/ready', async () => {
+    daemonPart(dir, 'alertmanager', layout.alertmanagerPort, '/-/ready', async () => {
       const { 'prometheus-alertmanager': alertmanager } = await ensureDebianTools('prometheus-alertmanager');
       return {
         command: alertmanager,

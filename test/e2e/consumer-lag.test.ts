@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readTopic, testBrokers, uniqueName } from '../support/kafka';
 import { metricValue, postJson } from '../support/pipeline';
-import { freePort, spawnService, type ServiceProcess } from '../support/processes';
+import { freePort, spawnPipeline, type ServiceProcess } from '../support/processes';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(180_000);
@@ -59,39 +59,14 @@ describe("the consumer's own lag, while its handler is paused and once it resume
     );
     writeFileSync(gate, '');
     const brokers = testBrokers().join(',');
-    const [producerPort, consumerPort, nobodyPort] = [await freePort(), await freePort(), await freePort()];
-    const telemetry = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${nobodyPort}` };
-    [producer, consumer] = await Promise.all([
-      spawnService(
-        'producer',
-        {
-          ...telemetry,
-          KAFKA_BROKERS: brokers,
-          PORT: String(producerPort),
-          HOST: '127.0.0.1',
-          EVENTS_TOPIC: topic,
-          TOPIC_PARTITIONS: '1',
-        },
-        { port: producerPort, telemetry: true },
-      ),
-      spawnService(
-        'consumer',
-        {
-          ...telemetry,
-          KAFKA_BROKERS: brokers,
-          METRICS_PORT: String(consumerPort),
-          HOST: '127.0.0.1',
-          EVENTS_TOPIC: topic,
-          DLQ_TOPIC: `${topic}.dlq`,
-          CONSUMER_GROUP: uniqueName('events-processor'),
-          TOPIC_PARTITIONS: '1',
-          HANDLER_MODULE: handlerModule,
-          HANDLER_TIMEOUT_MS: '120000',
-          GATE_FILE: gate,
-        },
-        { port: consumerPort, telemetry: true },
-      ),
-    ]);
+    const nobodyPort = await freePort();
+    ({ producer, consumer } = await spawnPipeline({
+      topic,
+      brokers,
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${nobodyPort}`, TOPIC_PARTITIONS: '1' },
+      telemetry: true,
+      consumerEnv: { HANDLER_MODULE: handlerModule, HANDLER_TIMEOUT_MS: '120000', GATE_FILE: gate },
+    }));
   });
 
   afterAll(async () => {

@@ -1,6 +1,6 @@
 import { testBrokers, uniqueName } from '../support/kafka';
 import { metricValue, postJson } from '../support/pipeline';
-import { freePort, spawnService, type ServiceProcess } from '../support/processes';
+import { spawnPipeline, type ServiceProcess } from '../support/processes';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(180_000);
@@ -13,26 +13,7 @@ describe('the producer and consumer processes', () => {
 
   beforeAll(async () => {
     const brokers = testBrokers().join(',');
-    const [producerPort, consumerPort] = [await freePort(), await freePort()];
-    [producer, consumer] = await Promise.all([
-      spawnService(
-        'producer',
-        { KAFKA_BROKERS: brokers, PORT: String(producerPort), HOST: '127.0.0.1', EVENTS_TOPIC: topic },
-        { port: producerPort },
-      ),
-      spawnService(
-        'consumer',
-        {
-          KAFKA_BROKERS: brokers,
-          METRICS_PORT: String(consumerPort),
-          HOST: '127.0.0.1',
-          EVENTS_TOPIC: topic,
-          DLQ_TOPIC: `${topic}.dlq`,
-          CONSUMER_GROUP: uniqueName('events-processor'),
-        },
-        { port: consumerPort },
-      ),
-    ]);
+    ({ producer, consumer } = await spawnPipeline({ topic, brokers }));
   });
 
   afterAll(async () => {

@@ -7,7 +7,7 @@ import { startJaeger, type Jaeger } from '../../scripts/jaeger/jaeger';
 import { ancestorsOf, findTraces, waitForEventTrace, type TraceSpan } from '../support/jaeger';
 import { readTopic, testBrokers, testPort, uniqueName } from '../support/kafka';
 import { postJson } from '../support/pipeline';
-import { freePort, spawnService, type ServiceProcess } from '../support/processes';
+import { spawnPipeline, type ServiceProcess } from '../support/processes';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(300_000);
@@ -76,32 +76,19 @@ describe('tracing from the HTTP request through Kafka to the worker', () => {
     const brokers = testBrokers().join(',');
     // Only the standard variables: service.name comes from each service's package.
     const telemetry = { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpHttpEndpoint, OTEL_BSP_SCHEDULE_DELAY: '100' };
-    const [producerPort, consumerPort] = [await freePort(), await freePort()];
-    [producer, consumer] = await Promise.all([
-      spawnService(
-        'producer',
-        { ...telemetry, KAFKA_BROKERS: brokers, PORT: String(producerPort), HOST: '127.0.0.1', EVENTS_TOPIC: topic },
-        { port: producerPort, telemetry: true },
-      ),
-      spawnService(
-        'consumer',
-        {
-          ...telemetry,
-          KAFKA_BROKERS: brokers,
-          METRICS_PORT: String(consumerPort),
-          HOST: '127.0.0.1',
-          EVENTS_TOPIC: topic,
-          DLQ_TOPIC: dlq,
-          CONSUMER_GROUP: uniqueName('events-processor'),
-          HANDLER_MODULE: handlerModule,
-          MAX_ATTEMPTS: String(MAX_ATTEMPTS),
-          RETRY_INITIAL_DELAY_MS: '20',
-          RETRY_MAX_DELAY_MS: '100',
-          WEBHOOK_URL: `http://127.0.0.1:${webhookPort}/hook`,
-        },
-        { port: consumerPort, telemetry: true },
-      ),
-    ]);
+    ({ producer, consumer } = await spawnPipeline({
+      topic,
+      brokers,
+      env: telemetry,
+      telemetry: true,
+      consumerEnv: {
+        HANDLER_MODULE: handlerModule,
+        MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+        RETRY_INITIAL_DELAY_MS: '20',
+        RETRY_MAX_DELAY_MS: '100',
+        WEBHOOK_URL: `http://127.0.0.1:${webhookPort}/hook`,
+      },
+    }));
   });
 
   afterAll(async () => {

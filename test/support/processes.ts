@@ -69,3 +69,49 @@ export async function spawnService(
   });
   return { child, url, output: () => output, exited };
 }
+
+export interface PipelineOptions {
+  topic: string;
+  brokers: string;
+  /** For both services (telemetry settings, ...). */
+  env?: Record<string, string>;
+  producerEnv?: Record<string, string>;
+  consumerEnv?: Record<string, string>;
+  /** Both with the telemetry bootstrap preloaded. */
+  telemetry?: boolean;
+}
+
+/**
+ * A producer and a consumer as processes on free ports, on `topic` (dead letters to
+ * `<topic>.dlq`, a group of their own), both ready.
+ */
+export async function spawnPipeline({
+  topic,
+  brokers,
+  env = {},
+  producerEnv = {},
+  consumerEnv = {},
+  telemetry = false,
+}: PipelineOptions): Promise<{ producer: ServiceProcess; consumer: ServiceProcess }> {
+  const [producerPort, consumerPort] = [await freePort(), await freePort()];
+  const shared = { ...env, KAFKA_BROKERS: brokers, HOST: '127.0.0.1', EVENTS_TOPIC: topic };
+  const [producer, consumer] = await Promise.all([
+    spawnService(
+      'producer',
+      { ...shared, PORT: String(producerPort), ...producerEnv },
+      { port: producerPort, telemetry },
+    ),
+    spawnService(
+      'consumer',
+      {
+        ...shared,
+        METRICS_PORT: String(consumerPort),
+        DLQ_TOPIC: `${topic}.dlq`,
+        CONSUMER_GROUP: `events-processor-${topic}`,
+        ...consumerEnv,
+      },
+      { port: consumerPort, telemetry },
+    ),
+  ]);
+  return { producer, consumer };
+}
