@@ -60,6 +60,10 @@ describe('negotiating the format of /metrics', () => {
     ['Prometheus 3', PROMETHEUS_3],
     ['a bare OpenMetrics request', 'application/openmetrics-text'],
     ['OpenMetrics preferred by q', 'text/plain;q=0.5, application/openmetrics-text;q=0.9'],
+    ['text/* weighed below */*', 'text/*;q=0.1, */*'],
+    ['the classic format refused', 'text/plain;q=0, */*'],
+    ['application/* over a lower text/plain', 'application/*, text/plain;q=0.5'],
+    ['both at the same q, OpenMetrics named first', 'application/openmetrics-text;q=0.5, text/plain;q=0.5'],
   ])('answers OpenMetrics to %s', (_who, accept) => {
     expect(prefersOpenMetrics(withAccept(accept))).toBe(true);
   });
@@ -71,6 +75,8 @@ describe('negotiating the format of /metrics', () => {
     ['classic text preferred by q', 'text/plain, application/openmetrics-text;q=0.5'],
     ['OpenMetrics refused (q=0)', 'application/openmetrics-text;q=0, */*;q=0.1'],
     ['a type that is neither', 'application/json'],
+    ['an empty Accept header', ''],
+    ['both at the same q, the classic format named first', 'text/plain;q=0.5, application/openmetrics-text;q=0.5'],
   ])('answers the classic text format to %s', (_who, accept) => {
     expect(prefersOpenMetrics(withAccept(accept))).toBe(false);
   });

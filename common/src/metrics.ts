@@ -65,22 +65,37 @@ export function createExemplarHistogram<T extends string = string>(
 }
 
 const OPENMETRICS_MEDIA_TYPE = 'application/openmetrics-text';
-const CLASSIC_MEDIA_TYPES = new Set(['text/plain', 'text/*', '*/*']);
+const CLASSIC_MEDIA_TYPE = 'text/plain';
 
 /**
- * Whether a scraper's `Accept` prefers OpenMetrics to the classic text format. Prometheus asks
- * for `application/openmetrics-text` first (with a version, and lately `escaping=...`), then for
- * `text/plain;version=0.0.4` at a lower q; curl sends `*∕*`. The types are taken in the order of
- * their q-values (the `accepts` package parses them); their parameters are not compared, because
- * Prometheus's versions and escaping schemes of OpenMetrics all read what prom-client writes.
+ * An `Accept` header with every media-type parameter dropped but `q`. Prometheus asks for
+ * OpenMetrics with a version and, lately, an `escaping=...`; all of them read what prom-client
+ * writes, so only the types and their q-values take part in the choice.
+ */
+function typesAndWeights(accept: string): string {
+  return accept
+    .split(',')
+    .map((range) => {
+      const [type = '', ...parameters] = range.split(';');
+      const weight = parameters.find((parameter) => /^\s*q\s*=/i.test(parameter));
+      return weight === undefined ? type.trim() : `${type.trim()};${weight.trim()}`;
+    })
+    .join(',');
+}
+
+/**
+ * Whether a scraper's `Accept` prefers OpenMetrics to the classic text format, as HTTP content
+ * negotiation decides it (the `accepts` package): the higher q wins, each type taking its q
+ * from the most specific range that matches it, so `text/*;q=0.1, *∕*` prefers OpenMetrics and
+ * `text/plain;q=0` refuses the classic format; at equal q the type the header names first
+ * wins. Prometheus asks for OpenMetrics first; curl's `*∕*` or no header at all gets the
+ * classic format, which people read.
  */
 export function prefersOpenMetrics(request: { headers: IncomingHttpHeaders }): boolean {
-  for (const type of accepts(request as IncomingMessage).types() as string[]) {
-    const mediaType = type.toLowerCase();
-    if (mediaType === OPENMETRICS_MEDIA_TYPE) return true;
-    if (CLASSIC_MEDIA_TYPES.has(mediaType)) return false;
-  }
-  return false;
+  const accept = request.headers.accept;
+  if (accept === undefined || accept.trim() === '') return false;
+  const negotiation = accepts({ headers: { accept: typesAndWeights(accept) } } as IncomingMessage);
+  return negotiation.type([CLASSIC_MEDIA_TYPE, OPENMETRICS_MEDIA_TYPE]) === OPENMETRICS_MEDIA_TYPE;
 }
 
 export interface MetricsExposition {

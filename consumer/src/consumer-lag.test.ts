@@ -110,7 +110,7 @@ describe("the consumer's own lag", () => {
     expect(only(lag)?.lagSeconds).toBe(0);
   });
 
-  it('drops the partitions a rebalance takes away, keeps the others, and ignores late news of the ones gone', () => {
+  it('drops the partitions a rebalance takes away, starts the others afresh, and ignores late news of the ones gone', () => {
     const lag = new ConsumerLag(clock(T0 + 5000).now);
     lag.assign({ events: [0, 1] });
     lag.batchStarted(batch(0, 0, 1, 2));
@@ -121,9 +121,30 @@ describe("the consumer's own lag", () => {
     lag.messageFinished('events', 1, '0', String(T0));
 
     expect(lag.assignedPartitions).toBe(2);
+    // Known again from each partition's next batch.
+    expect(lag.snapshot()).toEqual([]);
+    lag.batchStarted(batch(0, 2, 2, 3));
     expect(lag.snapshot().map((each) => each.partition)).toEqual([0]);
     lag.clear();
     expect(lag.assignedPartitions).toBe(0);
+    expect(lag.snapshot()).toEqual([]);
+  });
+
+  it('keeps no stale lag for a partition it gets back after another member moved it on', () => {
+    const time = clock(T0 + 5000);
+    const lag = new ConsumerLag(time.now);
+    lag.assign({ events: [0] });
+    lag.batchStarted(batch(0, 0, 9, 10));
+    finish(lag, 0, 0, 1, 2, 3, 4);
+    // Offset 5 is in hand when this member drops out of the group; it never finishes here.
+    lag.messageStarted('events', 0, '5', String(T0 + 5000));
+
+    // Back in the group with the same partition, which another member finished meanwhile:
+    // KafkaJS starts no batch, since nothing is new.
+    lag.assign({ events: [0] });
+    time.advance(3_600_000);
+
+    expect(lag.assignedPartitions).toBe(1);
     expect(lag.snapshot()).toEqual([]);
   });
 });

@@ -48,14 +48,18 @@ export class ConsumerLag {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** The partitions of this member after a (re)join, as in GROUP_JOIN's `memberAssignment`. */
+  /**
+   * The partitions of this member after a (re)join, as in GROUP_JOIN's `memberAssignment`. Every
+   * one starts afresh, a partition it had before included: another member may have moved it on
+   * meanwhile, and KafkaJS starts no batch on a partition with nothing new, so old state would
+   * stay (an event left unfinished would date a lag that grows for ever). A partition's series
+   * come back with its next batch.
+   */
   assign(assignment: Record<string, readonly number[]>): void {
-    const assigned = new Map<string, PartitionState>();
+    this.partitions.clear();
     for (const [topic, partitions] of Object.entries(assignment)) {
-      for (const partition of partitions) assigned.set(keyOf(topic, partition), { topic, partition });
+      for (const partition of partitions) this.partitions.set(keyOf(topic, partition), { topic, partition });
     }
-    for (const key of this.partitions.keys()) if (!assigned.has(key)) this.partitions.delete(key);
-    for (const [key, state] of assigned) if (!this.partitions.has(key)) this.partitions.set(key, state);
   }
 
   /** No partitions: the consumer stopped. */

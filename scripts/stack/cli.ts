@@ -1,5 +1,6 @@
 // npm run stack:up / stack:down / stack:status: the whole stack without Docker (see stack.ts).
-//   up [--consumers N]  starts what is not running, in order, each ready before the next
+//   up [--consumers N]  starts what is not running, in order, each ready before the next (and
+//                       stops consumers beyond N)
 //   down                stops everything, services first (they drain), Kafka's data kept
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,6 +25,11 @@ async function main(argv: string[]): Promise<void> {
   const parts = stackParts(layout);
   switch (positionals[0]) {
     case 'up':
+      // Fewer consumers than an earlier `up --consumers N` started: the extra ones go.
+      for (const stray of strayParts(layout, parts)) {
+        await stray.down();
+        process.stderr.write(`stack: ${stray.name} stopped\n`);
+      }
       await stackUp(parts, (part, ms) =>
         process.stderr.write(`stack: ${part.name} ready at ${part.url} (${(ms / 1000).toFixed(1)} s)\n`),
       );

@@ -1,6 +1,7 @@
 // Long-running programs started detached, so they outlive the command that started them (the
 // local stack, a test's Jaeger): <dir>/<name>.pid and <dir>/<name>.log, and a stop that waits.
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -148,4 +149,29 @@ export async function waitUntilAnswering(dir: string, daemon: Daemon, url: strin
     }
     await sleep(250);
   }
+}
+
+/**
+ * Fails when something listens on 127.0.0.1:`port` already (compose's stack, a system service):
+ * the part about to start would not get the port, and its readiness check would be answered by
+ * the other program.
+ */
+export async function assertPortFree(port: number, name: string): Promise<void> {
+  const taken = await new Promise<boolean>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+  if (taken)
+    throw new Error(
+      `cannot start ${name}: another program listens on port ${port} (docker compose? a system service?)`,
+    );
 }

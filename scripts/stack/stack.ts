@@ -10,7 +10,7 @@ import { attachKafkaCluster, startKafkaCluster } from '../kafka/cluster';
 import { JAEGER_PORTS, startJaeger, type JaegerPorts } from '../jaeger/jaeger';
 import { ensureDebianTools } from '../tools/debian';
 import { ensureGoTool } from '../tools/go-tools';
-import { daemonPid, startDaemon, stopDaemon, waitUntilAnswering } from './daemon';
+import { assertPortFree, daemonPid, startDaemon, stopDaemon, waitUntilAnswering } from './daemon';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const STACK_DIR = path.join(REPO_ROOT, '.cache', 'stack');
@@ -88,6 +88,7 @@ function daemonPart(
     url,
     async up() {
       if (daemonPid(dir, name) !== undefined) return;
+      await assertPortFree(port, name);
       const daemon = await startDaemon({ dir, name, ...(await launch()) });
       await waitUntilAnswering(dir, daemon, `${url}${readyPath}`, READY_TIMEOUT_MS);
     },
@@ -205,7 +206,9 @@ export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
       name: 'jaeger',
       url: `http://127.0.0.1:${jaeger.query}`,
       async up() {
-        if (daemonPid(dir, 'jaeger') === undefined) await startJaeger({ dir, ports: jaeger });
+        if (daemonPid(dir, 'jaeger') !== undefined) return;
+        await assertPortFree(jaeger.query, 'jaeger');
+        await startJaeger({ dir, ports: jaeger });
       },
       async down() {
         await stopDaemon(dir, 'jaeger', { timeoutMs: 10_000 });

@@ -1,7 +1,8 @@
 // Programs the tests and the local stack take from Debian's packages: Prometheus with promtool,
 // and Alertmanager with amtool. Installed with apt-get when missing and this process may
 // (root); otherwise the error says what to install.
-import { access } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { access, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runCommand } from '../kafka/jars';
 
@@ -31,18 +32,42 @@ async function onPath(program: string): Promise<string | undefined> {
 
 let installing: Promise<void> | undefined;
 
+// Debian's maintainer scripts ask this file whether to start a package's service; 101: "no".
+const POLICY_RC_D = '/usr/sbin/policy-rc.d';
+
 async function install(packages: string[]): Promise<void> {
   if (process.getuid?.() !== 0 || (await onPath('apt-get')) === undefined) {
     throw new Error(`install the Debian package(s) ${packages.join(' ')} (apt-get install ${packages.join(' ')})`);
   }
   process.stderr.write(`tools: installing ${packages.join(' ')} with apt-get (once)\n`);
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
+  const aptInstall = (): Promise<unknown> =>
+    runCommand('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...packages], env);
+  // The packages would start system services on 9090 and 9093, the stack's own ports: they must
+  // not, so the stack's processes (with the repo's config) are the only ones there.
+  let ownPolicy = false;
+  if (!existsSync(POLICY_RC_D)) {
+    await writeFile(POLICY_RC_D, '#!/bin/sh\n# Written by event-pipeline while it installs packages.\nexit 101\n', {
+      mode: 0o755,
+    });
+    ownPolicy = true;
+  }
   try {
-    await runCommand('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...packages], env);
-  } catch {
-    // A new machine has no package lists yet.
-    await runCommand('apt-get', ['update', '-q'], env);
-    await runCommand('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...packages], env);
+    try {
+      await aptInstall();
+    } catch (error) {
+      // A new machine has no package lists yet.
+      if (!/Unable to locate package|has no installation candidate/.test(String(error))) throw error;
+      await runCommand('apt-get', ['update', '-q'], env);
+      await aptInstall();
+    }
+  } finally {
+    if (ownPolicy) await rm(POLICY_RC_D, { force: true });
+  }
+  // And under systemd, not at the next boot either.
+  if (existsSync('/run/systemd/system')) {
+    // Each package's service is named after it.
+    await runCommand('systemctl', ['disable', '--now', ...packages]).catch(() => undefined);
   }
 }
 

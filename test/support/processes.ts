@@ -95,7 +95,7 @@ export async function spawnPipeline({
 }: PipelineOptions): Promise<{ producer: ServiceProcess; consumer: ServiceProcess }> {
   const [producerPort, consumerPort] = [await freePort(), await freePort()];
   const shared = { ...env, KAFKA_BROKERS: brokers, HOST: '127.0.0.1', EVENTS_TOPIC: topic };
-  const [producer, consumer] = await Promise.all([
+  const [producer, consumer] = await Promise.allSettled([
     spawnService(
       'producer',
       { ...shared, PORT: String(producerPort), ...producerEnv },
@@ -113,5 +113,10 @@ export async function spawnPipeline({
       { port: consumerPort, telemetry },
     ),
   ]);
-  return { producer, consumer };
+  if (producer.status === 'fulfilled' && consumer.status === 'fulfilled') {
+    return { producer: producer.value, consumer: consumer.value };
+  }
+  // One failed: the other must not outlive the test.
+  for (const started of [producer, consumer]) if (started.status === 'fulfilled') started.value.child.kill('SIGKILL');
+  throw [producer, consumer].find((result) => result.status === 'rejected')!.reason;
 }
