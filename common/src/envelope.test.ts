@@ -1,4 +1,5 @@
 import { CloudEvent as SdkEvent, Kafka } from 'cloudevents';
+import { sdkKafkaMessage } from '../../test/support/cloudevents';
 import { EnvelopeError, fromKafkaRecord, toKafkaRecord, type CloudEvent, type OutboundRecord } from './envelope';
 
 const event: CloudEvent = {
@@ -95,17 +96,6 @@ function asDelivered(record: OutboundRecord) {
   };
 }
 
-/** The SDK's Kafka binding wants string headers, as its own KafkaMessage type says. */
-function forSdk(record: OutboundRecord) {
-  return {
-    key: record.key,
-    value: record.value,
-    headers: record.headers,
-    timestamp: record.timestamp,
-    body: record.value,
-  };
-}
-
 describe("our records follow the CloudEvents SDK's Kafka binding", () => {
   const withExtensions: CloudEvent = {
     ...event,
@@ -114,7 +104,7 @@ describe("our records follow the CloudEvents SDK's Kafka binding", () => {
   };
 
   it('the SDK reads our record back into the same event; the key becomes its partitionkey', () => {
-    const read = Kafka.toEvent(forSdk(toKafkaRecord(withExtensions, 0)));
+    const read = Kafka.toEvent(sdkKafkaMessage(toKafkaRecord(withExtensions, 0)));
     expect(Array.isArray(read)).toBe(false);
     expect({ ...(read as object) }).toEqual({
       specversion: '1.0',

@@ -51,7 +51,7 @@ export function defaultLayout(env: NodeJS.ProcessEnv = process.env): StackLayout
 }
 
 /** The consumers' names: consumer, consumer-2, consumer-3, ... */
-export function consumerName(index: number): string {
+function consumerName(index: number): string {
   return index === 0 ? 'consumer' : `consumer-${index + 1}`;
 }
 
@@ -249,9 +249,12 @@ export function strayParts(layout: StackLayout, parts: Part[]): Part[] {
     return [];
   }
   return files
-    .map((file) => /^(consumer-\d+)\.pid$/.exec(file)?.[1])
-    .filter((name): name is string => name !== undefined && !known.has(name))
-    .map((name) => service(name, 'consumer', 0, layout.dir, {}));
+    .map((file) => /^consumer-(\d+)\.pid$/.exec(file)?.[1])
+    .filter((number): number is string => number !== undefined && !known.has(`consumer-${number}`))
+    .map((number) =>
+      // consumer-K listens K - 1 ports above the first (consumerName).
+      service(`consumer-${number}`, 'consumer', layout.consumerPort + Number(number) - 1, layout.dir, {}),
+    );
 }
 
 /** Starts what is not running, in order, each ready before the next. */

@@ -7,18 +7,17 @@ import path from 'node:path';
 import { errorCode, relative, runCommand } from '../kafka/jars';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
-export const TOOLS_DIR = path.join(REPO_ROOT, '.cache', 'tools');
+const TOOLS_DIR = path.join(REPO_ROOT, '.cache', 'tools');
 
 type GoTool =
   | {
-      /** The package of the program's main. */
+      /**
+       * The package of the program's main, built as a tool dependency of a throwaway module
+       * (`go get -tool`): `go install pkg@version` refuses a module whose go.mod has `replace`
+       * directives, as Jaeger's has.
+       */
       pkg: string;
       version: string;
-      /**
-       * Built as a tool dependency of a throwaway module (`go get -tool`) rather than with
-       * `go install pkg@version`, which refuses a module whose go.mod has `replace` directives.
-       */
-      viaToolDependency: boolean;
     }
   | {
       /**
@@ -33,7 +32,7 @@ const COLLECTOR_BUILDER = 'go.opentelemetry.io/collector/cmd/builder';
 
 export const GO_TOOLS = {
   // Jaeger v2 (the `jaeger` command); its v2 releases ship from this module's v1.x tags.
-  jaeger: { pkg: 'github.com/jaegertracing/jaeger/cmd/jaeger', version: 'v1.76.0', viaToolDependency: true },
+  jaeger: { pkg: 'github.com/jaegertracing/jaeger/cmd/jaeger', version: 'v1.76.0' },
   // kafka-exporter: a Collector with the kafkametrics receiver and the Prometheus exporter
   // (observability/kafka-exporter/builder.yaml); see the README's Metrics section for why.
   'kafka-exporter': {
@@ -45,7 +44,7 @@ export const GO_TOOLS = {
 export type GoToolName = keyof typeof GO_TOOLS;
 
 /** Where a tool's binary is cached: by version, and for a Collector also by its manifest. */
-export function goToolPath(name: GoToolName): string {
+function goToolPath(name: GoToolName): string {
   const tool: GoTool = GO_TOOLS[name];
   if ('builderManifest' in tool) {
     const digest = createHash('sha256').update(readFileSync(tool.builderManifest)).digest('hex').slice(0, 12);
@@ -103,13 +102,10 @@ async function build(name: GoToolName): Promise<string> {
       const output = path.join(work, 'dist');
       await runCommand(path.join(bin, 'builder'), ['--config', tool.builderManifest, '--output-path', output]);
       built = path.join(output, name);
-    } else if (tool.viaToolDependency) {
+    } else {
       await writeFile(path.join(work, 'go.mod'), `module build.local/${name}\n\ngo 1.24\n`);
       await runIn(work, ['get', '-tool', `${tool.pkg}@${tool.version}`]);
       await runIn(work, ['install', 'tool'], { GOBIN: bin });
-      built = path.join(bin, path.basename(tool.pkg));
-    } else {
-      await runIn(work, ['install', `${tool.pkg}@${tool.version}`], { GOBIN: bin });
       built = path.join(bin, path.basename(tool.pkg));
     }
     await mkdir(path.dirname(binary), { recursive: true });

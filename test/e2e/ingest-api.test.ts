@@ -2,7 +2,8 @@ import { connect } from 'node:net';
 import { CloudEvent as SdkEvent, emitterFor, Kafka, Mode } from 'cloudevents';
 import type { CloudEvent } from '@event-pipeline/common';
 import type { EventHandler } from '../../consumer/src/handler';
-import { readTopic, topicRecordCount, uniqueName, type ReadRecord } from '../support/kafka';
+import { sdkKafkaMessage } from '../support/cloudevents';
+import { readTopic, topicRecordCount, uniqueName } from '../support/kafka';
 import { validateOpenApi } from '../support/openapi';
 import { metricValue, postJson, startConsumer, startProducer } from '../support/pipeline';
 import { waitFor } from '../support/wait';
@@ -10,17 +11,6 @@ import { waitFor } from '../support/wait';
 jest.setTimeout(120_000);
 
 const API_KEY = 'e2e-key-0123456789abcdef';
-
-/** A record as the SDK's Kafka binding takes it: string headers. */
-function sdkMessage(record: ReadRecord) {
-  return {
-    key: record.key,
-    value: record.value,
-    headers: record.headers,
-    timestamp: record.timestamp,
-    body: record.value,
-  };
-}
 
 describe('the ingest API contract, against a real broker', () => {
   const topic = uniqueName('events');
@@ -83,7 +73,7 @@ describe('the ingest API contract, against a real broker', () => {
     // Any CloudEvents-aware reader gets the event back: here the SDK's own Kafka binding.
     for (const mode of ['binary', 'structured']) {
       const record = records.find((candidate) => candidate.headers.ce_id === `sdk-${mode}`)!;
-      expect(Kafka.toEvent(sdkMessage(record))).toMatchObject({
+      expect(Kafka.toEvent(sdkKafkaMessage(record))).toMatchObject({
         id: `sdk-${mode}`,
         source: '/e2e/sdk',
         type: 'com.example.page.viewed',

@@ -43,19 +43,6 @@ export async function promQuery(base: string, query: string): Promise<number> {
   return first ? Number(first.value[1]) : Number.NaN;
 }
 
-/** Every value of an instant query, by its labels. */
-export async function promVector(
-  base: string,
-  query: string,
-): Promise<{ metric: Record<string, string>; value: number }[]> {
-  const data = await api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(
-    base,
-    '/api/v1/query',
-    { query },
-  );
-  return data.result.map((sample) => ({ metric: sample.metric, value: Number(sample.value[1]) }));
-}
-
 export interface Exemplar {
   labels: Record<string, string>;
   value: string;
