@@ -43,7 +43,7 @@ export function createKafkaDeadLetterSink({
     connect: () => producer.connect(),
     disconnect: () => producer.disconnect(),
     async publish(message: InboundMessage, { error, attempts, failedAt }: DeadLetterReason) {
-      await producer.send({
+      const answers = await producer.send({
         topic,
         acks: -1,
         messages: [
@@ -65,6 +65,12 @@ export function createKafkaDeadLetterSink({
           },
         ],
       });
+      // KafkaJS can resolve a send whose partition went unanswered (kafkajs#1303; the publisher's
+      // sendAcknowledged covers its batches): then the copy is not known to be written, and the
+      // original must not be committed. The worker takes this as a failed write: it comes again.
+      if (!answers.some((answer) => answer.topicName === topic && answer.errorCode === 0)) {
+        throw new Error(`kafka did not acknowledge the dead letter on ${topic}`);
+      }
     },
   };
 }

@@ -12,7 +12,7 @@ import {
 import type { ApiKeys } from './api-keys';
 import { toCloudEvent } from './events/envelope';
 import { isValidIdempotencyKey } from './events/idempotency';
-import { readEvents } from './events/modes';
+import { itemLocation, readEvents } from './events/modes';
 import { MAX_LISTED_ERRORS, SchemaRegistry } from './events/schemas';
 import type { ItemLocation } from './events/validate';
 import type { IngestOutcome, ProducerMetrics } from './metrics';
@@ -48,7 +48,6 @@ export interface AppOptions {
   isDraining?: () => boolean;
   /** Counts requests in progress, for the shut-down to wait on. */
   requests?: RequestTracker;
-  now?: () => Date;
 }
 
 function matchedRoute(ctx: Context): string {
@@ -75,7 +74,6 @@ function toProblem(error: unknown): Problem {
 export function createApp(options: AppOptions): Koa {
   const { publisher, logger, registry, metrics } = options;
   const isDraining = options.isDraining ?? (() => false);
-  const now = options.now ?? (() => new Date());
   const app = new Koa();
   const router = new Router();
 
@@ -167,6 +165,7 @@ export function createApp(options: AppOptions): Koa {
 
     let records;
     let ids: string[];
+    let locate: (index: number) => ItemLocation = () => ({});
     let received = 1;
     try {
       const idempotencyKey = ctx.get('idempotency-key');
@@ -179,18 +178,17 @@ export function createApp(options: AppOptions): Koa {
         maxEvents: options.maxEventsPerRequest,
         onItems: (count) => (received = count),
       });
-      const acceptedAt = now();
+      const acceptedAt = new Date();
       const context = {
         source: options.eventSource,
-        now: acceptedAt,
+        time: acceptedAt.toISOString(),
         ...(idempotencyKey !== '' ? { idempotency: { scope: idempotencyScope, key: idempotencyKey } } : {}),
       };
       const events = request.events.map((candidate, index) => toCloudEvent(candidate, index, context));
       const errors: FieldError[] = [];
+      locate = (index) => itemLocation(request, index);
       events.forEach((event, index) => {
-        const at: ItemLocation =
-          request.mode === 'binary' ? {} : request.isBatch ? { index, pointer: `/${index}` } : { pointer: '' };
-        schemas.check(event, at, { required: options.schemasRequired ?? false, errors });
+        schemas.check(event, locate(index), { required: options.schemasRequired ?? false, errors });
       });
       if (errors.length > 0) throw problems.schemaViolation(errors.slice(0, MAX_LISTED_ERRORS), errors.length);
       records = events.map((event) => toKafkaRecord(event, acceptedAt.getTime()));
@@ -207,7 +205,7 @@ export function createApp(options: AppOptions): Koa {
       if (error.tooLarge) {
         count('invalid', records.length);
         const { index, size, limit } = error.tooLarge;
-        throw problems.eventTooLarge(index, size, limit);
+        throw problems.eventTooLarge(locate(index), size, limit);
       }
       if (error.failure === 'overloaded') {
         count('overloaded', records.length);

@@ -95,10 +95,10 @@ export const problems = {
     }),
   bodyTooLarge: (limit: number) =>
     new Problem(413, 'body-too-large', 'Request body too large', { detail: `the body limit is ${limit} bytes` }),
-  eventTooLarge: (index: number, size: number, limit: number) =>
+  eventTooLarge: (at: { index?: number; pointer?: string }, size: number, limit: number) =>
     new Problem(413, 'event-too-large', 'Event too large', {
-      detail: `event ${index} encodes to ${size} bytes; one event may take at most ${limit}`,
-      extensions: { errors: [{ index, pointer: `/${index}`, message: `encodes to ${size} bytes, over ${limit}` }] },
+      detail: `${at.index !== undefined ? `event ${at.index}` : 'the event'} encodes to ${size} bytes; one event may take at most ${limit}`,
+      extensions: { errors: [{ ...at, message: `encodes to ${size} bytes, over ${limit}` }] },
     }),
   unsupportedMediaType: (got: string | undefined, accepted: string[]) =>
     new Problem(415, 'unsupported-media-type', 'Unsupported content type', {

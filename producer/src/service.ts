@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import {
@@ -17,6 +18,10 @@ import { createProducerMetrics } from './metrics';
 import { createKafkaPublisher, type KafkaPublisher } from './publisher';
 import { RateLimiter } from './rate-limit';
 import { RequestTracker } from './request-tracker';
+
+/** This package's version, for the OpenAPI document (package.json sits beside src/ and dist/). */
+const VERSION = (JSON.parse(readFileSync(path.resolve(__dirname, '..', 'package.json'), 'utf8')) as { version: string })
+  .version;
 
 /** The repository's schemas/ folder, from src/ or dist/ alike (and /app/schemas in the image). */
 export const DEFAULT_SCHEMAS_DIR = path.resolve(__dirname, '..', '..', 'schemas');
@@ -76,6 +81,7 @@ export async function startProducerService(
         }
       : {}),
     eventSource: config.EVENT_SOURCE,
+    version: VERSION,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
     isDraining: () => draining,
   });

@@ -6,8 +6,8 @@ import type { EventCandidate } from './validate';
 export interface CompletionContext {
   /** `source` of events that name none (plain mode). */
   source: string;
-  /** Acceptance time: `time` of events that carry none. */
-  now: Date;
+  /** Acceptance time (RFC 3339, written once per request): `time` of events that carry none. */
+  time: string;
   /** With an Idempotency-Key, events without an id get ids derived from it and their index. */
   idempotency?: { scope: string; key: string };
 }
@@ -22,16 +22,14 @@ export function toCloudEvent(candidate: EventCandidate, index: number, context: 
     id,
     source: candidate.source ?? context.source,
     type: candidate.type,
-    time: candidate.time ?? context.now.toISOString(),
+    time: candidate.time ?? context.time,
   };
   if (candidate.subject !== undefined) event.subject = candidate.subject;
   if (candidate.dataschema !== undefined) event.dataschema = candidate.dataschema;
-  if (candidate.data !== undefined) {
-    event.datacontenttype = candidate.datacontenttype ?? 'application/json';
-    event.data = candidate.data;
-  } else if (candidate.datacontenttype !== undefined) {
-    event.datacontenttype = candidate.datacontenttype;
-  }
+  // Without a datacontenttype, the Kafka record says what its data is (toKafkaRecord: JSON, or
+  // application/octet-stream for bytes).
+  if (candidate.datacontenttype !== undefined) event.datacontenttype = candidate.datacontenttype;
+  if (candidate.data !== undefined) event.data = candidate.data;
   if (candidate.extensions !== undefined) event.extensions = candidate.extensions;
   return event;
 }

@@ -3,7 +3,7 @@ import { isJsonMediaType } from '@event-pipeline/common';
 import type { FieldError } from '../problem';
 import { problems } from '../problem';
 import { assertIdentityEncoding, hasForeignCharset, parseJsonBody, readRawBody, type BodyLimits } from './read-body';
-import { checkCloudEvent, itemsOf, validateEvents, type EventCandidate } from './validate';
+import { checkCloudEvent, itemsOf, validateEvents, type EventCandidate, type ItemLocation } from './validate';
 
 /**
  * The ways a client may send events to `POST /events` (the CloudEvents HTTP binding's three
@@ -25,6 +25,12 @@ export interface EventsRequest {
 }
 
 const CE_HEADER = /^ce-(.+)$/;
+
+/** Where the `index`th event of a request sits, for the errors that name it. */
+export function itemLocation({ mode, isBatch }: Pick<EventsRequest, 'mode' | 'isBatch'>, index: number): ItemLocation {
+  if (mode === 'binary') return {};
+  return isBatch ? { index, pointer: `/${index}` } : { pointer: '' };
+}
 
 /** Binary mode: the request has CloudEvents attributes as `ce-` headers. */
 function isBinaryMode(ctx: Context): boolean {
@@ -80,7 +86,7 @@ export async function readEvents(
   const errors: FieldError[] = [];
   const events: EventCandidate[] = [];
   items.forEach((item, index) => {
-    const at = isBatch ? { index, pointer: `/${index}` } : { pointer: '' };
+    const at = itemLocation({ mode, isBatch }, index);
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
       errors.push({ ...at, message: 'an event must be a JSON object' });
       return;
@@ -131,7 +137,5 @@ async function readBinary(ctx: Context, limits: BodyLimits): Promise<EventCandid
   }
   const event = errors.length === 0 ? checkCloudEvent(attributes, {}, errors) : undefined;
   if (!event) throw problems.invalidEvent(errors);
-  // Bytes are passed through as they came; checkCloudEvent only reads them.
-  if (Buffer.isBuffer(attributes.data)) event.data = attributes.data;
   return event;
 }

@@ -1,17 +1,21 @@
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import secureJson from 'secure-json-parse';
-import { Problem, problems } from '../problem';
+import { withTimeout } from '@event-pipeline/common';
+import { problems } from '../problem';
 
 /** Deeper JSON is refused: no event needs it, and recursive code downstream could overflow. */
 export const MAX_JSON_DEPTH = 64;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
-function isRawBodyError(error: unknown): error is Error & { type: string } {
-  return (
-    error instanceof Error && !(error instanceof Problem) && typeof (error as { type?: unknown }).type === 'string'
-  );
+/** raw-body's errors carry a string `type` (e.g. 'entity.too.large'). */
+function bodyProblem(error: unknown, limit: number): unknown {
+  if (!(error instanceof Error)) return error;
+  const { type } = error as Error & { type?: unknown };
+  if (typeof type !== 'string') return error;
+  if (type === 'entity.too.large') return problems.bodyTooLarge(limit);
+  return problems.malformedJson(`could not read the body: ${error.message}`);
 }
 
 export interface BodyLimits {
@@ -38,23 +42,12 @@ export function hasForeignCharset(ctx: Context): boolean {
  * slower than that gets 408 and the connection closes (the error edge sets `Connection: close`
  * for an answer given before the body was complete).
  */
-export async function readRawBody(ctx: Context, { limit, timeoutMs }: BodyLimits): Promise<Buffer> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(problems.requestTimeout(timeoutMs)), timeoutMs);
+export function readRawBody(ctx: Context, { limit, timeoutMs }: BodyLimits): Promise<Buffer> {
+  const reading = getRawBody(ctx.req, { limit, length: ctx.get('content-length') || null }).catch((error: unknown) => {
+    throw bodyProblem(error, limit);
   });
-  const reading = getRawBody(ctx.req, { limit, length: ctx.get('content-length') || null });
   // Past the timeout the read goes on until the connection closes; its late failure is moot.
-  reading.catch(() => undefined);
-  try {
-    return await Promise.race([reading, timedOut]);
-  } catch (error) {
-    if (isRawBodyError(error) && error.type === 'entity.too.large') throw problems.bodyTooLarge(limit);
-    if (isRawBodyError(error)) throw problems.malformedJson(`could not read the body: ${error.message}`);
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
+  return withTimeout(reading, timeoutMs, () => problems.requestTimeout(timeoutMs));
 }
 
 /**

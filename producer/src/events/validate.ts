@@ -9,7 +9,8 @@ import { problems } from '../problem';
  */
 export const incomingEventSchema = z.strictObject({
   type: z.string().min(1).max(256),
-  data: z.json().optional(),
+  // Parsed JSON already, checked for depth and numbers as it was read (read-body.ts).
+  data: z.unknown().optional(),
   id: z.string().min(1).max(256).optional(),
   subject: z.string().min(1).max(1024).optional(),
   source: z.string().min(1).max(1024).optional(),
@@ -187,16 +188,10 @@ export function checkCloudEvent(
   }
   if (errors.length > before || !parsed.success) return undefined;
 
-  const candidate: EventCandidate = { ...parsed.data };
-  delete (candidate as { specversion?: string }).specversion;
-  if (data !== undefined) candidate.data = data;
-  if (Buffer.isBuffer(data) && candidate.datacontenttype === undefined)
-    candidate.datacontenttype = 'application/octet-stream';
-  if (Object.keys(extensions).length > 0) candidate.extensions = extensions;
-
-  const { extensions: _extensions, ...core } = candidate;
+  const { specversion: _specversion, ...checked } = parsed.data;
   try {
-    new SdkCloudEvent({ specversion: '1.0', ...core, ...extensions }, true);
+    // The SDK's schema checks the attributes; data it would only copy (and base64-encode a Buffer).
+    new SdkCloudEvent({ specversion: '1.0', ...checked, ...extensions }, true);
   } catch (error) {
     if (!(error instanceof SdkValidationError)) throw error;
     const details = error.errors ?? [];
@@ -220,5 +215,9 @@ export function checkCloudEvent(
     if (details.length === 0) errors.push(fieldError(at, '', error.message));
     return undefined;
   }
+  // Bytes (binary mode, data_base64) pass through as they came.
+  const candidate: EventCandidate = checked;
+  if (data !== undefined) candidate.data = data;
+  if (Object.keys(extensions).length > 0) candidate.extensions = extensions;
   return candidate;
 }
