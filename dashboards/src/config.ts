@@ -26,7 +26,7 @@ export const monitoring = {
   },
 
   thresholds: {
-    /** Share of events the producer fails (Kafka unavailable) or sheds (overloaded). */
+    /** Share of POST /events requests answered with a 5xx (a 429 or other 4xx is the client's). */
     ingestErrorRatio: 0.05,
     /** Messages the group is behind on a topic (sum over partitions). */
     consumerLagMessages: 1000,
