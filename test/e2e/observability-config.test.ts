@@ -1,29 +1,201 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parse, stringify } from 'yaml';
 import { runCommand } from '../../scripts/kafka/jars';
 import { ensureDebianTools } from '../../scripts/tools/debian';
+import { testPort } from '../support/kafka';
+import { waitFor } from '../support/wait';
 
 jest.setTimeout(120_000);
 
 const root = path.resolve(__dirname, '../..');
+const alertmanagerConfig = path.join(root, 'observability/alertmanager/alertmanager.yml');
+const rulesDir = path.join(root, 'observability/prometheus/rules');
+const ruleTestsDir = path.join(root, 'observability/prometheus/tests');
+
+/** What `promtool` or `amtool` printed, whether it passed or failed (the failure says why). */
+async function run(command: string, args: string[]): Promise<{ ok: boolean; output: string }> {
+  try {
+    const { stdout, stderr } = await runCommand(command, args);
+    return { ok: true, output: stdout + stderr };
+  } catch (error) {
+    return { ok: false, output: String(error) };
+  }
+}
 
 // The config files compose and the local stack share, checked by the tools that load them.
 describe('observability config', () => {
   it('is a Prometheus config that promtool accepts', async () => {
     const { promtool } = await ensureDebianTools('promtool');
-    const { stdout } = await runCommand(promtool, [
-      'check',
-      'config',
-      path.join(root, 'observability/prometheus/prometheus.yml'),
-    ]);
-    expect(stdout).toContain('SUCCESS');
+    const result = await run(promtool, ['check', 'config', path.join(root, 'observability/prometheus/prometheus.yml')]);
+    expect(result).toMatchObject({ ok: true, output: expect.stringContaining('SUCCESS') });
+  });
+
+  it('has alert and recording rules that promtool accepts', async () => {
+    const { promtool } = await ensureDebianTools('promtool');
+    const files = readdirSync(rulesDir).filter((name) => name.endsWith('.yml'));
+    expect(files.length).toBeGreaterThan(0);
+    const result = await run(promtool, ['check', 'rules', ...files.map((name) => path.join(rulesDir, name))]);
+    expect(result).toMatchObject({ ok: true, output: expect.stringMatching(/SUCCESS: \d+ rules found/) });
+  });
+
+  it("passes the rules' unit tests (promtool test rules)", async () => {
+    const { promtool } = await ensureDebianTools('promtool');
+    const files = readdirSync(ruleTestsDir).filter((name) => name.endsWith('.test.yml'));
+    expect(files.length).toBeGreaterThan(0);
+    const result = await run(promtool, ['test', 'rules', ...files.map((name) => path.join(ruleTestsDir, name))]);
+    expect(result.output).not.toContain('FAILED');
+    expect(result).toMatchObject({ ok: true });
+    expect(result.output.match(/SUCCESS/g)).toHaveLength(files.length);
   });
 
   it('is an Alertmanager config that amtool accepts', async () => {
     const { amtool } = await ensureDebianTools('amtool');
-    const { stdout } = await runCommand(amtool, [
-      'check-config',
-      path.join(root, 'observability/alertmanager/alertmanager.yml'),
+    const result = await run(amtool, ['check-config', alertmanagerConfig]);
+    expect(result).toMatchObject({ ok: true, output: expect.stringContaining('SUCCESS') });
+  });
+
+  it('routes critical alerts to the pager, warnings to tickets, anything else to the default receiver', async () => {
+    const { amtool } = await ensureDebianTools('amtool');
+    const receiver = async (...labels: string[]) =>
+      (
+        await runCommand(amtool, ['config', 'routes', 'test', `--config.file=${alertmanagerConfig}`, ...labels])
+      ).stdout.trim();
+    expect(await receiver('alertname=EventsProducerDown', 'severity=critical')).toBe('pager');
+    expect(await receiver('alertname=EventsConsumerLagHigh', 'severity=warning')).toBe('tickets');
+    expect(await receiver('alertname=Watchdog')).toBe('default');
+  });
+
+  it("accepts the README's Slack and PagerDuty receivers", async () => {
+    const { amtool } = await ensureDebianTools('amtool');
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const snippet = /<!-- alertmanager-receivers -->\n+```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    const { receivers } = parse(snippet ?? '{}') as { receivers?: { name: string }[] };
+    expect(receivers?.map((receiver) => receiver.name)).toEqual(['default', 'pager', 'tickets']);
+    const dir = mkdtempSync(path.join(tmpdir(), 'alertmanager-'));
+    try {
+      const file = path.join(dir, 'alertmanager.yml');
+      writeFileSync(file, stringify({ route: { receiver: 'default' }, receivers }));
+      const result = await run(amtool, ['check-config', file]);
+      expect(result).toMatchObject({ ok: true, output: expect.stringContaining('SUCCESS') });
+      expect(result.output).toContain('3 receivers');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// The inhibition rules, in the real Alertmanager: a cause silences its symptoms, nothing else.
+describe('Alertmanager with the pipeline config', () => {
+  const port = testPort(10600);
+  const base = `http://127.0.0.1:${port}`;
+  let alertmanager: ChildProcess | undefined;
+  let storage: string;
+
+  beforeAll(async () => {
+    const { 'prometheus-alertmanager': binary } = await ensureDebianTools('prometheus-alertmanager');
+    storage = mkdtempSync(path.join(tmpdir(), 'alertmanager-'));
+    alertmanager = spawn(
+      binary,
+      [
+        `--config.file=${alertmanagerConfig}`,
+        `--storage.path=${storage}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--cluster.listen-address=',
+      ],
+      { stdio: 'ignore' },
+    );
+    await waitFor('Alertmanager ready', async () => (await fetch(`${base}/-/ready`).catch(() => undefined))?.ok, {
+      timeoutMs: 30_000,
+    });
+  });
+
+  afterAll(() => {
+    alertmanager?.kill('SIGTERM');
+    rmSync(storage, { recursive: true, force: true });
+  });
+
+  type Labels = Record<string, string>;
+  type Answer = { labels: Labels; status: { state: string } };
+
+  async function post(alerts: { labels: Labels; resolved?: boolean }[]): Promise<void> {
+    const now = Date.now();
+    const body = alerts.map(({ labels, resolved }) => ({
+      labels,
+      startsAt: new Date(now - 60_000).toISOString(),
+      endsAt: new Date(resolved ? now : now + 600_000).toISOString(),
+    }));
+    const answer = await fetch(`${base}/api/v2/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(answer.status).toBe(200);
+  }
+
+  /** Each alert's state, `active` or `suppressed`, by name, severity and instance (if any). */
+  async function states(count: number): Promise<Record<string, string>> {
+    const answer = await waitFor(`${count} alerts in Alertmanager`, async () => {
+      const alerts = (await (
+        await fetch(`${base}/api/v2/alerts?active=true&silenced=true&inhibited=true`)
+      ).json()) as Answer[];
+      return alerts.length === count && alerts;
+    });
+    return Object.fromEntries(
+      answer.map(({ labels, status }) => [
+        [labels.alertname, labels.severity, labels.instance].filter(Boolean).join('/'),
+        status.state,
+      ]),
+    );
+  }
+
+  it("silences a missing broker's symptoms, and nothing else", async () => {
+    await post([
+      { labels: { alertname: 'KafkaBrokersMissing', severity: 'critical', job: 'kafka-exporter' } },
+      { labels: { alertname: 'EventsProducerNotReady', severity: 'critical', job: 'producer', instance: 'p:8080' } },
+      {
+        labels: {
+          alertname: 'EventsConsumerLagHigh',
+          severity: 'warning',
+          consumergroup: 'events-processor',
+          topic: 'events',
+        },
+      },
+      { labels: { alertname: 'EventsEndToEndLatencyBudgetBurn', severity: 'critical', slo: 'end-to-end-latency' } },
+      { labels: { alertname: 'EventsConsumerDown', severity: 'warning', job: 'consumer', instance: 'c1:9464' } },
+      { labels: { alertname: 'EventsConsumerNotReady', severity: 'warning', job: 'consumer', instance: 'c2:9464' } },
+      { labels: { alertname: 'EventsDeadLettered', severity: 'warning', job: 'consumer' } },
     ]);
-    expect(stdout).toContain('SUCCESS');
+    expect(await states(7)).toEqual({
+      'KafkaBrokersMissing/critical': 'active',
+      'EventsProducerNotReady/critical/p:8080': 'suppressed',
+      'EventsConsumerLagHigh/warning': 'suppressed',
+      'EventsEndToEndLatencyBudgetBurn/critical': 'suppressed',
+      'EventsConsumerNotReady/warning/c2:9464': 'suppressed',
+      // A process that is down, and dead letters, are news of their own.
+      'EventsConsumerDown/warning/c1:9464': 'active',
+      'EventsDeadLettered/warning': 'active',
+    });
+  });
+
+  it('silences a slow-burn warning while its objective pages, and a not-ready instance that is down', async () => {
+    await post([
+      { labels: { alertname: 'KafkaBrokersMissing', severity: 'critical', job: 'kafka-exporter' }, resolved: true },
+      { labels: { alertname: 'EventsIngestLatencyBudgetBurn', severity: 'critical', slo: 'ingest-latency' } },
+      { labels: { alertname: 'EventsIngestLatencyBudgetBurn', severity: 'warning', slo: 'ingest-latency' } },
+      { labels: { alertname: 'EventsConsumerNotReady', severity: 'warning', job: 'consumer', instance: 'c1:9464' } },
+    ]);
+    expect(await states(9)).toMatchObject({
+      'EventsIngestLatencyBudgetBurn/critical': 'active',
+      'EventsIngestLatencyBudgetBurn/warning': 'suppressed',
+      // c1 is down, which says it all; c2 is not ready on its own.
+      'EventsConsumerNotReady/warning/c1:9464': 'suppressed',
+      'EventsConsumerNotReady/warning/c2:9464': 'active',
+      // With the broker back, its former symptoms speak again.
+      'EventsProducerNotReady/critical/p:8080': 'active',
+      'EventsConsumerLagHigh/warning': 'active',
+    });
   });
 });
