@@ -37,8 +37,9 @@ const eventLoop = [
     ],
   }),
   timeseriesPanel({
-    title: 'When did each process start?',
-    description: 'Time since each instance started. A drop to 0 is a restart: a crash, an OOM kill or a deployment.',
+    title: 'How long has each process been up?',
+    description:
+      'Time since each instance started. A drop to 0 is a restart: a crash, an out-of-memory kill or a deployment.',
     unit: 's',
     queries: [{ expr: `time() - ${series('process_start_time_seconds', on.services)}`, legend: perInstance }],
   }),

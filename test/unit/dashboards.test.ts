@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { createMetricsRegistry } from '@event-pipeline/common';
 import { createConsumerMetrics } from '../../consumer/src/metrics';
@@ -207,5 +209,13 @@ describe('the Grafana dashboards', () => {
       .flatMap(panelsOf)
       .flatMap((panel) => (panel.targets ?? []) as unknown as { expr: string; exemplar?: boolean }[]);
     for (const { expr } of latency) expect(targets.find((target) => target.expr === expr)?.exemplar).toBe(true);
+  });
+
+  it('are described panel by panel in dashboards/README.md', () => {
+    const readme = readFileSync(path.join(GENERATED_DIR, '..', 'README.md'), 'utf8');
+    const missing = dashboards.flatMap((board) =>
+      [board.title, ...panelsOf(board).map((panel) => panel.title)].filter((title) => !readme.includes(title ?? '')),
+    );
+    expect(missing).toEqual([]);
   });
 });
