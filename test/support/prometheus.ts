@@ -43,6 +43,18 @@ export async function promQuery(base: string, query: string): Promise<number> {
   return first ? Number(first.value[1]) : Number.NaN;
 }
 
+export interface InstantSeries {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+/** Every series an instant query yields now (a vector; a scalar answer is an error). */
+export async function promInstant(base: string, query: string): Promise<InstantSeries[]> {
+  const data = await api<{ resultType: string; result: InstantSeries[] }>(base, '/api/v1/query', { query });
+  if (data.resultType !== 'vector') throw new Error(`${query}: a ${data.resultType}, not a vector`);
+  return data.result;
+}
+
 export interface Exemplar {
   labels: Record<string, string>;
   value: string;

@@ -1,0 +1,133 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { attachKafkaCluster } from '../../scripts/kafka/cluster';
+import { stackDown, stackParts, stackUp, type Part, type StackLayout } from '../../scripts/stack/stack';
+import { monitoring } from '../../dashboards/src/config';
+import { panelQueries } from '../../dashboards/src/index';
+import { testPort, uniqueName } from '../support/kafka';
+import { postJson } from '../support/pipeline';
+import { promInstant, promQuery, promSeries } from '../support/prometheus';
+import { waitFor } from '../support/wait';
+
+jest.setTimeout(300_000);
+
+const EVENTS = 100;
+const MALFORMED = 3;
+/** observability/prometheus/prometheus.yml */
+const SCRAPE_INTERVAL_S = 5;
+
+/**
+ * What Grafana puts in place of the variables: every instance, the events topic, and windows
+ * that hold several scrapes.
+ */
+const GRAFANA_VALUES: Record<string, string> = {
+  instance: '.+',
+  topic: monitoring.eventsTopic,
+  __rate_interval: '1m',
+  __interval: '15s',
+  __range: '5m',
+};
+
+function substituted(expr: string): string {
+  return expr.replace(/\$\{?(\w+)\}?/g, (_match, name: string) => {
+    const value = GRAFANA_VALUES[name];
+    if (value === undefined) throw new Error(`no value for $${name} in ${expr}: add it to GRAFANA_VALUES`);
+    return value;
+  });
+}
+
+// Every panel of the dashboards shows data on a healthy stack that took some events: the stack
+// of `npm run stack:up`, on ports of its own (test/support/kafka.ts).
+describe('the Grafana dashboards on the local stack', () => {
+  const layout: StackLayout = {
+    dir: mkdtempSync(path.join(tmpdir(), 'stack-dashboards-')),
+    kafkaInstance: uniqueName('dashboards'),
+    kafkaPort: testPort(10_600),
+    jaeger: {
+      otlpGrpc: testPort(10_610),
+      otlpHttp: testPort(10_611),
+      query: testPort(10_612),
+      queryGrpc: testPort(10_613),
+      health: testPort(10_614),
+      metrics: testPort(10_615),
+    },
+    producerPort: testPort(10_620),
+    consumerPort: testPort(10_621),
+    consumers: 1,
+    kafkaExporterPort: testPort(10_630),
+    alertmanagerPort: testPort(10_631),
+    prometheusPort: testPort(10_632),
+  };
+  let parts: Part[] | undefined;
+  const url = (name: string): string => parts!.find((part) => part.name === name)!.url;
+  const prometheus = (): string => url('prometheus');
+
+  beforeAll(async () => {
+    parts = stackParts(layout);
+    await stackUp(parts);
+
+    for (let first = 0; first < EVENTS; first += 10) {
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, index) =>
+          postJson(url('producer'), { type: 'order.placed', subject: `dashboards-${first + index}` }),
+        ),
+      );
+      expect(answers.map((answer) => answer.status)).toEqual(Array(10).fill(202));
+    }
+    for (let index = 0; index < MALFORMED; index += 1) {
+      const answer = await postJson(url('producer'), '{"type": "order.placed",');
+      expect(answer.status).toBe(400);
+    }
+
+    await waitFor(
+      'Prometheus to count every event accepted, rejected and processed',
+      async () => {
+        const accepted = await promQuery(prometheus(), 'sum(events_ingested_total{outcome="accepted"})');
+        const invalid = await promQuery(prometheus(), 'sum(events_ingested_total{outcome="invalid"})');
+        const processed = await promQuery(prometheus(), 'sum(events_processed_total{outcome="success"})');
+        return accepted >= EVENTS && invalid >= MALFORMED && processed >= EVENTS ? true : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 1000 },
+    );
+    // Three more scrapes of every target: rates see the load, kafka-exporter the group's commits.
+    const loaded = Date.now() / 1000;
+    await waitFor(
+      'three scrapes of every target after the load',
+      async () => {
+        const oldest = await promQuery(prometheus(), 'min(timestamp(up{job=~"producer|consumer|kafka-exporter"}))');
+        return oldest > loaded + 2 * SCRAPE_INTERVAL_S ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+  });
+
+  afterAll(async () => {
+    if (parts) await stackDown(parts);
+    await (await attachKafkaCluster(layout.kafkaInstance))?.destroy();
+    rmSync(layout.dir, { recursive: true, force: true });
+  });
+
+  it('fills the template variables: the instances of both services and the events topic', async () => {
+    const instances = (await promSeries(prometheus(), 'up{job=~"producer|consumer"}')).map((series) => series.instance);
+    expect(instances.sort()).toEqual([`127.0.0.1:${layout.producerPort}`, `127.0.0.1:${layout.consumerPort}`].sort());
+    const topics = (await promSeries(prometheus(), 'kafka_topic_partitions')).map((series) => series.topic);
+    expect(topics).toEqual(expect.arrayContaining([monitoring.eventsTopic, monitoring.deadLetterTopic]));
+  });
+
+  it(`has a series for every query of every panel after ${EVENTS} events`, async () => {
+    const queries = panelQueries();
+    expect(queries.length).toBeGreaterThanOrEqual(12);
+    const empty: string[] = [];
+    for (const { dashboard, panel, refId, expr } of queries) {
+      const query = substituted(expr);
+      const found = await promInstant(prometheus(), query).catch((error: unknown) => String(error));
+      if (typeof found === 'string' || found.length === 0) {
+        empty.push(
+          `${dashboard} › ${panel} (${refId}): ${typeof found === 'string' ? found : 'no series'} for ${query}`,
+        );
+      }
+    }
+    expect(empty).toEqual([]);
+  });
+});
