@@ -1,9 +1,11 @@
-// npm run dashboards:generate: writes dashboards/generated/<uid>.json, which Grafana provisions.
-// With --check it writes nothing and fails, naming the files, when they differ from the code.
+// npm run monitoring:generate: writes dashboards/generated/<uid>.json, which Grafana provisions, and
+// the Prometheus rules (observability/prometheus/rules/). With --check it writes nothing and
+// fails, naming the files, when they differ from the code.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { dashboards } from './index';
+import { renderRules, RULES_FILE } from './rules-file';
 
 export const GENERATED_DIR = path.resolve(__dirname, '..', 'generated');
 
@@ -55,19 +57,25 @@ function write(dir = GENERATED_DIR, files = generatedFiles()): void {
   for (const [name, content] of files) writeFileSync(path.join(dir, name), content);
 }
 
+function rulesStale(): boolean {
+  return !existsSync(RULES_FILE) || readFileSync(RULES_FILE, 'utf8') !== renderRules();
+}
+
 if (require.main === module) {
   const relative = path.relative(process.cwd(), GENERATED_DIR);
+  const rules = path.relative(process.cwd(), RULES_FILE);
   if (process.argv.includes('--check')) {
-    const stale = staleFiles();
+    const stale = [...staleFiles().map((name) => path.join(relative, name)), ...(rulesStale() ? [rules] : [])];
     if (stale.length > 0) {
       process.stderr.write(
-        `dashboards: stale in ${relative}: ${stale.join(', ')}; run \`npm run dashboards:generate\` and commit the result\n`,
+        `monitoring: stale: ${stale.join(', ')}; run \`npm run monitoring:generate\` and commit the result\n`,
       );
       process.exit(1);
     }
-    process.stdout.write(`dashboards: ${relative} is up to date\n`);
+    process.stdout.write(`monitoring: ${relative} and ${rules} are up to date\n`);
   } else {
     write();
-    process.stdout.write(`dashboards: wrote ${[...generatedFiles().keys()].join(', ')} to ${relative}\n`);
+    writeFileSync(RULES_FILE, renderRules());
+    process.stdout.write(`monitoring: wrote ${[...generatedFiles().keys()].join(', ')} to ${relative}, and ${rules}\n`);
   }
 }

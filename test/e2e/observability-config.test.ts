@@ -89,7 +89,7 @@ describe('observability config', () => {
 
 // The inhibition rules, in the real Alertmanager: a cause silences its symptoms, nothing else.
 describe('Alertmanager with the pipeline config', () => {
-  const port = testPort(10600);
+  const port = testPort(10650);
   const base = `http://127.0.0.1:${port}`;
   let alertmanager: ChildProcess | undefined;
   let storage: string;

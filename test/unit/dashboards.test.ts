@@ -82,7 +82,7 @@ describe('the Grafana dashboards', () => {
     const stale = staleFiles();
     if (stale.length > 0) {
       throw new Error(
-        `stale in ${GENERATED_DIR}: ${stale.join(', ')}; run \`npm run dashboards:generate\` and commit the result`,
+        `stale in ${GENERATED_DIR}: ${stale.join(', ')}; run \`npm run monitoring:generate\` and commit the result`,
       );
     }
     expect([...generatedFiles().keys()]).toEqual(dashboards.map((board) => `${board.uid}.json`));
