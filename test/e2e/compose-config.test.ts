@@ -8,8 +8,14 @@ import { COMPOSE_FILE, REPO_ROOT } from '../support/compose';
 
 jest.setTimeout(300_000);
 
+interface LoadedPort {
+  host_ip?: string;
+  published?: string;
+  target: number;
+}
+
 interface LoadedProject {
-  services: Record<string, { scale?: number }>;
+  services: Record<string, { ports?: LoadedPort[]; scale?: number }>;
 }
 
 /** docker-compose.yml as the Compose Specification's reference loader resolves it (scripts/tools/compose-check). */
@@ -22,14 +28,32 @@ async function loadCompose(...args: string[]): Promise<LoadedProject> {
 // The files `docker compose up` builds and runs from, checked by the tools that read them.
 describe('container config', () => {
   describe('docker-compose.yml, loaded by compose-go (schema, interpolation, consistency)', () => {
-    it('loads without a .env', async () => {
+    it('loads without a .env, and .env.example changes nothing', async () => {
       const bare = await loadCompose();
       expect(Object.keys(bare.services).length).toBeGreaterThan(0);
+      expect(await loadCompose('-env-file', path.join(REPO_ROOT, '.env.example'))).toEqual(bare);
     });
 
     it('scales the consumer to three without a port collision', async () => {
       const project = await loadCompose('-scale', 'consumer=3');
       expect(project.services.consumer!.scale).toBe(3);
+    });
+
+    it('keeps every published port on this machine unless BIND_ADDRESS opens the user-facing ones', async () => {
+      const hostIps = (project: LoadedProject): Record<string, string> =>
+        Object.fromEntries(
+          Object.values(project.services)
+            .flatMap((service) => service.ports ?? [])
+            .map((port) => [port.published!, port.host_ip ?? '']),
+        );
+      const local = hostIps(await loadCompose());
+      expect(new Set(Object.values(local))).toEqual(new Set(['127.0.0.1']));
+
+      const env = path.join(mkdtempSync(path.join(tmpdir(), 'compose-env-')), '.env');
+      writeFileSync(env, 'BIND_ADDRESS=0.0.0.0\n');
+      const opened = hostIps(await loadCompose('-env-file', env));
+      const open = Object.keys(opened).filter((port) => opened[port] === '0.0.0.0');
+      expect(open.map(Number).sort((a, b) => a - b)).toEqual([3000, 8080, 9090, 9093, 16686]);
     });
 
     it('refuses a file that is not valid Compose (the check checks)', async () => {

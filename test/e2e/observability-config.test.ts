@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { runCommand } from '../../scripts/kafka/jars';
-import { ensureDebianTools } from '../../scripts/tools/debian';
+import { DEBIAN_VERSIONS, ensureDebianTools } from '../../scripts/tools/debian';
 
 jest.setTimeout(120_000);
 
@@ -16,6 +16,20 @@ describe('observability config', () => {
       path.join(root, 'observability/prometheus/prometheus.yml'),
     ]);
     expect(stdout).toContain('SUCCESS');
+  });
+
+  // Compose pins the same releases as images (test/unit/stack-parity.test.ts).
+  it("runs Debian's Prometheus and Alertmanager releases, the ones compose pins", async () => {
+    const { prometheus, 'prometheus-alertmanager': alertmanager } = await ensureDebianTools(
+      'prometheus',
+      'prometheus-alertmanager',
+    );
+    const version = async (program: string): Promise<string> => {
+      const { stdout, stderr } = await runCommand(program, ['--version']);
+      return /version (\d+\.\d+\.\d+)/.exec(`${stdout}${stderr}`)?.[1] ?? '';
+    };
+    expect(await version(prometheus)).toBe(DEBIAN_VERSIONS.prometheus);
+    expect(await version(alertmanager)).toBe(DEBIAN_VERSIONS['prometheus-alertmanager']);
   });
 
   it('is an Alertmanager config that amtool accepts', async () => {
