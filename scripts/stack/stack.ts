@@ -7,14 +7,27 @@ import { readdirSync } from 'node:fs';
 import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { attachKafkaCluster, startKafkaCluster } from '../kafka/cluster';
-import { JAEGER_PORTS, startJaeger, type JaegerPorts } from '../jaeger/jaeger';
+import { JAEGER_CONFIG, JAEGER_PORTS, startJaeger, type JaegerPorts } from '../jaeger/jaeger';
 import { ensureDebianTools } from '../tools/debian';
 import { ensureGoTool } from '../tools/go-tools';
 import { assertPortFree, daemonPid, startDaemon, stopDaemon, waitUntilAnswering } from './daemon';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const STACK_DIR = path.join(REPO_ROOT, '.cache', 'stack');
-const OBSERVABILITY = path.join(REPO_ROOT, 'observability');
+
+/** The config files compose mounts too, relative to the repository root. */
+const CONFIG = {
+  kafkaExporter: 'observability/kafka-exporter/config.yaml',
+  alertmanager: 'observability/alertmanager/alertmanager.yml',
+  prometheus: 'observability/prometheus/prometheus.yml',
+  prometheusRules: 'observability/prometheus/rules',
+};
+const inRepo = (file: string): string => path.join(REPO_ROOT, file);
+
+/** Flags beyond config and storage paths and the listen address; compose passes the same. */
+export const PROMETHEUS_FLAGS = ['--enable-feature=exemplar-storage', '--web.enable-lifecycle'];
+// One instance: no gossip port (9094) to open.
+export const ALERTMANAGER_FLAGS = ['--cluster.listen-address='];
 const READY_TIMEOUT_MS = 90_000;
 
 /** Where the stack runs: the contract's ports by default; the stack's own test moves them. */
@@ -59,6 +72,10 @@ export interface Part {
   name: string;
   /** Where it answers, for people. */
   url: string;
+  /** Every port it listens on; the first is the one `url` names. */
+  ports: number[];
+  /** The repository's files it runs with (relative to the repository root), as compose mounts them. */
+  configFiles: string[];
   /** Starts it unless it runs already; resolves when it is ready. */
   up(): Promise<void>;
   down(): Promise<void>;
@@ -80,12 +97,14 @@ function daemonPart(
   port: number,
   readyPath: string,
   launch: () => Promise<Launch>,
-  stopTimeoutMs = 15_000,
+  { stopTimeoutMs = 15_000, configFiles = [] }: { stopTimeoutMs?: number; configFiles?: string[] } = {},
 ): Part {
   const url = `http://127.0.0.1:${port}`;
   return {
     name,
     url,
+    ports: [port],
+    configFiles,
     async up() {
       if (daemonPid(dir, name) !== undefined) return;
       await assertPortFree(port, name);
@@ -118,7 +137,7 @@ function service(
     cwd: path.join(REPO_ROOT, program),
     env,
   });
-  return daemonPart(dir, name, port, '/health/ready', launch, 30_000);
+  return daemonPart(dir, name, port, '/health/ready', launch, { stopTimeoutMs: 30_000 });
 }
 
 /**
@@ -130,9 +149,10 @@ async function preparePrometheus(layout: StackLayout): Promise<string> {
   const home = path.join(layout.dir, 'prometheus');
   const targets = path.join(home, 'targets');
   await mkdir(targets, { recursive: true });
-  for (const name of ['prometheus.yml', 'rules']) {
+  for (const file of [CONFIG.prometheus, CONFIG.prometheusRules]) {
+    const name = path.basename(file);
     await rm(path.join(home, name), { force: true, recursive: false });
-    await symlink(path.join(OBSERVABILITY, 'prometheus', name), path.join(home, name));
+    await symlink(inRepo(file), path.join(home, name));
   }
   const local = (...ports: number[]): string => JSON.stringify([{ targets: ports.map((port) => `127.0.0.1:${port}`) }]);
   const consumers = Array.from({ length: layout.consumers }, (_, index) => layout.consumerPort + index);
@@ -166,20 +186,26 @@ export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
       METRICS_PORT: String(layout.consumerPort + index),
     }),
   );
-  const prometheusPart = daemonPart(dir, 'prometheus', layout.prometheusPort, '/-/ready', async () => {
-    const { prometheus: binary } = await ensureDebianTools('prometheus');
-    const home = path.join(dir, 'prometheus');
-    return {
-      command: binary,
-      args: [
-        `--config.file=${path.join(home, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${path.join(home, 'data')}`,
-        `--web.listen-address=127.0.0.1:${layout.prometheusPort}`,
-        '--enable-feature=exemplar-storage',
-        '--web.enable-lifecycle',
-      ],
-    };
-  });
+  const prometheusPart = daemonPart(
+    dir,
+    'prometheus',
+    layout.prometheusPort,
+    '/-/ready',
+    async () => {
+      const { prometheus: binary } = await ensureDebianTools('prometheus');
+      const home = path.join(dir, 'prometheus');
+      return {
+        command: binary,
+        args: [
+          `--config.file=${path.join(home, 'prometheus.yml')}`,
+          `--storage.tsdb.path=${path.join(home, 'data')}`,
+          `--web.listen-address=127.0.0.1:${layout.prometheusPort}`,
+          ...PROMETHEUS_FLAGS,
+        ],
+      };
+    },
+    { configFiles: [CONFIG.prometheus, CONFIG.prometheusRules] },
+  );
   // The target files follow the layout on every `up`, also while Prometheus runs (it watches them).
   const prometheus: Part = {
     ...prometheusPart,
@@ -192,6 +218,8 @@ export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
     {
       name: 'kafka',
       url: brokers,
+      ports: [kafkaPort],
+      configFiles: [],
       async up() {
         await startKafkaCluster({ name: kafkaInstance, brokerPort: kafkaPort, fresh: false });
       },
@@ -205,6 +233,8 @@ export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
     {
       name: 'jaeger',
       url: `http://127.0.0.1:${jaeger.query}`,
+      ports: [jaeger.query, jaeger.otlpGrpc, jaeger.otlpHttp, jaeger.queryGrpc, jaeger.health, jaeger.metrics],
+      configFiles: [path.relative(REPO_ROOT, JAEGER_CONFIG)],
       async up() {
         if (daemonPid(dir, 'jaeger') !== undefined) return;
         await assertPortFree(jaeger.query, 'jaeger');
@@ -217,24 +247,37 @@ export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
     },
     service('producer', 'producer', layout.producerPort, dir, { ...shared, PORT: String(layout.producerPort) }),
     ...consumers,
-    daemonPart(dir, 'kafka-exporter', layout.kafkaExporterPort, '/metrics', async () => ({
-      command: await ensureGoTool('kafka-exporter'),
-      args: ['--config', path.join(OBSERVABILITY, 'kafka-exporter', 'config.yaml')],
-      env: { KAFKA_BROKERS: brokers, KAFKA_EXPORTER_ADDRESS: `127.0.0.1:${layout.kafkaExporterPort}` },
-    })),
-    daemonPart(dir, 'alertmanager', layout.alertmanagerPort, '/-/ready', async () => {
-      const { 'prometheus-alertmanager': alertmanager } = await ensureDebianTools('prometheus-alertmanager');
-      return {
-        command: alertmanager,
-        args: [
-          `--config.file=${path.join(OBSERVABILITY, 'alertmanager', 'alertmanager.yml')}`,
-          `--storage.path=${path.join(dir, 'alertmanager')}`,
-          `--web.listen-address=127.0.0.1:${layout.alertmanagerPort}`,
-          // One instance: no gossip port (9094) to open.
-          '--cluster.listen-address=',
-        ],
-      };
-    }),
+    daemonPart(
+      dir,
+      'kafka-exporter',
+      layout.kafkaExporterPort,
+      '/metrics',
+      async () => ({
+        command: await ensureGoTool('kafka-exporter'),
+        args: ['--config', inRepo(CONFIG.kafkaExporter)],
+        env: { KAFKA_BROKERS: brokers, KAFKA_EXPORTER_ADDRESS: `127.0.0.1:${layout.kafkaExporterPort}` },
+      }),
+      { configFiles: [CONFIG.kafkaExporter] },
+    ),
+    daemonPart(
+      dir,
+      'alertmanager',
+      layout.alertmanagerPort,
+      '/-/ready',
+      async () => {
+        const { 'prometheus-alertmanager': alertmanager } = await ensureDebianTools('prometheus-alertmanager');
+        return {
+          command: alertmanager,
+          args: [
+            `--config.file=${inRepo(CONFIG.alertmanager)}`,
+            `--storage.path=${path.join(dir, 'alertmanager')}`,
+            `--web.listen-address=127.0.0.1:${layout.alertmanagerPort}`,
+            ...ALERTMANAGER_FLAGS,
+          ],
+        };
+      },
+      { configFiles: [CONFIG.alertmanager] },
+    ),
     prometheus,
   ];
 }

@@ -16,6 +16,13 @@ export const DEBIAN_TOOLS = {
 
 export type DebianToolName = keyof typeof DEBIAN_TOOLS;
 
+/**
+ * The releases Debian 12 packages, which compose's images pin too, so that both stacks run the
+ * same Prometheus and Alertmanager (test/unit/stack-parity.test.ts; the observability config
+ * test checks the installed programs say so).
+ */
+export const DEBIAN_VERSIONS = { prometheus: '2.42.0', 'prometheus-alertmanager': '0.25.0' } as const;
+
 async function onPath(program: string): Promise<string | undefined> {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;

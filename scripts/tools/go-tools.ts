@@ -1,13 +1,13 @@
 // Programs the tests and the local stack run beside the services, built once from the Go module
 // proxy into the git-ignored .cache/tools/<name>-<version>/ and reused after that.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { access, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errorCode, relative, runCommand } from '../kafka/jars';
+import { cachedBinary, log, TOOLS_DIR } from './cached-binary';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const TOOLS_DIR = path.join(REPO_ROOT, '.cache', 'tools');
 
 type GoTool =
   | {
@@ -26,6 +26,12 @@ type GoTool =
        */
       builderManifest: string;
       version: string;
+    }
+  | {
+      /** A program of ours: its main package with go.mod and go.sum in `source`, built with `go build`. */
+      source: string;
+      /** What it is built on, for people; go.mod pins it. */
+      version: string;
     };
 
 const COLLECTOR_BUILDER = 'go.opentelemetry.io/collector/cmd/builder';
@@ -39,82 +45,73 @@ export const GO_TOOLS = {
     builderManifest: path.join(REPO_ROOT, 'observability', 'kafka-exporter', 'builder.yaml'),
     version: 'v0.165.0',
   },
+  // docker-compose.yml loaded by the Compose Specification's reference loader (compose-go),
+  // which `docker compose` itself uses: schema, interpolation, consistency.
+  'compose-check': {
+    source: path.join(REPO_ROOT, 'scripts', 'tools', 'compose-check'),
+    version: 'compose-go v2.16.2',
+  },
 } satisfies Record<string, GoTool>;
 
 export type GoToolName = keyof typeof GO_TOOLS;
 
-/** Where a tool's binary is cached: by version, and for a Collector also by its manifest. */
+function digest(...files: string[]): string {
+  const hash = createHash('sha256');
+  for (const file of files) hash.update(readFileSync(file));
+  return hash.digest('hex').slice(0, 12);
+}
+
+/** The files a program of ours is built from. */
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.go') || file === 'go.mod' || file === 'go.sum')
+    .sort()
+    .map((file) => path.join(dir, file));
+}
+
+/** Where a tool's binary is cached: by version, for a Collector also by its manifest, for ours by its sources. */
 function goToolPath(name: GoToolName): string {
   const tool: GoTool = GO_TOOLS[name];
   if ('builderManifest' in tool) {
-    const digest = createHash('sha256').update(readFileSync(tool.builderManifest)).digest('hex').slice(0, 12);
-    return path.join(TOOLS_DIR, `${name}-${tool.version}-${digest}`, name);
+    return path.join(TOOLS_DIR, `${name}-${tool.version}-${digest(tool.builderManifest)}`, name);
   }
+  if ('source' in tool) return path.join(TOOLS_DIR, `${name}-${digest(...sourceFiles(tool.source))}`, name);
   return path.join(TOOLS_DIR, `${name}-${tool.version}`, path.basename(tool.pkg));
 }
 
-function log(message: string): void {
-  process.stderr.write(`tools: ${message}\n`);
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const building = new Map<GoToolName, Promise<string>>();
-
 /** The path of the tool's binary, building it first when it is not cached yet. */
 export function ensureGoTool(name: GoToolName): Promise<string> {
-  let pending = building.get(name);
-  if (!pending) {
-    pending = build(name).finally(() => building.delete(name));
-    building.set(name, pending);
-  }
-  return pending;
+  return cachedBinary(goToolPath(name), (work) => build(name, work));
 }
 
-async function build(name: GoToolName): Promise<string> {
+/** Builds the tool in `work`; answers where the binary is. */
+async function build(name: GoToolName, work: string): Promise<string> {
   const tool: GoTool = GO_TOOLS[name];
-  const binary = goToolPath(name);
-  if (await exists(binary)) return binary;
   try {
     await runCommand('go', ['version']);
   } catch (error) {
     const why = errorCode(error) === 'ENOENT' ? 'there is no `go` on PATH' : String(error);
     throw new Error(`${name} is built from the Go module proxy and ${why}`, { cause: error });
   }
-  const from = 'builderManifest' in tool ? relative(tool.builderManifest) : tool.pkg;
-  log(`building ${name} ${tool.version} from ${from} (once; a few minutes)`);
-  const started = Date.now();
-  await mkdir(TOOLS_DIR, { recursive: true });
-  // Built apart and moved into place, so that two builds at once cannot leave half a binary.
-  const work = await mkdtemp(path.join(TOOLS_DIR, `.${name}-build-`));
-  try {
-    const bin = path.join(work, 'bin');
-    let built: string;
-    if ('builderManifest' in tool) {
-      await runIn(work, ['install', `${COLLECTOR_BUILDER}@${tool.version}`], { GOBIN: bin });
-      const output = path.join(work, 'dist');
-      await runCommand(path.join(bin, 'builder'), ['--config', tool.builderManifest, '--output-path', output]);
-      built = path.join(output, name);
-    } else {
-      await writeFile(path.join(work, 'go.mod'), `module build.local/${name}\n\ngo 1.24\n`);
-      await runIn(work, ['get', '-tool', `${tool.pkg}@${tool.version}`]);
-      await runIn(work, ['install', 'tool'], { GOBIN: bin });
-      built = path.join(bin, path.basename(tool.pkg));
-    }
-    await mkdir(path.dirname(binary), { recursive: true });
-    await rename(built, binary);
-  } finally {
-    await rm(work, { recursive: true, force: true });
+  const from =
+    'builderManifest' in tool ? relative(tool.builderManifest) : 'source' in tool ? relative(tool.source) : tool.pkg;
+  log(`building ${name} ${tool.version} from ${from} (once; up to a few minutes)`);
+  const bin = path.join(work, 'bin');
+  if ('source' in tool) {
+    const built = path.join(bin, name);
+    await runCommand('go', ['-C', tool.source, 'build', '-buildvcs=false', '-trimpath', '-o', built, '.']);
+    return built;
   }
-  log(`built ${relative(binary)} in ${Math.round((Date.now() - started) / 1000)} s`);
-  return binary;
+  if ('builderManifest' in tool) {
+    await runIn(work, ['install', `${COLLECTOR_BUILDER}@${tool.version}`], { GOBIN: bin });
+    const output = path.join(work, 'dist');
+    await runCommand(path.join(bin, 'builder'), ['--config', tool.builderManifest, '--output-path', output]);
+    return path.join(output, name);
+  }
+  await writeFile(path.join(work, 'go.mod'), `module build.local/${name}\n\ngo 1.24\n`);
+  await runIn(work, ['get', '-tool', `${tool.pkg}@${tool.version}`]);
+  await runIn(work, ['install', 'tool'], { GOBIN: bin });
+  return path.join(bin, path.basename(tool.pkg));
 }
 
 function runIn(cwd: string, args: string[], env: Record<string, string> = {}): Promise<unknown> {

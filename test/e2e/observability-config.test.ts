@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { runCommand } from '../../scripts/kafka/jars';
-import { ensureDebianTools } from '../../scripts/tools/debian';
+import { DEBIAN_VERSIONS, ensureDebianTools } from '../../scripts/tools/debian';
 import { testPort } from '../support/kafka';
 import { waitFor } from '../support/wait';
 
@@ -49,6 +49,20 @@ describe('observability config', () => {
     expect(result.output).not.toContain('FAILED');
     expect(result).toMatchObject({ ok: true });
     expect(result.output.match(/SUCCESS/g)).toHaveLength(files.length);
+  });
+
+  // Compose pins the same releases as images (test/unit/stack-parity.test.ts).
+  it("runs Debian's Prometheus and Alertmanager releases, the ones compose pins", async () => {
+    const { prometheus, 'prometheus-alertmanager': alertmanager } = await ensureDebianTools(
+      'prometheus',
+      'prometheus-alertmanager',
+    );
+    const version = async (program: string): Promise<string> => {
+      const { stdout, stderr } = await runCommand(program, ['--version']);
+      return /version (\d+\.\d+\.\d+)/.exec(`${stdout}${stderr}`)?.[1] ?? '';
+    };
+    expect(await version(prometheus)).toBe(DEBIAN_VERSIONS.prometheus);
+    expect(await version(alertmanager)).toBe(DEBIAN_VERSIONS['prometheus-alertmanager']);
   });
 
   it('is an Alertmanager config that amtool accepts', async () => {

@@ -54,6 +54,23 @@ describe('the local stack', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
+  it('answers on every endpoint a person checks after `npm run stack:up`', async () => {
+    const endpoints: [string, string][] = [
+      ['producer', '/health/ready'],
+      ['consumer', '/health/ready'],
+      ['consumer-2', '/health/ready'],
+      ['prometheus', '/-/ready'],
+      ['alertmanager', '/-/ready'],
+      ['kafka-exporter', '/metrics'],
+      ['jaeger', '/api/services'],
+    ];
+    for (const [name, endpoint] of endpoints) {
+      const response = await fetch(`${url(name)}${endpoint}`);
+      await response.arrayBuffer();
+      expect([name, endpoint, response.status]).toEqual([name, endpoint, 200]);
+    }
+  });
+
   it('takes 10 events and shows each as a trace in which a consumer span descends from the producer HTTP span', async () => {
     const ids: string[] = [];
     for (let index = 0; index < 10; index += 1) {

@@ -1,44 +1,127 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { KAFKA_VERSION } from '../../scripts/kafka/cluster';
-import { GO_TOOLS } from '../../scripts/tools/go-tools';
+import { parseEnv } from 'node:util';
+import { COMPOSE_FILE, composeDefaults, publishedPorts, readCompose, REPO_ROOT } from '../support/compose';
 
-const root = path.resolve(__dirname, '../..');
-
+// docker-compose.yml against itself: what the issue asks of it and what `docker compose up`
+// needs to start in order. The real Compose loader checks it too (test/e2e/compose-config.test.ts);
+// test/unit/stack-parity.test.ts holds it to the local stack.
 describe('docker-compose.yml', () => {
-  const compose = readFileSync(path.join(root, 'docker-compose.yml'), 'utf8');
+  const compose = readCompose();
+  const services = compose.services;
+  const text = readFileSync(COMPOSE_FILE, 'utf8');
 
-  it('runs the Kafka version the local scripts and tests run', () => {
-    expect(compose).toMatch(new RegExp(`image: apache/kafka:${KAFKA_VERSION.replaceAll('.', '\\.')}\\n`));
+  it('defines the whole stack, Grafana on port 3000 among it', () => {
+    expect(Object.keys(services).sort()).toEqual(
+      ['alertmanager', 'consumer', 'grafana', 'jaeger', 'kafka', 'kafka-exporter', 'producer', 'prometheus'].sort(),
+    );
+    expect(publishedPorts(services.grafana!).map((port) => port.published)).toEqual([3000]);
+  });
+
+  it('gives every service a healthcheck but kafka-exporter, whose image has nothing to run one with', () => {
+    const without = Object.entries(services)
+      .filter(([, service]) => service.healthcheck === undefined)
+      .map(([name]) => name);
+    expect(without).toEqual(['kafka-exporter']);
+  });
+
+  it('checks Kafka and the services with their own tools, never curl or wget', () => {
+    for (const name of ['kafka', 'producer', 'consumer']) {
+      const test = services[name]!.healthcheck!.test.join(' ');
+      expect(test).not.toMatch(/\b(curl|wget)\b/);
+    }
+    expect(services.kafka!.healthcheck!.test.join(' ')).toContain('/opt/kafka/bin/kafka-broker-api-versions.sh');
+    expect(services.producer!.healthcheck!.test.join(' ')).toContain(
+      "node -e fetch('http://127.0.0.1:8080/health/ready')",
+    );
+    expect(services.consumer!.healthcheck!.test.join(' ')).toContain(
+      "node -e fetch('http://127.0.0.1:9464/health/ready')",
+    );
+  });
+
+  it('starts the services only once Kafka is healthy, and whatever waits for health waits for a healthcheck', () => {
+    for (const name of ['producer', 'consumer', 'kafka-exporter']) {
+      expect(services[name]!.depends_on?.kafka).toEqual({ condition: 'service_healthy' });
+    }
+    expect(services.prometheus!.depends_on?.alertmanager).toEqual({ condition: 'service_healthy' });
+    expect(services.grafana!.depends_on?.prometheus).toEqual({ condition: 'service_healthy' });
+    for (const service of Object.values(services)) {
+      for (const [dependency, { condition }] of Object.entries(service.depends_on ?? {})) {
+        if (condition === 'service_healthy') expect(services[dependency]!.healthcheck).toBeDefined();
+      }
+    }
+  });
+
+  it('limits the memory of every service', () => {
+    for (const [name, service] of Object.entries(services)) {
+      expect([name, service.deploy?.resources?.limits?.memory]).toEqual([name, expect.stringMatching(/^\d+[mg]$/)]);
+    }
+  });
+
+  it('publishes the ports a person opens on BIND_ADDRESS (this machine by default), the others on 127.0.0.1 only', () => {
+    const ports = Object.values(services).flatMap(publishedPorts);
+    const open = ports.filter((port) => port.hostIp === '${BIND_ADDRESS:-127.0.0.1}').map((port) => port.published);
+    expect(open.sort((a, b) => a - b)).toEqual([3000, 8080, 9090, 9093, 16686]);
+    const local = ports.filter((port) => port.hostIp === '127.0.0.1').map((port) => port.published);
+    expect(local.sort((a, b) => a - b)).toEqual([4317, 4318, 9092, 9308]);
+    expect(open.length + local.length).toBe(ports.length);
+  });
+
+  it('publishes no host port for the consumer, so `--scale consumer=3` does not collide', () => {
+    expect(services.consumer!.ports).toBeUndefined();
+    expect(services.consumer!.expose).toEqual(['9464']);
+  });
+
+  it('has a default for every variable, the one .env.example gives', () => {
+    // Escaped ($$) references are the container shell's, not compose's.
+    expect(text.replaceAll('$$', '').match(/\$\{\w+\}|\$\w+/g)).toBeNull();
+    const example = parseEnv(readFileSync(path.join(REPO_ROOT, '.env.example'), 'utf8'));
+    const defaults = composeDefaults();
+    for (const [name, values] of defaults) {
+      expect([name, [...values]]).toEqual([name, [example[name]]]);
+    }
+    expect(Object.keys(example).sort()).toEqual([...defaults.keys()].sort());
+  });
+
+  it('bakes no Grafana admin password in, and shows the dashboards to anonymous viewers', () => {
+    const grafana = services.grafana!;
+    expect(grafana.environment?.GF_SECURITY_ADMIN_PASSWORD).toBe('${GRAFANA_ADMIN_PASSWORD:-}');
+    // Grafana ignores an empty password and would create admin/admin: without one, no admin.
+    expect(grafana.entrypoint?.join(' ')).toMatch(
+      /\[ -n "\$\$GF_SECURITY_ADMIN_PASSWORD" \] \|\| export GF_SECURITY_DISABLE_INITIAL_ADMIN_CREATION=true/,
+    );
+    expect(grafana.entrypoint?.join(' ')).toContain('exec /run.sh "$$@"');
+    expect(grafana.environment).toMatchObject({
+      GF_AUTH_ANONYMOUS_ENABLED: '${GRAFANA_ANONYMOUS_VIEWER:-true}',
+      GF_AUTH_ANONYMOUS_ORG_ROLE: 'Viewer',
+      GF_USERS_ALLOW_SIGN_UP: 'false',
+    });
+  });
+
+  it('provisions Grafana from the repository: datasources, the dashboard provider and the generated dashboards', () => {
+    expect(services.grafana!.volumes).toEqual(
+      expect.arrayContaining([
+        './observability/grafana/provisioning:/etc/grafana/provisioning:ro',
+        './dashboards/generated:/var/lib/grafana/dashboards:ro',
+      ]),
+    );
   });
 
   it('keeps the controller listener off 9093, which belongs to Alertmanager', () => {
-    expect(compose).not.toMatch(/CONTROLLER:\/\/[^,\n]*:9093/);
-  });
-
-  it('starts the services only once Kafka is healthy', () => {
-    expect(compose).toMatch(/depends_on:\n\s+kafka:\n\s+condition: service_healthy/);
-  });
-
-  it('runs the Jaeger release the local stack builds, with the same config file', () => {
-    const minor = /^v1\.(\d+)\.0$/.exec(GO_TOOLS.jaeger.version)?.[1];
-    // Jaeger v2.N ships from module version v1.(N + 63): v2.13.0 is v1.76.0.
-    expect(compose).toContain(`image: jaegertracing/jaeger:2.${Number(minor) - 63}.0`);
-    expect(compose).toContain('./observability/jaeger/config.yaml:/etc/jaeger/config.yaml:ro');
+    expect(services.kafka!.environment?.KAFKA_LISTENERS).not.toMatch(/CONTROLLER:\/\/[^,]*:9093/);
   });
 
   it('points both services at the trace backend with the standard OTLP variable only', () => {
-    expect(compose).toMatch(/OTEL_EXPORTER_OTLP_ENDPOINT: \$\{OTEL_EXPORTER_OTLP_ENDPOINT:-http:\/\/jaeger:4318\}/);
+    for (const name of ['producer', 'consumer']) {
+      expect(services[name]!.environment?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe(
+        '${OTEL_EXPORTER_OTLP_ENDPOINT:-http://jaeger:4318}',
+      );
+    }
   });
 
-  it('runs kafka-exporter, Prometheus and Alertmanager with the config files the local stack runs', () => {
-    expect(compose).toContain('./observability/kafka-exporter/config.yaml:/etc/kafka-exporter/config.yaml:ro');
-    expect(compose).toContain('./observability/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
-    expect(compose).toContain('./observability/alertmanager/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro');
-    // The Collector release that the local kafka-exporter is built at.
-    expect(compose).toContain(
-      `image: otel/opentelemetry-collector-contrib:${GO_TOOLS['kafka-exporter'].version.slice(1)}`,
-    );
-    expect(compose).toContain('--enable-feature=exemplar-storage');
+  it('builds each service from its own Dockerfile, from the repository root', () => {
+    for (const name of ['producer', 'consumer']) {
+      expect(text).toContain(`      context: .\n      dockerfile: ${name}/Dockerfile\n`);
+    }
   });
 });

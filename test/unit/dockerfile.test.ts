@@ -1,28 +1,76 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-// The images run as an unprivileged user: the final stage (the one that ships) sets a USER
-// other than root before its CMD.
-describe('Dockerfile', () => {
-  const lines = readFileSync(path.resolve(__dirname, '../../Dockerfile'), 'utf8')
+const root = path.resolve(__dirname, '../..');
+
+/** A Dockerfile's instructions, continuation lines joined, comments and blank lines left out. */
+function instructions(file: string): string[] {
+  return readFileSync(path.join(root, file), 'utf8')
     .replace(/\\\n/g, ' ')
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
-  const lastFrom = lines.map((line) => /^FROM\s/i.test(line)).lastIndexOf(true);
-  const finalStage = lines.slice(lastFrom);
+}
 
-  it('runs the final stage as a non-root user', () => {
-    expect(lastFrom).toBeGreaterThanOrEqual(0);
-    const users = finalStage.filter((line) => /^USER\s/i.test(line)).map((line) => line.split(/\s+/)[1]!);
-    expect(users.length).toBeGreaterThan(0);
-    const user = users.at(-1)!.split(':')[0]!;
-    expect(['root', '0']).not.toContain(user);
+const IMAGES = [
+  { service: 'producer', port: 8080, portVariable: 'PORT' },
+  { service: 'consumer', port: 9464, portVariable: 'METRICS_PORT' },
+] as const;
+
+describe.each(IMAGES)('$service/Dockerfile', ({ service, port, portVariable }) => {
+  const lines = instructions(`${service}/Dockerfile`);
+  const froms = lines.map((line, index) => (/^FROM\s/i.test(line) ? index : -1)).filter((index) => index >= 0);
+  // The final stage is the one that ships.
+  const finalStage = lines.slice(froms.at(-1));
+  const last = (pattern: RegExp): number => finalStage.findLastIndex((line) => pattern.test(line));
+
+  it('builds in stages and ships the final one with production dependencies only', () => {
+    expect(froms.length).toBeGreaterThanOrEqual(2);
+    expect(
+      finalStage.some((line) => line.startsWith('RUN npm ci --omit=dev') && line.includes(`--workspace ${service}`)),
+    ).toBe(true);
+    // Only compiled code comes over from the build stage, never its node_modules.
+    for (const copy of finalStage.filter((line) => line.startsWith('COPY --from='))) expect(copy).toMatch(/\/dist /);
   });
 
-  it('sets that user before the command runs', () => {
-    const userAt = finalStage.findLastIndex((line) => /^USER\s/i.test(line));
-    const cmdAt = finalStage.findLastIndex((line) => /^(CMD|ENTRYPOINT)\s/i.test(line));
-    expect(cmdAt).toBeGreaterThan(userAt);
+  it('pins its base image by version', () => {
+    const defaults = Object.fromEntries(
+      lines
+        .filter((line) => /^ARG\s+\w+=/.test(line))
+        .map((line) => line.replace(/^ARG\s+/, '').split('=') as [string, string]),
+    );
+    for (const at of froms) {
+      const image = lines[at]!.split(/\s+/)[1]!.replace(/^\$\{(\w+)\}$/, (_, name: string) => defaults[name] ?? '');
+      expect(image).toMatch(/^node:\d+\.\d+\.\d+-[a-z]+-slim$/);
+    }
+  });
+
+  it('runs the final stage as a non-root user, set before the command', () => {
+    const userAt = last(/^USER\s/i);
+    expect(userAt).toBeGreaterThanOrEqual(0);
+    const user = finalStage[userAt]!.split(/\s+/)[1]!.split(':')[0]!;
+    expect(['root', '0']).not.toContain(user);
+    expect(last(/^(CMD|ENTRYPOINT)\s/i)).toBeGreaterThan(userAt);
+  });
+
+  it('checks its health with Node itself, on the port its config reads', () => {
+    const healthcheck = finalStage[last(/^HEALTHCHECK\s/i)]!;
+    expect(healthcheck).toContain('CMD ["node", "-e"');
+    expect(healthcheck).not.toMatch(/curl|wget/);
+    expect(healthcheck).toContain(`process.env.${portVariable} || ${port}`);
+    expect(finalStage).toContain(`EXPOSE ${port}`);
+  });
+
+  it('preloads the telemetry bootstrap, as `npm start` does', () => {
+    const cmd = finalStage[last(/^CMD\s/i)]!;
+    const start = (
+      JSON.parse(readFileSync(path.join(root, service, 'package.json'), 'utf8')) as {
+        scripts: { start: string };
+      }
+    ).scripts.start;
+    // npm start runs `node <flags> dist/main.js` through scripts/with-node.sh.
+    const startArgs = start.slice(start.indexOf(' node ') + 1).split(' ');
+    expect(JSON.parse(cmd.replace(/^CMD\s+/, ''))).toEqual(startArgs);
+    expect(startArgs).toContain('@event-pipeline/observability/register');
   });
 });

@@ -1,0 +1,72 @@
+import { KAFKA_VERSION } from '../../scripts/kafka/cluster';
+import { ALERTMANAGER_FLAGS, defaultLayout, PROMETHEUS_FLAGS, stackParts } from '../../scripts/stack/stack';
+import { DEBIAN_VERSIONS } from '../../scripts/tools/debian';
+import { GO_TOOLS } from '../../scripts/tools/go-tools';
+import { bindSources, publishedPorts, readCompose } from '../support/compose';
+
+// `docker compose up` and `npm run stack:up` are one stack: the same parts, on the same ports,
+// with the same config files, at the same versions. This fails when the two drift apart.
+describe('compose and the local stack', () => {
+  const { services } = readCompose();
+  const parts = stackParts(defaultLayout({}));
+  // Grafana is compose's alone: the stack runs no Grafana.
+  const COMPOSE_ONLY = ['grafana'];
+
+  it('run the same parts', () => {
+    const composed = Object.keys(services).filter((name) => !COMPOSE_ONLY.includes(name));
+    expect(composed.sort()).toEqual(parts.map((part) => part.name).sort());
+  });
+
+  describe.each(parts.map((part) => [part.name, part] as const))('%s', (name, part) => {
+    const service = services[name]!;
+
+    it('publishes only ports the stack listens on, each the same inside and out', () => {
+      for (const port of publishedPorts(service)) {
+        expect(port.target).toBe(port.published);
+        expect(part.ports).toContain(port.published);
+      }
+    });
+
+    it('publishes the port it answers on, unless it is the scalable consumer', () => {
+      const published = publishedPorts(service).map((port) => port.published);
+      if (name === 'consumer') expect(service.expose).toEqual([String(part.ports[0])]);
+      else expect(published).toContain(part.ports[0]);
+    });
+
+    it('mounts the config files the stack runs it with', () => {
+      expect(bindSources(service).sort()).toEqual([...part.configFiles].sort());
+    });
+  });
+
+  describe('versions', () => {
+    const tag = (name: string): string => services[name]!.image!.split(':')[1]!;
+
+    it('Kafka: the release whose jars the stack runs', () => {
+      expect(services.kafka!.image).toBe(`apache/kafka:${KAFKA_VERSION}`);
+    });
+
+    it('Jaeger: the v2 release the stack builds from its module version', () => {
+      const minor = /^v1\.(\d+)\.0$/.exec(GO_TOOLS.jaeger.version)?.[1];
+      // Jaeger v2.N ships from module version v1.(N + 63): v2.13.0 is v1.76.0.
+      expect(services.jaeger!.image).toBe(`jaegertracing/jaeger:2.${Number(minor) - 63}.0`);
+    });
+
+    it('kafka-exporter: the Collector release the stack builds', () => {
+      expect(services['kafka-exporter']!.image).toBe(
+        `otel/opentelemetry-collector-contrib:${GO_TOOLS['kafka-exporter'].version.slice(1)}`,
+      );
+    });
+
+    it("Prometheus and Alertmanager: Debian's releases, which the stack installs", () => {
+      expect(tag('prometheus')).toBe(`v${DEBIAN_VERSIONS.prometheus}`);
+      expect(tag('alertmanager')).toBe(`v${DEBIAN_VERSIONS['prometheus-alertmanager']}`);
+    });
+  });
+
+  it('run Prometheus and Alertmanager with the same flags', () => {
+    const flags = (name: string): string[] =>
+      services[name]!.command!.filter((flag) => !/^--(config\.file|storage(\.tsdb)?\.path)=/.test(flag));
+    expect(flags('prometheus')).toEqual(PROMETHEUS_FLAGS);
+    expect(flags('alertmanager')).toEqual(ALERTMANAGER_FLAGS);
+  });
+});
