@@ -91,7 +91,8 @@ function latencySlo(spec: {
       expr: burn.pairs
         .map(
           ([factor, long, short]) =>
-            `(${record(long)} > ${factor} * ${budget} and ${record(short)} > ${factor} * ${budget})`,
+            `(${record(long)} > ${factor} * ${budget} and ${record(short)} > ${factor} * ${budget}` +
+            ` and on () sum(increase(${spec.histogram}_count{${spec.selector}}[${long}])) >= ${slo.minObservations})`,
         )
         .join('\nor\n'),
       for: burn.for,
@@ -249,17 +250,17 @@ export function ruleGroups(): RuleGroup[] {
         },
         alert({
           alert: 'EventsConsumerLagHigh',
-          expr: `${groupLag} > ${thresholds.consumerLagMessages}\nand deriv(${groupLag}[10m]) > 0`,
+          expr: `${groupLag} > ${thresholds.consumerLagMessages}\nand deriv(${groupLag}[5m]) > 0`,
           for: monitoring.for.consumerLag,
           labels: { severity: 'warning' },
           summary: 'The consumer group is falling behind.',
           description:
             'The group {{ $labels.consumergroup }} is {{ $value | humanize }} messages behind on {{ $labels.topic }}, ' +
-            `more than ${thresholds.consumerLagMessages}, and the lag is growing.`,
+            `more than ${thresholds.consumerLagMessages}, and the lag grew over the last 5 minutes.`,
         }),
         alert({
           alert: 'EventsConsumerLagSecondsHigh',
-          expr: `${lagSeconds} > ${thresholds.consumerLagSeconds}\nand deriv(${lagSeconds}[10m]) > 0`,
+          expr: `${lagSeconds} > ${thresholds.consumerLagSeconds}\nand deriv(${lagSeconds}[5m]) > 0`,
           for: monitoring.for.consumerLag,
           labels: { severity: 'critical' },
           summary: 'Events wait too long before they are processed.',

@@ -23,6 +23,11 @@ export const monitoring = {
     ingestLatency: { objective: 0.99, seconds: '0.25' },
     /** Share of events processed within `seconds` of being accepted (a bucket bound of the histogram). */
     endToEndLatency: { objective: 0.99, seconds: '5' },
+    /**
+     * Observations a burn-rate window must hold before it can page: on a quiet stack one slow
+     * request among six is not a burning budget.
+     */
+    minObservations: 100,
   },
 
   thresholds: {
@@ -47,7 +52,7 @@ export const monitoring = {
     burnSlow: '15m',
     consumerLag: '5m',
     deadLetters: '1m',
-    kafkaBrokersMissing: '1m',
+    kafkaBrokersMissing: '30s',
   },
 
   /** Where the alerts' `runbook_url` points: a heading per alert in docs/runbooks.md. */
