@@ -194,22 +194,26 @@ describe('Alertmanager with the pipeline config', () => {
     });
   });
 
-  it('silences a slow-burn warning while its objective pages, and a not-ready instance that is down', async () => {
+  it('silences a slow-burn warning under its page, 5xx under a producer without Kafka, and a late pipeline under a stuck partition', async () => {
     await post([
       { labels: { alertname: 'KafkaBrokersMissing', severity: 'critical', job: 'kafka-exporter' }, resolved: true },
       { labels: { alertname: 'EventsIngestLatencyBudgetBurn', severity: 'critical', slo: 'ingest-latency' } },
       { labels: { alertname: 'EventsIngestLatencyBudgetBurn', severity: 'warning', slo: 'ingest-latency' } },
-      { labels: { alertname: 'EventsConsumerNotReady', severity: 'warning', job: 'consumer', instance: 'c1:9464' } },
+      { labels: { alertname: 'EventsIngestErrorRatioHigh', severity: 'critical' } },
+      { labels: { alertname: 'EventsConsumerLagSecondsHigh', severity: 'critical', topic: 'events', partition: '3' } },
     ]);
-    expect(await states(9)).toMatchObject({
+    expect(await states(10)).toEqual({
       'EventsIngestLatencyBudgetBurn/critical': 'active',
       'EventsIngestLatencyBudgetBurn/warning': 'suppressed',
-      // c1 is down, which says it all; c2 is not ready on its own.
-      'EventsConsumerNotReady/warning/c1:9464': 'suppressed',
-      'EventsConsumerNotReady/warning/c2:9464': 'active',
+      'EventsIngestErrorRatioHigh/critical': 'suppressed',
+      'EventsConsumerLagSecondsHigh/critical': 'active',
+      'EventsEndToEndLatencyBudgetBurn/critical': 'suppressed',
       // With the broker back, its former symptoms speak again.
       'EventsProducerNotReady/critical/p:8080': 'active',
       'EventsConsumerLagHigh/warning': 'active',
+      'EventsConsumerNotReady/warning/c2:9464': 'active',
+      'EventsConsumerDown/warning/c1:9464': 'active',
+      'EventsDeadLettered/warning': 'active',
     });
   });
 });
