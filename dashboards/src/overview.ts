@@ -8,12 +8,15 @@ import { maxBy, mean, on, quantile, rate, series, shareWithin, sumBy } from './p
 const { slo, thresholds } = monitoring;
 const ingestRoute = `route="${monitoring.ingestRoute}",method="POST"`;
 
-/** p50, p95 and p99 of a latency histogram, with exemplars that lead to the traces. */
+/**
+ * p50, p95 and p99 of a latency histogram. The exemplars that lead to the traces come with the
+ * last query only: they are the histogram's, the same for every quantile, so one set of dots.
+ */
 function latencyQuantiles(histogram: string, matchers: string[], quantiles = [0.5, 0.95, 0.99]): Query[] {
-  return quantiles.map((q) => ({
+  return quantiles.map((q, index) => ({
     expr: quantile(q, histogram, ...matchers),
     legend: `p${Math.round(q * 100)}`,
-    exemplar: true,
+    exemplar: index === quantiles.length - 1,
   }));
 }
 
