@@ -45,14 +45,19 @@ export function createProducerMetrics(registry: MetricsRegistry): ProducerMetric
   // A healthy zero is a sample, not "no data", for dashboards and alerts.
   for (const outcome of INGEST_OUTCOMES) ingested.inc({ outcome }, 0);
 
+  const httpDuration = createExemplarHistogram<'method' | 'route' | 'status_code'>({
+    name: 'http_server_request_duration_seconds',
+    help: 'HTTP request duration, by method, route template and status code; exemplars: the trace of the request.',
+    labelNames: ['method', 'route', 'status_code'],
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  // The 503 series exists from the start, so rate() counts the first 503s too (a series born
+  // with its first sample at 1 loses that one) and the error ratio reads 0, not "no data".
+  httpDuration.zero({ method: 'POST', route: '/events', status_code: '503' });
+
   return {
-    httpDuration: createExemplarHistogram({
-      name: 'http_server_request_duration_seconds',
-      help: 'HTTP request duration, by method, route template and status code; exemplars: the trace of the request.',
-      labelNames: ['method', 'route', 'status_code'],
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    }),
+    httpDuration,
     ingested,
     produceDuration: createExemplarHistogram({
       name: 'events_produce_duration_seconds',
