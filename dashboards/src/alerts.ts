@@ -168,15 +168,17 @@ export function ruleGroups(): RuleGroup[] {
         }),
         alert({
           alert: 'KafkaBrokersMissing',
+          // With no broker reachable, kafka-exporter keeps serving the broker count it last knew, but
+          // its topic metadata expires: no topic at all, while it answers, is a cluster out of reach.
           expr:
             `kafka_brokers{${job('kafkaExporter')}} < ${thresholds.kafkaBrokers}\n` +
-            `or (absent(kafka_brokers{${job('kafkaExporter')}}) and on () up{${job('kafkaExporter')}} == 1)`,
+            `or (absent(kafka_topic_partitions{${job('kafkaExporter')}}) and on () up{${job('kafkaExporter')}} == 1)`,
           for: monitoring.for.kafkaBrokersMissing,
           labels: { severity: 'critical' },
-          summary: 'Kafka has fewer brokers than it should.',
+          summary: 'Kafka brokers are missing or out of reach.',
           description:
-            `kafka-exporter sees {{ with $labels.instance }}{{ $value }}{{ else }}no{{ end }} brokers; ` +
-            `the cluster should have ${thresholds.kafkaBrokers}.`,
+            `{{ if $labels.instance }}kafka-exporter sees {{ $value }} brokers; the cluster should have ${thresholds.kafkaBrokers}.` +
+            '{{ else }}kafka-exporter reaches no broker: it has no topic metadata to report.{{ end }}',
         }),
         alert({
           alert: 'KafkaExporterDown',
