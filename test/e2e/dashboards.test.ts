@@ -1,13 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { attachKafkaCluster } from '../../scripts/kafka/cluster';
-import { stackDown, stackParts, stackUp, type Part, type StackLayout } from '../../scripts/stack/stack';
 import { monitoring } from '../../dashboards/src/config';
 import { panelQueries } from '../../dashboards/src/index';
-import { testPort, uniqueName } from '../support/kafka';
 import { postJson } from '../support/pipeline';
 import { promInstant, promQuery, promSeries } from '../support/prometheus';
+import { movedStackLayout, startTestStack, type TestStack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(300_000);
@@ -40,32 +35,13 @@ function substituted(expr: string): string {
 // Every panel of the dashboards shows data on a healthy stack that took some events: the stack
 // of `npm run stack:up`, on ports of its own (test/support/kafka.ts).
 describe('the Grafana dashboards on the local stack', () => {
-  const layout: StackLayout = {
-    dir: mkdtempSync(path.join(tmpdir(), 'stack-dashboards-')),
-    kafkaInstance: uniqueName('dashboards'),
-    kafkaPort: testPort(10_600),
-    jaeger: {
-      otlpGrpc: testPort(10_610),
-      otlpHttp: testPort(10_611),
-      query: testPort(10_612),
-      queryGrpc: testPort(10_613),
-      health: testPort(10_614),
-      metrics: testPort(10_615),
-    },
-    producerPort: testPort(10_620),
-    consumerPort: testPort(10_621),
-    consumers: 1,
-    kafkaExporterPort: testPort(10_630),
-    alertmanagerPort: testPort(10_631),
-    prometheusPort: testPort(10_632),
-  };
-  let parts: Part[] | undefined;
-  const url = (name: string): string => parts!.find((part) => part.name === name)!.url;
+  const layout = movedStackLayout(10_600, 'dashboards');
+  let stack: TestStack | undefined;
+  const url = (name: string): string => stack!.url(name);
   const prometheus = (): string => url('prometheus');
 
   beforeAll(async () => {
-    parts = stackParts(layout);
-    await stackUp(parts);
+    stack = await startTestStack(layout);
 
     for (let first = 0; first < EVENTS; first += 10) {
       const answers = await Promise.all(
@@ -102,11 +78,7 @@ describe('the Grafana dashboards on the local stack', () => {
     );
   });
 
-  afterAll(async () => {
-    if (parts) await stackDown(parts);
-    await (await attachKafkaCluster(layout.kafkaInstance))?.destroy();
-    rmSync(layout.dir, { recursive: true, force: true });
-  });
+  afterAll(async () => stack?.destroy());
 
   it('fills the template variables: the instances of both services and the events topic', async () => {
     const instances = (await promSeries(prometheus(), 'up{job=~"producer|consumer"}')).map((series) => series.instance);

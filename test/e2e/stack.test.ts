@@ -1,12 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { attachKafkaCluster } from '../../scripts/kafka/cluster';
-import { stackDown, stackParts, stackUp, type Part, type StackLayout } from '../../scripts/stack/stack';
+import { stackUp, type Part } from '../../scripts/stack/stack';
 import { ancestorsOf, waitForEventTrace } from '../support/jaeger';
-import { testPort, uniqueName } from '../support/kafka';
 import { postJson } from '../support/pipeline';
 import { promQuery, promSeries, promTargets, queryExemplars } from '../support/prometheus';
+import { movedStackLayout, startTestStack, type TestStack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(300_000);
@@ -14,38 +10,18 @@ jest.setTimeout(300_000);
 // `npm run stack:up` as code: the same parts, moved off the contract's ports so that a running
 // stack on this machine is left alone.
 describe('the local stack', () => {
-  const layout: StackLayout = {
-    dir: mkdtempSync(path.join(tmpdir(), 'stack-')),
-    kafkaInstance: uniqueName('stack'),
-    kafkaPort: testPort(10_400),
-    jaeger: {
-      otlpGrpc: testPort(10_410),
-      otlpHttp: testPort(10_411),
-      query: testPort(10_412),
-      queryGrpc: testPort(10_413),
-      health: testPort(10_414),
-      metrics: testPort(10_415),
-    },
-    producerPort: testPort(10_420),
-    // Two consumers (10421 and 10422): Prometheus must find both.
-    consumerPort: testPort(10_421),
-    consumers: 2,
-    kafkaExporterPort: testPort(10_430),
-    alertmanagerPort: testPort(10_431),
-    prometheusPort: testPort(10_432),
-  };
+  // Two consumers (+ 21 and + 22): Prometheus must find both.
+  const layout = movedStackLayout(10_400, 'stack', 2);
+  let stack: TestStack | undefined;
   let parts: Part[];
-  const url = (name: string): string => parts.find((part) => part.name === name)!.url;
+  const url = (name: string): string => stack!.url(name);
 
   beforeAll(async () => {
-    parts = stackParts(layout);
-    await stackUp(parts);
+    stack = await startTestStack(layout);
+    parts = stack.parts;
   });
 
-  afterAll(async () => {
-    if (parts) await stackDown(parts);
-    await (await attachKafkaCluster(layout.kafkaInstance))?.destroy();
-  });
+  afterAll(async () => stack?.destroy());
 
   it('starts every part, and starting it again leaves the running parts alone', async () => {
     for (const part of parts) expect(await part.running()).toBe(true);
