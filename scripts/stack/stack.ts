@@ -140,36 +140,81 @@ function service(
   return daemonPart(dir, name, port, '/health/ready', launch, { stopTimeoutMs: 30_000 });
 }
 
+/** Where each scrape job of observability/prometheus/prometheus.yml finds its processes: local ports. */
+export type ScrapeTargets = Partial<
+  Record<'producer' | 'consumer' | 'kafka-exporter' | 'prometheus' | 'alertmanager' | 'jaeger', number[]>
+>;
+
+/**
+ * Points scrape jobs at local ports: the target files (targets/<job>.json) beside the link to
+ * the config in <dir>/prometheus/. Prometheus watches them, so this works while it runs.
+ */
+export async function writeScrapeTargets(dir: string, targets: ScrapeTargets): Promise<void> {
+  const home = path.join(dir, 'prometheus', 'targets');
+  await mkdir(home, { recursive: true });
+  for (const [job, ports] of Object.entries(targets)) {
+    const file = path.join(home, `${job}.json`);
+    // Written aside and renamed: Prometheus must never read half of a file.
+    await writeFile(`${file}.tmp`, `${JSON.stringify([{ targets: ports.map((port) => `127.0.0.1:${port}`) }])}\n`);
+    await rename(`${file}.tmp`, file);
+  }
+}
+
+/** kafka-exporter on `brokers` (comma-separated), with observability/kafka-exporter/config.yaml. */
+export function kafkaExporterPart(dir: string, brokers: string, port: number): Part {
+  return daemonPart(
+    dir,
+    'kafka-exporter',
+    port,
+    '/metrics',
+    async () => ({
+      command: await ensureGoTool('kafka-exporter'),
+      args: ['--config', inRepo(CONFIG.kafkaExporter)],
+      env: { KAFKA_BROKERS: brokers, KAFKA_EXPORTER_ADDRESS: `127.0.0.1:${port}` },
+    }),
+    { configFiles: [CONFIG.kafkaExporter] },
+  );
+}
+
 /**
  * Prometheus runs observability/prometheus/prometheus.yml through a symlink in <dir>/prometheus/,
  * so that the file's relative paths find the rules beside the original (rules/) and the target
- * files that the stack writes beside the link (targets/): one per job, listing every process.
+ * files written beside the link (`writeScrapeTargets`). `targets` are written at every `up`.
  */
-async function preparePrometheus(layout: StackLayout): Promise<string> {
-  const home = path.join(layout.dir, 'prometheus');
-  const targets = path.join(home, 'targets');
-  await mkdir(targets, { recursive: true });
-  for (const file of [CONFIG.prometheus, CONFIG.prometheusRules]) {
-    const name = path.basename(file);
-    await rm(path.join(home, name), { force: true, recursive: false });
-    await symlink(inRepo(file), path.join(home, name));
-  }
-  const local = (...ports: number[]): string => JSON.stringify([{ targets: ports.map((port) => `127.0.0.1:${port}`) }]);
-  const consumers = Array.from({ length: layout.consumers }, (_, index) => layout.consumerPort + index);
-  const files: Record<string, string> = {
-    'producer.json': local(layout.producerPort),
-    'consumer.json': local(...consumers),
-    'kafka-exporter.json': local(layout.kafkaExporterPort),
-    'prometheus.json': local(layout.prometheusPort),
-    'alertmanager.json': local(layout.alertmanagerPort),
-    'jaeger.json': local(layout.jaeger.metrics),
+export function prometheusPart(dir: string, port: number, targets: () => ScrapeTargets): Part {
+  const home = path.join(dir, 'prometheus');
+  const part = daemonPart(
+    dir,
+    'prometheus',
+    port,
+    '/-/ready',
+    async () => {
+      const { prometheus: binary } = await ensureDebianTools('prometheus');
+      return {
+        command: binary,
+        args: [
+          `--config.file=${path.join(home, 'prometheus.yml')}`,
+          `--storage.tsdb.path=${path.join(home, 'data')}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          ...PROMETHEUS_FLAGS,
+        ],
+      };
+    },
+    { configFiles: [CONFIG.prometheus, CONFIG.prometheusRules] },
+  );
+  return {
+    ...part,
+    async up() {
+      await mkdir(home, { recursive: true });
+      for (const file of [CONFIG.prometheus, CONFIG.prometheusRules]) {
+        const link = path.join(home, path.basename(file));
+        await rm(link, { force: true, recursive: false });
+        await symlink(inRepo(file), link);
+      }
+      await writeScrapeTargets(dir, targets());
+      await part.up();
+    },
   };
-  // Written aside and renamed: Prometheus watches these files and must never read half of one.
-  for (const [file, content] of Object.entries(files)) {
-    await writeFile(path.join(targets, `.${file}`), `${content}\n`);
-    await rename(path.join(targets, `.${file}`), path.join(targets, file));
-  }
-  return home;
 }
 
 /**
@@ -186,34 +231,15 @@ export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
       METRICS_PORT: String(layout.consumerPort + index),
     }),
   );
-  const prometheusPart = daemonPart(
-    dir,
-    'prometheus',
-    layout.prometheusPort,
-    '/-/ready',
-    async () => {
-      const { prometheus: binary } = await ensureDebianTools('prometheus');
-      const home = path.join(dir, 'prometheus');
-      return {
-        command: binary,
-        args: [
-          `--config.file=${path.join(home, 'prometheus.yml')}`,
-          `--storage.tsdb.path=${path.join(home, 'data')}`,
-          `--web.listen-address=127.0.0.1:${layout.prometheusPort}`,
-          ...PROMETHEUS_FLAGS,
-        ],
-      };
-    },
-    { configFiles: [CONFIG.prometheus, CONFIG.prometheusRules] },
-  );
-  // The target files follow the layout on every `up`, also while Prometheus runs (it watches them).
-  const prometheus: Part = {
-    ...prometheusPart,
-    async up() {
-      await preparePrometheus(layout);
-      await prometheusPart.up();
-    },
-  };
+  // The target files follow the layout on every `up`, also while Prometheus runs.
+  const prometheus = prometheusPart(dir, layout.prometheusPort, () => ({
+    producer: [layout.producerPort],
+    consumer: consumers.map((part) => part.ports[0]!),
+    'kafka-exporter': [layout.kafkaExporterPort],
+    prometheus: [layout.prometheusPort],
+    alertmanager: [layout.alertmanagerPort],
+    jaeger: [jaeger.metrics],
+  }));
   return [
     {
       name: 'kafka',
@@ -247,18 +273,7 @@ export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
     },
     service('producer', 'producer', layout.producerPort, dir, { ...shared, PORT: String(layout.producerPort) }),
     ...consumers,
-    daemonPart(
-      dir,
-      'kafka-exporter',
-      layout.kafkaExporterPort,
-      '/metrics',
-      async () => ({
-        command: await ensureGoTool('kafka-exporter'),
-        args: ['--config', inRepo(CONFIG.kafkaExporter)],
-        env: { KAFKA_BROKERS: brokers, KAFKA_EXPORTER_ADDRESS: `127.0.0.1:${layout.kafkaExporterPort}` },
-      }),
-      { configFiles: [CONFIG.kafkaExporter] },
-    ),
+    kafkaExporterPart(dir, brokers, layout.kafkaExporterPort),
     daemonPart(
       dir,
       'alertmanager',
