@@ -44,8 +44,8 @@ const ingest = [
     thresholds: badFrom(thresholds.ingestErrorRatio),
     queries: [
       {
-        // No 5xx yet means no 5xx series: count that as 0, not as "no data".
-        expr: `(${sumBy([], rate(series('http_server_request_duration_seconds_count', on.producer, ingestRoute, 'status_code=~"5.."')))} or vector(0)) / ${sumBy([], rate(series('http_server_request_duration_seconds_count', on.producer, ingestRoute)))}`,
+        // The producer starts its 503 series at 0, so a healthy producer reads 0 here, not "no data".
+        expr: `${sumBy([], rate(series('http_server_request_duration_seconds_count', on.producer, ingestRoute, 'status_code=~"5.."')))} / ${sumBy([], rate(series('http_server_request_duration_seconds_count', on.producer, ingestRoute)))}`,
         legend: '5xx',
       },
     ],
