@@ -5,6 +5,7 @@ export * from './kafka';
 export * from './lifecycle';
 export * from './logger';
 export * from './metrics';
+export * from './retriable';
 export * from './ops-server';
 export * from './telemetry';
 export * from './timeout';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { checkKafkaConfig, kafkaConfigSchema, parseConfig } from './config';
 import { kafkaSecurityOptions } from './kafka';
-import { isPermanentKafkaError } from './lifecycle';
+import { isRetriable } from './retriable';
 
 const schema = z.object(kafkaConfigSchema).superRefine(checkKafkaConfig);
 const dir = mkdtempSync(path.join(tmpdir(), 'kafka-security-'));
@@ -82,8 +82,8 @@ describe('a failed SASL authentication', () => {
       name: 'KafkaJSSASLAuthenticationError',
       retriable: false,
     });
-    expect(isPermanentKafkaError(refused)).toBe(true);
-    expect(isPermanentKafkaError(Object.assign(new Error('wrapped'), { retriable: false, cause: refused }))).toBe(true);
-    expect(isPermanentKafkaError(Object.assign(new Error('Connection error'), { retriable: true }))).toBe(false);
+    expect(isRetriable(refused)).toBe(false);
+    expect(isRetriable(Object.assign(new Error('wrapped'), { retriable: false, cause: refused }))).toBe(false);
+    expect(isRetriable(Object.assign(new Error('Connection error'), { retriable: true }))).toBe(true);
   });
 });

@@ -4,6 +4,7 @@ import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { errorMessage } from './errors';
 import type { Logger } from './logger';
 import type { MetricsRegistry } from './metrics';
+import { isRetriable } from './retriable';
 import { flushTelemetry } from './telemetry';
 
 export interface ConnectOptions {
@@ -17,28 +18,6 @@ export interface ConnectOptions {
 }
 
 /**
- * An error that waiting will not cure: Kafka answered, and said no (an invalid replication
- * factor, a bad topic name, denied authorization). Found in the error, its causes, or the
- * errors it aggregates.
- */
-export function isPermanentKafkaError(error: unknown, seen = new Set<unknown>()): boolean {
-  if (typeof error !== 'object' || error === null || seen.has(error)) return false;
-  seen.add(error);
-  const { type, name, retriable, cause, errors } = error as {
-    type?: unknown;
-    name?: unknown;
-    retriable?: unknown;
-    cause?: unknown;
-    errors?: unknown;
-  };
-  if (typeof type === 'string' && retriable === false) return true;
-  // A refused login (wrong credentials, a mechanism the broker lacks) carries no protocol type.
-  if (name === 'KafkaJSSASLAuthenticationError') return true;
-  if (isPermanentKafkaError(cause, seen)) return true;
-  return Array.isArray(errors) && errors.some((inner) => isPermanentKafkaError(inner, seen));
-}
-
-/**
  * Runs `connect` until it succeeds: exponential backoff with decorrelated jitter, no attempt
  * limit (a service waits for Kafka rather than crash-looping), stopped only by `signal` or by
  * an answer from Kafka that retrying cannot change (then it throws, and the service exits
@@ -49,7 +28,7 @@ export async function connectWithRetry<T>(
   { logger, what, signal, initialDelayMs = 250, maxDelayMs = 10_000 }: ConnectOptions,
 ): Promise<T> {
   const policy = retry(
-    handleWhen((error) => !isPermanentKafkaError(error)),
+    handleWhen(isRetriable),
     {
       maxAttempts: Number.POSITIVE_INFINITY,
       backoff: new ExponentialBackoff({ initialDelay: initialDelayMs, maxDelay: maxDelayMs }),

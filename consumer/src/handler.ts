@@ -32,9 +32,8 @@ export class NonRetriableError extends Error {
   readonly retriable = false;
 }
 
-export function isRetriable(error: unknown): boolean {
-  return !(typeof error === 'object' && error !== null && (error as { retriable?: unknown }).retriable === false);
-}
+/** Whether a failure is worth another attempt: the project's one rule (common/src/retriable.ts). */
+export { isRetriable } from '@event-pipeline/common';
 
 export type HandlerFactory = (deps: { logger: Logger }) => EventHandler | Promise<EventHandler>;
 

@@ -6,12 +6,13 @@ import {
   errorMessage,
   errorName,
   fromKafkaRecord,
+  isRetriable,
   traceExemplar,
   type DecodedRecord,
   withTimeout,
   type Logger,
 } from '@event-pipeline/common';
-import { isRetriable, type EventHandler } from './handler';
+import type { EventHandler } from './handler';
 import type { ConsumerMetrics } from './metrics';
 import type { RecentlyProcessed } from './recently-processed';
 import type { DeadLetterSink, InboundMessage, MessageControl, MessageSource } from './source';
