@@ -27,13 +27,10 @@ export async function connectWithRetry<T>(
   connect: () => Promise<T>,
   { logger, what, signal, initialDelayMs = 250, maxDelayMs = 10_000 }: ConnectOptions,
 ): Promise<T> {
-  const policy = retry(
-    handleWhen(isRetriable),
-    {
-      maxAttempts: Number.POSITIVE_INFINITY,
-      backoff: new ExponentialBackoff({ initialDelay: initialDelayMs, maxDelay: maxDelayMs }),
-    },
-  );
+  const policy = retry(handleWhen(isRetriable), {
+    maxAttempts: Number.POSITIVE_INFINITY,
+    backoff: new ExponentialBackoff({ initialDelay: initialDelayMs, maxDelay: maxDelayMs }),
+  });
   policy.onRetry(({ delay, attempt, ...reason }) => {
     const error = 'error' in reason ? errorMessage(reason.error) : 'no result';
     logger.warn({ what, attempt, retry_in_ms: Math.round(delay), err: error }, 'connect failed, retrying');
