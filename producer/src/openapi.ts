@@ -1,3 +1,4 @@
+import { attributeJsonSchema, eventJsonSchemas, type AttributeName } from './events/attributes';
 import { BATCH_MEDIA_TYPE, PLAIN_MEDIA_TYPE, STRUCTURED_MEDIA_TYPE } from './events/modes';
 import type { SchemaRegistry } from './events/schemas';
 
@@ -64,13 +65,18 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
     items: item,
   });
 
-  const ceHeader = (name: string, description: string) => ({
-    name: `ce-${name}`,
-    in: 'header',
-    required: false,
-    description: `Binary mode: ${description}`,
-    schema: { type: 'string' },
-  });
+  // Header values are percent-decoded before they are checked, so only the description gives the limits.
+  const ceHeader = (name: AttributeName) => {
+    const { description, maxLength } = attributeJsonSchema(name);
+    const limit = typeof maxLength === 'number' ? ` (at most ${maxLength} characters once percent-decoded)` : '';
+    return {
+      name: `ce-${name}`,
+      in: 'header',
+      required: false,
+      description: `Binary mode: ${String(description)}${limit}.`,
+      schema: { type: 'string' },
+    };
+  };
 
   return {
     openapi: '3.1.1',
@@ -97,13 +103,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
                 'Plain mode: events without an id get ids derived from this key and their index, so a retry with the same key yields the same ids.',
               schema: { type: 'string', minLength: 1, maxLength: 255 },
             },
-            ceHeader('specversion', 'must be 1.0'),
-            ceHeader('id', 'the event id'),
-            ceHeader('source', 'the event source (URI-reference)'),
-            ceHeader('type', 'the event type'),
-            ceHeader('subject', 'the subject; it keys the event on Kafka'),
-            ceHeader('time', 'RFC 3339'),
-            ceHeader('dataschema', 'the URI of the data schema'),
+            ...(['specversion', 'id', 'source', 'type', 'subject', 'time', 'dataschema'] as const).map(ceHeader),
           ],
           requestBody: {
             required: true,
@@ -177,38 +177,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
       ...(options.apiKeysEnabled ? { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } } : {}),
       schemas: {
         ...dataSchemas,
-        PlainEvent: {
-          type: 'object',
-          description: 'An event in the plain JSON mode; the server fills specversion, id, source and time.',
-          required: ['type'],
-          additionalProperties: false,
-          properties: {
-            type: { type: 'string', minLength: 1, maxLength: 256 },
-            data: {},
-            id: { type: 'string', minLength: 1, maxLength: 256 },
-            subject: { type: 'string', minLength: 1, maxLength: 1024 },
-            source: { type: 'string', minLength: 1, maxLength: 1024 },
-            time: { type: 'string', format: 'date-time' },
-          },
-        },
-        CloudEvent: {
-          type: 'object',
-          description: 'A CloudEvent 1.0 in the JSON event format; other lower-case members are extension attributes.',
-          required: ['specversion', 'id', 'source', 'type'],
-          properties: {
-            specversion: { const: '1.0' },
-            id: { type: 'string', minLength: 1 },
-            source: { type: 'string', format: 'uri-reference', minLength: 1 },
-            type: { type: 'string', minLength: 1 },
-            subject: { type: 'string', minLength: 1 },
-            time: { type: 'string', format: 'date-time' },
-            datacontenttype: { type: 'string' },
-            dataschema: { type: 'string', format: 'uri' },
-            data: {},
-            data_base64: { type: 'string', contentEncoding: 'base64' },
-          },
-          additionalProperties: { type: ['string', 'integer', 'boolean'] },
-        },
+        ...eventJsonSchemas(),
         Accepted: {
           type: 'object',
           required: ['ids'],

@@ -45,6 +45,14 @@ describe('validateEvents', () => {
     expect(problemOf(() => validateEvents([{ type: 'a' }, { type: 'b' }], 1)).detail).toMatch(/field error/);
   });
 
+  it('names each unknown member of a plain event, not only the first', () => {
+    const problem = problemOf(() => validateEvents({ type: 'a', colour: 'red', size: 2 }, 10));
+    expect(problem.extensions.errors).toEqual([
+      expect.objectContaining({ pointer: '/colour' }),
+      expect.objectContaining({ pointer: '/size' }),
+    ]);
+  });
+
   it('escapes JSON pointer characters in member names', () => {
     const problem = problemOf(() => validateEvents({ type: 'a', 'a/b~c': 1 }, 10));
     expect(problem.extensions.errors).toEqual([expect.objectContaining({ pointer: '/a~1b~0c' })]);

@@ -1,23 +1,17 @@
-import { CloudEvent as SdkCloudEvent, ValidationError as SdkValidationError } from 'cloudevents';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { FieldError } from '../problem';
 import { problems } from '../problem';
+import {
+  cloudEventAttributesSchema,
+  EXCLUSIVE_DATA,
+  EXCLUSIVE_DATA_MESSAGE,
+  extensionName,
+  extensionValue,
+  KNOWN_ATTRIBUTES,
+  plainEventSchema,
+} from './attributes';
 
-/**
- * One event as a client sends it in the plain JSON mode. Unknown members are refused rather
- * than dropped: nothing a client sends disappears silently.
- */
-export const incomingEventSchema = z.strictObject({
-  type: z.string().min(1).max(256),
-  // Parsed JSON already, checked for depth and numbers as it was read (read-body.ts).
-  data: z.unknown().optional(),
-  id: z.string().min(1).max(256).optional(),
-  subject: z.string().min(1).max(1024).optional(),
-  source: z.string().min(1).max(1024).optional(),
-  time: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' }).optional(),
-});
-
-export type IncomingEvent = z.output<typeof incomingEventSchema>;
+export type IncomingEvent = z.output<typeof plainEventSchema>;
 
 /**
  * An event after its request was read and its attributes checked: what the client sent, before
@@ -103,48 +97,32 @@ export function validateEvents(body: unknown, maxEvents: number): IncomingEvent[
   const errors: FieldError[] = [];
   const events: IncomingEvent[] = [];
   items.forEach((item, index) => {
-    const result = incomingEventSchema.safeParse(item);
+    const result = plainEventSchema.safeParse(item);
     if (result.success) {
       events.push(result.data);
       return;
     }
+    const push = (path: PropertyKey[], message: string) =>
+      errors.push({ ...(isBatch ? { index } : {}), pointer: pointerOf(isBatch ? [index, ...path] : path), message });
     for (const issue of result.error.issues) {
-      const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0] ?? ''] : issue.path;
-      errors.push({
-        ...(isBatch ? { index } : {}),
-        pointer: pointerOf(isBatch ? [index, ...path] : path),
-        message: issue.message,
-      });
+      if (issue.code !== 'unrecognized_keys') {
+        push(issue.path, issue.message);
+        continue;
+      }
+      for (const key of issue.keys) {
+        push([...issue.path, key], 'is not a member of a plain event (type, data, id, subject, source, time)');
+      }
     }
   });
   if (errors.length > 0) throw problems.invalidEvent(errors);
   return events;
 }
 
-const required = (what: string) =>
-  z.string({ error: (issue) => (issue.input === undefined ? 'is required' : `must be a string (${what})`) });
-
-/** The context attributes of CloudEvents 1.0 that this API reads; anything else is an extension. */
-const cloudEventAttributesSchema = z.object({
-  specversion: required('"1.0"').refine((value) => value === '1.0', 'must be "1.0", the only version this API speaks'),
-  id: required('the event id').min(1, 'must not be empty').max(256),
-  source: required('a URI-reference').min(1, 'must not be empty').max(1024),
-  type: required('the event type').min(1, 'must not be empty').max(256),
-  subject: z.string().min(1).max(1024).optional(),
-  time: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' }).optional(),
-  datacontenttype: z.string().min(1).max(256).optional(),
-  dataschema: z.url({ message: 'must be an absolute URI' }).max(1024).optional(),
-});
-
-const KNOWN = new Set([...Object.keys(cloudEventAttributesSchema.shape), 'data', 'data_base64']);
-const EXTENSION_NAME = /^[a-z0-9]{1,64}$/;
-const MAX_EXTENSION_LENGTH = 4096;
-
 /**
  * Checks one CloudEvent given as attributes (structured and batch modes: the JSON event format;
  * binary mode: the ce- headers, all strings) and returns it as a candidate. Extensions are kept,
- * string-valued as they travel on Kafka. The SDK's own validation (the spec's JSON Schema) runs
- * last, so an event this API accepts is one the SDK accepts.
+ * string-valued as they travel on Kafka. The rules are those of attributes.ts, which cover what
+ * the CloudEvents SDK's validation checks, so an event this API accepts is one the SDK accepts.
  */
 export function checkCloudEvent(
   attributes: Record<string, unknown>,
@@ -155,69 +133,28 @@ export function checkCloudEvent(
   const parsed = cloudEventAttributesSchema.safeParse(attributes);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      const attribute = String(issue.path[0] ?? '');
-      errors.push(fieldError(at, attribute, issue.message));
+      errors.push(fieldError(at, String(issue.path[0] ?? ''), issue.message));
     }
   }
   const extensions: Record<string, string> = {};
   for (const [name, value] of Object.entries(attributes)) {
-    if (KNOWN.has(name)) continue;
-    if (!EXTENSION_NAME.test(name)) {
-      errors.push(fieldError(at, name, 'an attribute name is lower-case letters and digits only (at most 64)'));
-    } else if (typeof value === 'string' && value.length <= MAX_EXTENSION_LENGTH) {
-      extensions[name] = value;
-    } else if (typeof value === 'boolean' || (typeof value === 'number' && Number.isSafeInteger(value))) {
-      extensions[name] = String(value);
-    } else {
-      errors.push(
-        fieldError(at, name, `an extension is a string (at most ${MAX_EXTENSION_LENGTH}), an integer or a boolean`),
-      );
-    }
+    if (KNOWN_ATTRIBUTES.has(name)) continue;
+    const nameIssue = extensionName.safeParse(name).error?.issues[0];
+    const valueIssue = nameIssue ? undefined : extensionValue.safeParse(value).error?.issues[0];
+    const issue = nameIssue ?? valueIssue;
+    if (issue) errors.push(fieldError(at, name, issue.message));
+    else extensions[name] = String(value as string | number | boolean);
   }
-  if ('data' in attributes && 'data_base64' in attributes) {
-    errors.push(fieldError(at, 'data_base64', 'an event has data or data_base64, not both'));
-  }
-  let data: unknown = attributes.data;
-  if (attributes.data_base64 !== undefined) {
-    const encoded = attributes.data_base64;
-    if (typeof encoded !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(encoded) || encoded.length % 4 !== 0) {
-      errors.push(fieldError(at, 'data_base64', 'must be base64'));
-    } else {
-      data = Buffer.from(encoded, 'base64');
-    }
+  if (EXCLUSIVE_DATA.every((name) => name in attributes)) {
+    errors.push(fieldError(at, EXCLUSIVE_DATA[1], EXCLUSIVE_DATA_MESSAGE));
   }
   if (errors.length > before || !parsed.success) return undefined;
 
-  const { specversion: _specversion, ...checked } = parsed.data;
-  try {
-    // The SDK's schema checks the attributes; data it would only copy (and base64-encode a Buffer).
-    new SdkCloudEvent({ specversion: '1.0', ...checked, ...extensions }, true);
-  } catch (error) {
-    if (!(error instanceof SdkValidationError)) throw error;
-    const details = error.errors ?? [];
-    for (const detail of details) {
-      if (typeof detail === 'object' && detail !== null) {
-        const {
-          instancePath = '',
-          params = {},
-          message = 'is invalid',
-        } = detail as {
-          instancePath?: string;
-          params?: { missingProperty?: string };
-          message?: string;
-        };
-        const attribute = params.missingProperty ?? instancePath.split('/')[1] ?? '';
-        errors.push(fieldError(at, attribute, message));
-      } else {
-        errors.push(fieldError(at, '', String(detail)));
-      }
-    }
-    if (details.length === 0) errors.push(fieldError(at, '', error.message));
-    return undefined;
-  }
-  // Bytes (binary mode, data_base64) pass through as they came.
+  const { specversion: _specversion, data_base64: encoded, data, ...checked } = parsed.data;
   const candidate: EventCandidate = checked;
-  if (data !== undefined) candidate.data = data;
+  // Bytes (binary mode, data_base64) pass through as they came.
+  if (encoded !== undefined) candidate.data = Buffer.from(encoded, 'base64');
+  else if (data !== undefined) candidate.data = data;
   if (Object.keys(extensions).length > 0) candidate.extensions = extensions;
   return candidate;
 }
