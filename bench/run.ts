@@ -1,5 +1,5 @@
 // npm run bench [-- --quick | --profile]: every figure is measured side by side in one run on
-// this machine and reported as a ratio against a limit or a peer (README: Benchmarks).
+// this machine and reported as a ratio against a limit or a peer (docs/benchmarks.md).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';

@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
+import { loggingErrorHandler, setGlobalErrorHandler } from '@opentelemetry/core';
+import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
@@ -8,8 +12,16 @@ import { KoaInstrumentation, KoaLayerType } from '@opentelemetry/instrumentation
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { NodeSDK } from '@opentelemetry/sdk-node';
+import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import {
+  createTraceExportStatus,
+  otlpProtocolOf,
+  reportingExporter,
+  traceEndpoint,
+  type OtlpProtocol,
+  type StatusLine,
+} from './trace-export-status';
 
 /** Who is sending telemetry: read from the package.json nearest to the program's entry file. */
 export interface ServiceIdentity {
@@ -65,21 +77,71 @@ function isTrue(value: string | undefined): boolean {
  * parent-based sampling unless OTEL_TRACES_SAMPLER says otherwise), instrumented by the official
  * HTTP (and fetch), Koa, KafkaJS and pino instrumentations. Metrics are Prometheus's
  * (prom-client), so the SDK exports none unless OTEL_METRICS_EXPORTER asks for them; logs go to
- * stdout with trace and span ids in them, and to the SDK only if OTEL_LOGS_EXPORTER asks.
+ * stdout with trace and span ids in them, and to the SDK only if OTEL_LOGS_EXPORTER asks. A trace
+ * backend that does not answer is one warning line on `write` (stdout), and its recovery one more.
  */
-export function createTelemetry(env: Env = process.env, entryFile = process.argv[1]): NodeSDK | undefined {
+export function createTelemetry(
+  env: Env = process.env,
+  entryFile = process.argv[1],
+  write: (line: string) => void = (line) => process.stdout.write(line),
+): NodeSDK | undefined {
   if (isTrue(env.OTEL_SDK_DISABLED)) return undefined;
-  if (!named(env, 'OTEL_LOG_LEVEL')) diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.WARN);
   const identity = identifyService(entryFile);
+  // OTEL_LOG_LEVEL set by hand: OpenTelemetry's own diagnostics, every one of them, as they come.
+  const diagnosed = named(env, 'OTEL_LOG_LEVEL');
+  if (!diagnosed) diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.WARN);
+  const protocol = otlpProtocolOf(env);
+  const traceExporter = !diagnosed && protocol ? quietWhileFailing(env, protocol, identity, write) : undefined;
   const serviceNamed =
     named(env, 'OTEL_SERVICE_NAME') || /(^|,)\s*service\.name=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? '');
   return new NodeSDK({
+    ...(traceExporter ? { traceExporter } : {}),
     ...(identity && !serviceNamed ? { serviceName: identity.name } : {}),
     ...(identity?.version ? { resource: resourceFromAttributes({ [ATTR_SERVICE_VERSION]: identity.version }) } : {}),
     ...(named(env, 'OTEL_METRICS_EXPORTER') ? {} : { metricReaders: [] }),
     ...(named(env, 'OTEL_LOGS_EXPORTER') ? {} : { logRecordProcessors: [] }),
     instrumentations: instrumentationsFor(identity, env),
   });
+}
+
+/**
+ * The OTLP trace exporter the SDK would build from OTEL_*, telling the log once that exports
+ * fail and once that they work again. By default the SDK logs each failed export (every few
+ * seconds) as a JSON error with its stack, through the global error handler; those failures are
+ * left out of it here, and anything else still goes to the default handler.
+ */
+function quietWhileFailing(
+  env: Env,
+  protocol: OtlpProtocol,
+  identity: ServiceIdentity | undefined,
+  write: (line: string) => void,
+): NodeSDKConfiguration['traceExporter'] {
+  const status = createTraceExportStatus({
+    endpoint: traceEndpoint(env, protocol),
+    write: ({ level, msg, ...fields }: StatusLine) =>
+      write(
+        JSON.stringify({
+          level,
+          time: new Date().toISOString(),
+          ...(identity ? { service: identity.name } : {}),
+          ...fields,
+          msg,
+        }) + '\n',
+      ),
+  });
+  // The exporters read their endpoint, headers and timeout from process.env themselves.
+  const otlp =
+    protocol === 'grpc'
+      ? new GrpcTraceExporter()
+      : protocol === 'http/json'
+        ? new JsonTraceExporter()
+        : new ProtobufTraceExporter();
+  const { exporter, wasReported } = reportingExporter(otlp, status);
+  const fallback = loggingErrorHandler();
+  setGlobalErrorHandler((error) => {
+    if (!wasReported(error)) fallback(error);
+  });
+  return exporter;
 }
 
 /** The instrumentations, by name, that the service identified by `identity` runs with. */

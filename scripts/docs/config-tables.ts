@@ -1,12 +1,12 @@
-// The configuration tables of the README, generated from the config schemas so they cannot
-// drift: `npm run docs:config` rewrites them, and a unit test fails when they are stale.
+// The configuration tables of docs/configuration.md, generated from the config schemas so they
+// cannot drift: `npm run docs:config` rewrites them, and a unit test fails when they are stale.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describeConfig } from '../../common/src/config';
 import { consumerConfigSchema } from '../../consumer/src/config';
 import { producerConfigSchema } from '../../producer/src/config';
 
-export const README = path.resolve(__dirname, '../../README.md');
+export const CONFIGURATION_DOC = path.resolve(__dirname, '../../docs/configuration.md');
 
 const schemas = { producer: producerConfigSchema, consumer: consumerConfigSchema };
 
@@ -29,14 +29,14 @@ const markers = (service: string): [string, string] => [
   `<!-- config:${service}:end -->`,
 ];
 
-/** The README with every generated table replaced by the current one (unformatted). */
-export function replaceTables(readme: string): string {
-  let result = readme;
+/** The document with every generated table replaced by the current one (unformatted). */
+export function replaceTables(doc: string): string {
+  let result = doc;
   for (const service of Object.keys(schemas) as Array<keyof typeof schemas>) {
     const [start, end] = markers(service);
     const from = result.indexOf(start);
     const to = result.indexOf(end);
-    if (from < 0 || to < from) throw new Error(`README.md lacks the ${start} … ${end} markers`);
+    if (from < 0 || to < from) throw new Error(`docs/configuration.md lacks the ${start} … ${end} markers`);
     result = `${result.slice(0, from + start.length)}\n${configTable(service)}\n${result.slice(to)}`;
   }
   return result;
@@ -59,14 +59,14 @@ export function tableRows(markdown: string, service: string): string[] {
 
 export const SERVICES = Object.keys(schemas) as Array<keyof typeof schemas>;
 
-async function writeReadme(): Promise<void> {
+async function writeTables(): Promise<void> {
   // Loaded here, not at the top: prettier's entry does a dynamic import jest cannot run.
   const prettier = await import('prettier');
-  const options = (await prettier.resolveConfig(README)) ?? {};
-  const readme = replaceTables(readFileSync(README, 'utf8'));
-  writeFileSync(README, await prettier.format(readme, { ...options, filepath: README }));
+  const options = (await prettier.resolveConfig(CONFIGURATION_DOC)) ?? {};
+  const doc = replaceTables(readFileSync(CONFIGURATION_DOC, 'utf8'));
+  writeFileSync(CONFIGURATION_DOC, await prettier.format(doc, { ...options, filepath: CONFIGURATION_DOC }));
 }
 
 if (require.main === module) {
-  void writeReadme().then(() => console.log('README.md configuration tables written'));
+  void writeTables().then(() => console.log('docs/configuration.md: configuration tables written'));
 }

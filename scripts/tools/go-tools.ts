@@ -40,7 +40,7 @@ export const GO_TOOLS = {
   // Jaeger v2 (the `jaeger` command); its v2 releases ship from this module's v1.x tags.
   jaeger: { pkg: 'github.com/jaegertracing/jaeger/cmd/jaeger', version: 'v1.76.0' },
   // kafka-exporter: a Collector with the kafkametrics receiver and the Prometheus exporter
-  // (observability/kafka-exporter/builder.yaml); see the README's Metrics section for why.
+  // (observability/kafka-exporter/builder.yaml); see docs/metrics.md for why.
   'kafka-exporter': {
     builderManifest: path.join(REPO_ROOT, 'observability', 'kafka-exporter', 'builder.yaml'),
     version: 'v0.165.0',

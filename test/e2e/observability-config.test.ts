@@ -82,10 +82,10 @@ describe('observability config', () => {
     expect(await receiver('alertname=Watchdog')).toBe('default');
   });
 
-  it("accepts the README's Slack and PagerDuty receivers", async () => {
+  it('accepts the Slack and PagerDuty receivers of docs/alerts.md', async () => {
     const { amtool } = await ensureDebianTools('amtool');
-    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
-    const snippet = /<!-- alertmanager-receivers -->\n+```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    const doc = readFileSync(path.join(root, 'docs', 'alerts.md'), 'utf8');
+    const snippet = /<!-- alertmanager-receivers -->\n+```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
     const { receivers } = parse(snippet ?? '{}') as { receivers?: { name: string }[] };
     expect(receivers?.map((receiver) => receiver.name)).toEqual(['default', 'pager', 'tickets']);
     const dir = mkdtempSync(path.join(tmpdir(), 'alertmanager-'));
