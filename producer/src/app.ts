@@ -10,10 +10,10 @@ import {
   type MetricsRegistry,
 } from '@event-pipeline/common';
 import type { ApiKeys } from './api-keys';
-import { toCloudEvent } from './events/envelope';
+import { completeEvent } from './events/complete-event';
 import { isValidIdempotencyKey } from './events/idempotency';
-import { itemLocation, readEvents } from './events/modes';
-import { MAX_LISTED_ERRORS, SchemaRegistry } from './events/schemas';
+import { itemLocation, readEvents } from './events/read-events';
+import { MAX_LISTED_ERRORS, DataSchemas } from './events/data-schemas';
 import type { ItemLocation } from './events/validate';
 import type { IngestOutcome, ProducerMetrics } from './metrics';
 import { buildOpenApiDocument } from './openapi';
@@ -33,7 +33,7 @@ export interface AppOptions {
   bodyTimeoutMs?: number;
   maxEventsPerRequest: number;
   /** Event types with a JSON Schema for their data; none when absent. */
-  schemas?: SchemaRegistry;
+  schemas?: DataSchemas;
   /** Refuse (422) events whose type has no schema. */
   schemasRequired?: boolean;
   /** When enabled, POST /events needs a valid `Authorization: Bearer <key>`. */
@@ -119,7 +119,7 @@ export function createApp(options: AppOptions): Koa {
 
   const count = (outcome: IngestOutcome, events: number): void => metrics.ingested.inc({ outcome }, events);
 
-  const schemas = options.schemas ?? SchemaRegistry.empty();
+  const schemas = options.schemas ?? DataSchemas.empty();
   const openApi = JSON.stringify(
     buildOpenApiDocument({
       schemas,
@@ -184,7 +184,7 @@ export function createApp(options: AppOptions): Koa {
         time: acceptedAt.toISOString(),
         ...(idempotencyKey !== '' ? { idempotency: { scope: idempotencyScope, key: idempotencyKey } } : {}),
       };
-      const events = request.events.map((candidate, index) => toCloudEvent(candidate, index, context));
+      const events = request.events.map((candidate, index) => completeEvent(candidate, index, context));
       const errors: FieldError[] = [];
       locate = (index) => itemLocation(request, index);
       events.forEach((event, index) => {

@@ -1,8 +1,8 @@
-import { BATCH_MEDIA_TYPE, PLAIN_MEDIA_TYPE, STRUCTURED_MEDIA_TYPE } from './events/modes';
-import type { SchemaRegistry } from './events/schemas';
+import { BATCH_MEDIA_TYPE, PLAIN_MEDIA_TYPE, STRUCTURED_MEDIA_TYPE } from './events/read-events';
+import type { DataSchemas } from './events/data-schemas';
 
 export interface OpenApiOptions {
-  schemas: SchemaRegistry;
+  schemas: DataSchemas;
   apiKeysEnabled: boolean;
   maxEventsPerRequest: number;
   bodyLimitBytes: number;
