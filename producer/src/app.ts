@@ -1,25 +1,21 @@
 import Router from '@koa/router';
-import { trace } from '@opentelemetry/api';
-import Koa, { type Context } from 'koa';
-import {
-  errorMessage,
-  exposeMetrics,
-  toKafkaRecord,
-  traceExemplar,
-  type Logger,
-  type MetricsRegistry,
-} from '@event-pipeline/common';
+import Koa, { type Context, type Middleware } from 'koa';
+import { exposeMetrics, type Logger, type MetricsRegistry } from '@event-pipeline/common';
 import type { ApiKeys } from './api-keys';
-import { toCloudEvent } from './events/envelope';
-import { isValidIdempotencyKey } from './events/idempotency';
-import { itemLocation, readEvents } from './events/modes';
-import { MAX_LISTED_ERRORS, SchemaRegistry } from './events/schemas';
-import type { ItemLocation } from './events/validate';
-import type { IngestOutcome, ProducerMetrics } from './metrics';
+import { DataSchemas } from './events/data-schemas';
+import type { ProducerMetrics } from './metrics';
+import { authenticate } from './middleware/authenticate';
+import { checkEvents } from './middleware/check-events';
+import { closeConnectionsWhileDraining, refuseWhileDraining } from './middleware/drain';
+import { errorEdge } from './middleware/error-edge';
+import { observeHttpDuration } from './middleware/http-metrics';
+import type { CountIngested, IngestState } from './middleware/ingest-state';
+import { limitRate } from './middleware/limit-rate';
+import { publishEvents } from './middleware/publish-events';
+import { readRequest } from './middleware/read-request';
+import { trackRequests } from './middleware/track-requests';
 import { buildOpenApiDocument } from './openapi';
-import type { FieldError } from './problem';
-import { Problem, PROBLEM_CONTENT_TYPE, problems } from './problem';
-import { PublishError, type EventPublisher } from './publisher';
+import type { EventPublisher } from './publisher';
 import type { RateLimiter } from './rate-limit';
 import type { RequestTracker } from './request-tracker';
 
@@ -33,7 +29,7 @@ export interface AppOptions {
   bodyTimeoutMs?: number;
   maxEventsPerRequest: number;
   /** Event types with a JSON Schema for their data; none when absent. */
-  schemas?: SchemaRegistry;
+  schemas?: DataSchemas;
   /** Refuse (422) events whose type has no schema. */
   schemasRequired?: boolean;
   /** When enabled, POST /events needs a valid `Authorization: Bearer <key>`. */
@@ -50,76 +46,55 @@ export interface AppOptions {
   requests?: RequestTracker;
 }
 
-function matchedRoute(ctx: Context): string {
-  const route = (ctx as Context & { _matchedRoute?: unknown })._matchedRoute;
-  return typeof route === 'string' ? route : 'unmatched';
+/** The middleware of POST /events, in the order a request meets them; each refusal answers at once. */
+function ingestMiddleware(
+  options: AppOptions,
+  { schemas, count }: { schemas: DataSchemas; count: CountIngested },
+): Array<Middleware<IngestState>> {
+  const { isDraining, apiKeys, rateLimiter, retryAfterSeconds } = options;
+  const chain: Array<Middleware<IngestState>> = [];
+  if (isDraining) chain.push(refuseWhileDraining({ isDraining, count, retryAfterSeconds }));
+  // Who is calling, and whether it may, before anything of the body is read.
+  if (apiKeys?.enabled) chain.push(authenticate({ apiKeys, count }));
+  if (rateLimiter) chain.push(limitRate({ rateLimiter, count }));
+  chain.push(
+    readRequest({
+      bodyLimitBytes: options.bodyLimitBytes,
+      bodyTimeoutMs: options.bodyTimeoutMs ?? 10_000,
+      maxEventsPerRequest: options.maxEventsPerRequest,
+      count,
+    }),
+    checkEvents({
+      schemas,
+      schemasRequired: options.schemasRequired ?? false,
+      eventSource: options.eventSource,
+      count,
+    }),
+    publishEvents({ publisher: options.publisher, retryAfterSeconds, count }),
+  );
+  return chain;
 }
 
-function toProblem(error: unknown): Problem {
-  if (error instanceof Problem) return error;
-  const status = (error as { status?: unknown })?.status;
-  const expose = (error as { expose?: unknown })?.expose === true;
-  if (typeof status === 'number' && status >= 400 && status < 500 && expose) {
-    const headers = (error as { headers?: Record<string, string> }).headers ?? {};
-    return new Problem(status, `http-${status}`, errorMessage(error), { headers });
-  }
-  return new Problem(500, 'internal', 'Internal server error', {
-    detail: 'an unexpected error occurred',
-    expose: false,
-    cause: error,
-  });
-}
-
-/** Builds the events API. No environment, no listening: `main.ts` does those. */
+/**
+ * Builds the events API. No environment, no listening: `main.ts` does those. Every request
+ * meets the app's middleware in the order used here, then its route's.
+ */
 export function createApp(options: AppOptions): Koa {
   const { publisher, logger, registry, metrics } = options;
   const isDraining = options.isDraining ?? (() => false);
   const app = new Koa();
   const router = new Router();
 
-  // The one error edge: every failure leaves as problem+json, server faults are logged.
-  app.use(async (ctx, next) => {
-    const started = performance.now();
-    options.requests?.enter();
-    try {
-      await next();
-      if (ctx.body === undefined && ctx.status >= 400) throw problems.ofStatus(ctx.status, ctx.method, ctx.path);
-    } catch (error) {
-      const problem = toProblem(error);
-      // The request's span says why it was answered so (a 5xx with the exception itself).
-      const span = trace.getActiveSpan();
-      span?.setAttribute('problem.type', problem.type);
-      if (problem.status >= 500) span?.recordException(problem.cause instanceof Error ? problem.cause : problem);
-      if (problem.status >= 500 && problem.status !== 503) {
-        logger.error(
-          { err: errorMessage(problem.cause ?? problem), method: ctx.method, path: ctx.path },
-          'request failed',
-        );
-      }
-      ctx.status = problem.status;
-      ctx.set(problem.headers);
-      // An answer before the whole body arrived (413, 415, ...) closes the connection: the rest
-      // of the body is not read, so the connection cannot carry another request.
-      if (!ctx.req.complete) ctx.set('connection', 'close');
-      ctx.type = PROBLEM_CONTENT_TYPE;
-      ctx.body = JSON.stringify(problem.toJSON(ctx.path));
-    } finally {
-      // While draining, every answer closes its connection (also those of requests that began
-      // before), so keep-alive clients move on and the server can close.
-      if (isDraining() && !ctx.headerSent) ctx.set('connection', 'close');
-      // The request's server span is active here: its trace becomes the observation's exemplar.
-      metrics.httpDuration.observe({
-        labels: { method: ctx.method, route: matchedRoute(ctx), status_code: String(ctx.status) },
-        value: (performance.now() - started) / 1000,
-        exemplarLabels: traceExemplar(trace.getActiveSpan()?.spanContext()),
-      });
-      options.requests?.leave();
-    }
-  });
+  if (options.requests) app.use(trackRequests(options.requests));
+  // Outside the error edge: these see the answer the edge made of a failure (its status, its headers).
+  app.use(observeHttpDuration(metrics.httpDuration));
+  if (options.isDraining) app.use(closeConnectionsWhileDraining(options.isDraining));
+  app.use(errorEdge(logger));
 
-  const count = (outcome: IngestOutcome, events: number): void => metrics.ingested.inc({ outcome }, events);
+  const schemas = options.schemas ?? DataSchemas.empty();
+  const count: CountIngested = (outcome, events) => metrics.ingested.inc({ outcome }, events);
+  router.post<IngestState>('/events', ...ingestMiddleware(options, { schemas, count }));
 
-  const schemas = options.schemas ?? SchemaRegistry.empty();
   const openApi = JSON.stringify(
     buildOpenApiDocument({
       schemas,
@@ -134,89 +109,6 @@ export function createApp(options: AppOptions): Koa {
       ...schema,
       latest: schemas.latest().some((latest) => latest.id === schema.id),
     })),
-  });
-
-  router.post('/events', async (ctx) => {
-    if (isDraining()) {
-      count('failed', 1);
-      throw problems.shuttingDown(options.retryAfterSeconds);
-    }
-    // Who is calling, before anything of the body is read: an API key's identity, else the address.
-    let caller = `address:${ctx.ip}`;
-    // Idempotent ids are scoped per API key; without keys one scope for all, so a retry from
-    // another address (a new network, another proxy) still gets the same ids.
-    let idempotencyScope = 'anonymous';
-    if (options.apiKeys?.enabled) {
-      const result = options.apiKeys.authenticate(ctx.get('authorization'));
-      if ('refused' in result) {
-        count('unauthorized', 1);
-        throw problems.unauthorized(result.refused);
-      }
-      caller = `key:${result.id}`;
-      idempotencyScope = caller;
-    }
-    if (options.rateLimiter) {
-      const decision = options.rateLimiter.take(caller);
-      if (!decision.allowed) {
-        count('overloaded', 1);
-        throw problems.rateLimited(decision.retryAfterSeconds, 'this caller sent more requests than its rate limit');
-      }
-    }
-
-    let records;
-    let ids: string[];
-    let locate: (index: number) => ItemLocation = () => ({});
-    let received = 1;
-    try {
-      const idempotencyKey = ctx.get('idempotency-key');
-      if (idempotencyKey !== '' && !isValidIdempotencyKey(idempotencyKey)) {
-        throw problems.invalidHeader('idempotency-key', 'must be 1 to 255 visible ASCII characters');
-      }
-      const request = await readEvents(ctx, {
-        limit: options.bodyLimitBytes,
-        timeoutMs: options.bodyTimeoutMs ?? 10_000,
-        maxEvents: options.maxEventsPerRequest,
-        onItems: (count) => (received = count),
-      });
-      const acceptedAt = new Date();
-      const context = {
-        source: options.eventSource,
-        time: acceptedAt.toISOString(),
-        ...(idempotencyKey !== '' ? { idempotency: { scope: idempotencyScope, key: idempotencyKey } } : {}),
-      };
-      const events = request.events.map((candidate, index) => toCloudEvent(candidate, index, context));
-      const errors: FieldError[] = [];
-      locate = (index) => itemLocation(request, index);
-      events.forEach((event, index) => {
-        schemas.check(event, locate(index), { required: options.schemasRequired ?? false, errors });
-      });
-      if (errors.length > 0) throw problems.schemaViolation(errors.slice(0, MAX_LISTED_ERRORS), errors.length);
-      records = events.map((event) => toKafkaRecord(event, acceptedAt.getTime()));
-      ids = events.map((event) => event.id);
-    } catch (error) {
-      count('invalid', received);
-      throw error;
-    }
-
-    try {
-      await publisher.publish(records);
-    } catch (error) {
-      if (!(error instanceof PublishError)) throw error;
-      if (error.tooLarge) {
-        count('invalid', records.length);
-        const { index, size, limit } = error.tooLarge;
-        throw problems.eventTooLarge(locate(index), size, limit);
-      }
-      if (error.failure === 'overloaded') {
-        count('overloaded', records.length);
-        throw problems.overloaded(options.retryAfterSeconds, error.message);
-      }
-      count('failed', records.length);
-      throw problems.unavailable(options.retryAfterSeconds, error.message);
-    }
-    count('accepted', records.length);
-    ctx.status = 202;
-    ctx.body = { ids };
   });
 
   const ready = (ctx: Context): void => {

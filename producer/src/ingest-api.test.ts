@@ -3,13 +3,13 @@ import request from 'supertest';
 import { createLogger, createMetricsRegistry, fromKafkaRecord, type OutboundRecord } from '@event-pipeline/common';
 import { ApiKeys } from './api-keys';
 import { createApp, type AppOptions } from './app';
-import { SchemaRegistry } from './events/schemas';
+import { DataSchemas } from './events/data-schemas';
 import { createProducerMetrics } from './metrics';
 import { RateLimiter } from './rate-limit';
 
 // The ingest contract at the HTTP edge: modes, attribute and schema errors, idempotency, keys
 // and rates. A stand-in publisher records what would go to Kafka; the e2e tests use a broker.
-const schemas = SchemaRegistry.load(path.resolve(__dirname, '../../schemas'));
+const schemas = DataSchemas.load(path.resolve(__dirname, '../../schemas'));
 const KEY = 'test-key-0123456789abcdef';
 
 function appWith(overrides: Partial<AppOptions> = {}) {

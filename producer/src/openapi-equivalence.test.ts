@@ -3,7 +3,7 @@ import { Ajv2020 } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { createLogger, createMetricsRegistry } from '@event-pipeline/common';
 import { createApp } from './app';
-import { SchemaRegistry } from './events/schemas';
+import { DataSchemas } from './events/data-schemas';
 import { createProducerMetrics } from './metrics';
 import { buildOpenApiDocument } from './openapi';
 
@@ -14,7 +14,7 @@ import { buildOpenApiDocument } from './openapi';
 // describes but cannot check once percent-decoded, and its body is data in any media type), and
 // the data schemas of event types (this app has none, so every type is free-form).
 const MAX_EVENTS = 3;
-const schemas = SchemaRegistry.empty();
+const schemas = DataSchemas.empty();
 
 const app = createApp({
   publisher: { publish: async () => {}, readiness: () => ({ ready: true }) },

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { SchemaRegistry } from './events/schemas';
+import { DataSchemas } from './events/data-schemas';
 import { validateOpenApi } from '../../test/support/openapi';
 import { buildOpenApiDocument } from './openapi';
 
-const schemas = SchemaRegistry.load(path.resolve(__dirname, '../../schemas'));
+const schemas = DataSchemas.load(path.resolve(__dirname, '../../schemas'));
 
 describe('the OpenAPI document', () => {
   const options = { schemas, maxEventsPerRequest: 100, bodyLimitBytes: 1000, version: '0.1.0' };

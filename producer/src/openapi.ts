@@ -1,9 +1,9 @@
 import { attributeJsonSchema, eventJsonSchemas, type AttributeName } from './events/attributes';
-import { BATCH_MEDIA_TYPE, PLAIN_MEDIA_TYPE, STRUCTURED_MEDIA_TYPE } from './events/modes';
-import type { SchemaRegistry } from './events/schemas';
+import type { DataSchemas } from './events/data-schemas';
+import { BATCH_MEDIA_TYPE, PLAIN_MEDIA_TYPE, STRUCTURED_MEDIA_TYPE } from './events/read-events';
 
 export interface OpenApiOptions {
-  schemas: SchemaRegistry;
+  schemas: DataSchemas;
   apiKeysEnabled: boolean;
   maxEventsPerRequest: number;
   bodyLimitBytes: number;

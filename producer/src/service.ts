@@ -13,7 +13,7 @@ import { ApiKeys } from './api-keys';
 import { createApp } from './app';
 import { answerClientErrorsAsProblems } from './client-errors';
 import type { ProducerConfig } from './config';
-import { SchemaRegistry } from './events/schemas';
+import { DataSchemas } from './events/data-schemas';
 import { createProducerMetrics } from './metrics';
 import { createKafkaPublisher, type KafkaPublisher } from './publisher';
 import { RateLimiter } from './rate-limit';
@@ -37,7 +37,7 @@ export async function startProducerService(
   { logger }: { logger: Logger },
 ): Promise<ProducerService> {
   // Schemas first: a broken one stops the start before anything connects.
-  const schemas = SchemaRegistry.load(config.SCHEMAS_DIR ?? DEFAULT_SCHEMAS_DIR);
+  const schemas = DataSchemas.load(config.SCHEMAS_DIR ?? DEFAULT_SCHEMAS_DIR);
   const registry = createMetricsRegistry();
   const metrics = createProducerMetrics(registry);
   const kafka = createKafkaClient(config, 'producer', logger);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { CloudEvent as SdkCloudEvent } from 'cloudevents';
 import type { FieldError } from '../problem';
-import { toCloudEvent } from './envelope';
+import { completeEvent } from './complete-event';
 import { checkCloudEvent, validateEvents } from './validate';
 
 // The CloudEvents SDK's validation (the spec's JSON Schema, its attribute-name and value rules)
@@ -131,7 +131,7 @@ describe('what the declared attribute rules accept', () => {
         } catch {
           fc.pre(false);
         }
-        const { extensions: _none, ...completed } = toCloudEvent(candidate!, 0, {
+        const { extensions: _none, ...completed } = completeEvent(candidate!, 0, {
           source: 'urn:event-pipeline:producer',
           time: new Date().toISOString(),
         });

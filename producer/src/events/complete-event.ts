@@ -13,7 +13,7 @@ export interface CompletionContext {
 }
 
 /** Completes a checked event into a CloudEvent: an id, a source and a time where it has none. */
-export function toCloudEvent(candidate: EventCandidate, index: number, context: CompletionContext): CloudEvent {
+export function completeEvent(candidate: EventCandidate, index: number, context: CompletionContext): CloudEvent {
   const { idempotency } = context;
   const id =
     candidate.id ?? (idempotency ? idempotentEventId(idempotency.scope, idempotency.key, index) : randomUUID());

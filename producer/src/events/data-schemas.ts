@@ -7,7 +7,7 @@ import type { FieldError } from '../problem';
 import { pointerOf, type ItemLocation } from './validate';
 
 /** One version of the JSON Schema of an event type's data. */
-export interface EventSchema {
+export interface DataSchema {
   type: string;
   version: number;
   /** The schema's `$id`: set as `dataschema` on the events it validated. */
@@ -16,15 +16,15 @@ export interface EventSchema {
 }
 
 /** Raised at start when the schema folder cannot be used; the message names the file. */
-export class SchemaLoadError extends Error {
-  override readonly name = 'SchemaLoadError';
+export class DataSchemaLoadError extends Error {
+  override readonly name = 'DataSchemaLoadError';
 }
 
 const VERSION_FILE = /^([1-9]\d{0,5})\.json$/;
 /** A request's errors are listed up to this many; a huge invalid batch is not echoed whole. */
 export const MAX_LISTED_ERRORS = 100;
 
-interface Compiled extends EventSchema {
+interface Compiled extends DataSchema {
   validate: ValidateFunction;
 }
 
@@ -32,7 +32,7 @@ interface Compiled extends EventSchema {
  * The event types with a schema, compiled once. Layout: `<dir>/<type>/<version>.json`; the
  * highest version is the one an event without a `dataschema` is checked against.
  */
-export class SchemaRegistry {
+export class DataSchemas {
   private readonly byType = new Map<string, Compiled[]>();
 
   private constructor(schemas: Compiled[]) {
@@ -44,13 +44,13 @@ export class SchemaRegistry {
     for (const versions of this.byType.values()) versions.sort((a, b) => a.version - b.version);
   }
 
-  static empty(): SchemaRegistry {
-    return new SchemaRegistry([]);
+  static empty(): DataSchemas {
+    return new DataSchemas([]);
   }
 
-  /** Reads and compiles every schema under `dir`; throws SchemaLoadError naming the bad file. */
-  static load(dir: string): SchemaRegistry {
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new SchemaLoadError(`no schema folder at ${dir}`);
+  /** Reads and compiles every schema under `dir`; throws DataSchemaLoadError naming the bad file. */
+  static load(dir: string): DataSchemas {
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new DataSchemaLoadError(`no schema folder at ${dir}`);
     const ajv = new Ajv2020({ allErrors: true, strict: true });
     // Formats only: the formatMinimum/Maximum keywords would need ajv-formats and ajv to share one
     // copy of ajv, which the workspace cannot give them (the linter pins ajv 6 at the root).
@@ -62,35 +62,37 @@ export class SchemaRegistry {
       for (const file of readdirSync(folder).sort()) {
         const path = join(folder, file);
         const match = VERSION_FILE.exec(file);
-        if (!match) throw new SchemaLoadError(`${path}: a schema file is named <version>.json, e.g. 1.json`);
+        if (!match) throw new DataSchemaLoadError(`${path}: a schema file is named <version>.json, e.g. 1.json`);
         let schema: Record<string, unknown>;
         try {
           schema = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
         } catch (error) {
-          throw new SchemaLoadError(`${path}: not JSON: ${(error as Error).message}`);
+          throw new DataSchemaLoadError(`${path}: not JSON: ${(error as Error).message}`);
         }
         if (typeof schema.$id !== 'string' || schema.$id === '') {
-          throw new SchemaLoadError(`${path}: the schema needs an "$id" (a URI; it becomes the events' dataschema)`);
+          throw new DataSchemaLoadError(
+            `${path}: the schema needs an "$id" (a URI; it becomes the events' dataschema)`,
+          );
         }
         let validate: ValidateFunction;
         try {
           validate = ajv.compile(schema);
         } catch (error) {
-          throw new SchemaLoadError(`${path}: ${(error as Error).message}`);
+          throw new DataSchemaLoadError(`${path}: ${(error as Error).message}`);
         }
         compiled.push({ type, version: Number(match[1]), id: schema.$id, schema, validate });
       }
     }
-    return new SchemaRegistry(compiled);
+    return new DataSchemas(compiled);
   }
 
   /** Every schema, by type then version. */
-  list(): EventSchema[] {
+  list(): DataSchema[] {
     return [...this.byType.values()].flat().map(({ type, version, id, schema }) => ({ type, version, id, schema }));
   }
 
   /** The newest schema of each type. */
-  latest(): EventSchema[] {
+  latest(): DataSchema[] {
     return [...this.byType.values()].map((versions) => versions[versions.length - 1]!);
   }
 

@@ -1,0 +1,20 @@
+import type { Middleware } from 'koa';
+import type { ApiKeys } from '../api-keys';
+import { problems } from '../problem';
+import type { CallerState, CountIngested } from './ingest-state';
+
+/**
+ * Refuses (401) a request without a valid `Authorization: Bearer <key>`, before anything of its
+ * body is read; names the caller by its key for the rate limit and the idempotency scope.
+ */
+export function authenticate({ apiKeys, count }: { apiKeys: ApiKeys; count: CountIngested }): Middleware<CallerState> {
+  return function authenticateCaller(ctx, next) {
+    const result = apiKeys.authenticate(ctx.get('authorization'));
+    if ('refused' in result) {
+      count('unauthorized', 1);
+      throw problems.unauthorized(result.refused);
+    }
+    ctx.state.caller = `key:${result.id}`;
+    return next();
+  };
+}

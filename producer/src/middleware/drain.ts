@@ -1,0 +1,37 @@
+import type { Middleware } from 'koa';
+import { problems } from '../problem';
+import type { CountIngested } from './ingest-state';
+
+/**
+ * While draining, every answer closes its connection (also those of requests that began
+ * before), so keep-alive clients move on and the server can close. It wraps the error edge, so
+ * problem answers close theirs too.
+ */
+export function closeConnectionsWhileDraining(isDraining: () => boolean): Middleware {
+  return async function closeWhileDraining(ctx, next) {
+    try {
+      await next();
+    } finally {
+      if (isDraining() && !ctx.headerSent) ctx.set('connection', 'close');
+    }
+  };
+}
+
+/** Turns new events away once the shut-down began (503 with Retry-After), before anything is read. */
+export function refuseWhileDraining({
+  isDraining,
+  count,
+  retryAfterSeconds,
+}: {
+  isDraining: () => boolean;
+  count: CountIngested;
+  retryAfterSeconds: number;
+}): Middleware {
+  return function refuseNewEvents(_ctx, next) {
+    if (isDraining()) {
+      count('failed', 1);
+      throw problems.shuttingDown(retryAfterSeconds);
+    }
+    return next();
+  };
+}
