@@ -1,4 +1,5 @@
 import { context, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
+import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from 'kafkajs';
 import { createLogger, createMetricsRegistry, toKafkaRecord } from '@event-pipeline/common';
 import { startTestTracing, type TestTracing } from '../../test/support/tracing';
 import { NonRetriableError, type EventHandler } from './handler';
@@ -18,6 +19,7 @@ function harness(
     heartbeatIntervalMs = 1000,
     recentlyProcessed = undefined as RecentlyProcessed | undefined,
     now = Date.now,
+    heartbeat = async (): Promise<void> => undefined,
   } = {},
 ) {
   let onMessage!: (message: InboundMessage, control: MessageControl) => Promise<void>;
@@ -52,7 +54,12 @@ function harness(
     now,
   });
   const deliver = (message: InboundMessage) =>
-    onMessage(message, { heartbeat: async () => void heartbeats.push(Date.now()) });
+    onMessage(message, {
+      heartbeat: async () => {
+        heartbeats.push(Date.now());
+        await heartbeat();
+      },
+    });
   const setDeadLetterDown = (down: boolean) => {
     dlqDown = down;
   };
@@ -159,6 +166,104 @@ describe('the worker', () => {
     await worker.start();
     await deliver(message('5'));
     expect(deadLettered).toHaveLength(1);
+  });
+});
+
+describe('the worker deciding what to retry', () => {
+  const gaveUp = (cause: Error) =>
+    new KafkaJSNumberOfRetriesExceeded(cause, { retryCount: 5, retryTime: 100 } as never);
+  const refused = () =>
+    new KafkaJSProtocolError({
+      message: 'Not authorized to access topics',
+      type: 'TOPIC_AUTHORIZATION_FAILED',
+      code: 29,
+      retriable: false,
+    } as never);
+
+  // A behaviour change from the handler's error being judged by its top-level flag alone: that
+  // flag on KafkaJSNumberOfRetriesExceeded says only that KafkaJS stopped its own retries.
+  it("when a handler's own KafkaJS client gave up on an unreachable broker, then the worker retries the event", async () => {
+    const attempts: number[] = [];
+    const { worker, deliver, deadLettered } = harness({
+      handle: (_event, context) => {
+        attempts.push(context.attempt);
+        throw gaveUp(new KafkaJSConnectionError('Connection error: connect ECONNREFUSED'));
+      },
+    });
+    await worker.start();
+    await deliver(message('21'));
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(deadLettered[0]!.reason.attempts).toBe(3);
+  });
+
+  it("when a handler's own KafkaJS client gave up on a refusal from Kafka, then the worker dead-letters at once", async () => {
+    const attempts: number[] = [];
+    const { worker, deliver, deadLettered } = harness({
+      handle: (_event, context) => {
+        attempts.push(context.attempt);
+        throw gaveUp(refused());
+      },
+    });
+    await worker.start();
+    await deliver(message('22'));
+    expect(attempts).toEqual([1]);
+    expect(deadLettered).toHaveLength(1);
+  });
+
+  it('when the cause of a handler error is not retriable, then the event is dead-lettered at once', async () => {
+    const handle = jest.fn(() => {
+      throw new Error('could not store the order', { cause: new NonRetriableError('order has no customer') });
+    });
+    const { worker, deliver, deadLettered } = harness({ handle });
+    await worker.start();
+    await deliver(message('23'));
+    expect(handle).toHaveBeenCalledTimes(1);
+    expect(deadLettered).toHaveLength(1);
+  });
+});
+
+describe('the worker when it loses its place in the group', () => {
+  it('when a heartbeat fails during a long attempt, then the heartbeat error is thrown and nothing is dead-lettered', async () => {
+    const rebalancing = new Error('The group is rebalancing, so a rejoin is needed');
+    const handle = jest.fn(() => new Promise<void>((resolve) => setTimeout(resolve, 50)));
+    const { worker, deliver, deadLettered, metrics } = harness(
+      { handle },
+      {
+        heartbeatIntervalMs: 10,
+        heartbeat: async () => {
+          throw rebalancing;
+        },
+      },
+    );
+    await worker.start();
+    await expect(deliver(message('31'))).rejects.toBe(rebalancing);
+    expect(handle).toHaveBeenCalledTimes(1);
+    expect(deadLettered).toEqual([]);
+    expect((await metrics.processed.get()).values.filter(({ value }) => value > 0)).toEqual([]);
+  });
+
+  it('when a heartbeat fails during the wait for a retry, then no attempt follows and the heartbeat error is thrown', async () => {
+    const rebalancing = new Error('The group is rebalancing, so a rejoin is needed');
+    let beats = 0;
+    const handle = jest.fn(() => {
+      throw new Error('down');
+    });
+    const { worker, deliver, deadLettered } = harness(
+      { handle },
+      {
+        // Long enough that the second heartbeat (at 20 ms) falls inside the wait.
+        initialDelayMs: 1000,
+        heartbeatIntervalMs: 10,
+        heartbeat: async () => {
+          beats += 1;
+          if (beats > 1) throw rebalancing;
+        },
+      },
+    );
+    await worker.start();
+    await expect(deliver(message('32'))).rejects.toBe(rebalancing);
+    expect(handle).toHaveBeenCalledTimes(1);
+    expect(deadLettered).toEqual([]);
   });
 });
 

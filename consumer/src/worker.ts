@@ -1,28 +1,24 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { context, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import { ExponentialBackoff, type IBackoff } from 'cockatiel';
+import { context, trace, type Span } from '@opentelemetry/api';
 import {
-  EnvelopeError,
   errorMessage,
   errorName,
   fromKafkaRecord,
-  isRetriable,
   traceExemplar,
+  type CloudEvent,
   type DecodedRecord,
-  withTimeout,
   type Logger,
 } from '@event-pipeline/common';
+import { createDeadLetterStep } from './dead-letter-step';
 import type { EventHandler } from './handler';
+import { keepHeartbeating, MembershipLostError, type HeartbeatKeeper } from './heartbeat-keeper';
 import type { ConsumerMetrics } from './metrics';
 import type { RecentlyProcessed } from './recently-processed';
+import { createRetryPolicy, type AttemptContext, type RetryNotice, type RetrySettings } from './retry-policy';
 import type { DeadLetterSink, InboundMessage, MessageControl, MessageSource } from './source';
+import { recordFailure } from './span-failure';
 
-export interface RetrySettings {
-  /** Attempts in all, the first included. */
-  maxAttempts: number;
-  initialDelayMs: number;
-  maxDelayMs: number;
-}
+export { DeadLetterError } from './dead-letter-step';
+export { HandlerTimeoutError, type RetrySettings } from './retry-policy';
 
 export interface WorkerOptions {
   source: MessageSource;
@@ -48,27 +44,6 @@ export interface Worker {
   isReady(): boolean;
 }
 
-class StoppingError extends Error {
-  override readonly name = 'StoppingError';
-}
-
-/** The group moved on (a rebalance) while we worked: the message belongs to someone else now. */
-class MembershipLostError extends Error {
-  override readonly name = 'MembershipLostError';
-}
-
-export class HandlerTimeoutError extends Error {
-  override readonly name = 'HandlerTimeoutError';
-  readonly retriable = true;
-}
-
-/** The dead-letter write failed or timed out; the event stays uncommitted and comes again. */
-export class DeadLetterError extends Error {
-  override readonly name = 'DeadLetterError';
-  // Retriable, so that if it reaches the client, the consumer restarts instead of dying.
-  readonly retriable = true;
-}
-
 /**
  * Consumes events, runs the handler, retries retriable failures with backoff, dead-letters the
  * rest. A message is acknowledged (and its offset committed) only after the handler succeeded
@@ -90,11 +65,53 @@ export function createWorker({
 }: WorkerOptions): Worker {
   const stopping = new AbortController();
   const log = logger.child({ component: 'worker' });
-
   const tracer = trace.getTracer('@event-pipeline/consumer');
+  const retryPolicy = createRetryPolicy({ ...settings, attemptTimeoutMs: handlerTimeoutMs });
+  const deadLetterEvent = createDeadLetterStep({ sink: deadLetter, timeoutMs: deadLetterTimeoutMs, metrics, log, now });
 
-  // Decorrelated-jitter exponential backoff (cockatiel's default generator).
-  const backoffs = new ExponentialBackoff({ initialDelay: settings.initialDelayMs, maxDelay: settings.maxDelayMs });
+  /** One attempt: the handler in a span of its own, given up when its time is out. */
+  const handleAttempt = async (
+    { message, event, acceptedAt, membership }: EventInHand,
+    { attempt, signal, withinTime }: AttemptContext,
+  ): Promise<void> => {
+    // Lost during the wait for this attempt: the message is someone else's now.
+    membership.check();
+    const span = tracer.startSpan('handle event', {
+      attributes: { 'cloudevents.event_type': event.type, 'event.attempt': attempt },
+    });
+    const handlerContext = {
+      topic: message.topic,
+      partition: message.partition,
+      offset: message.offset,
+      key: message.key?.toString('utf8') ?? null,
+      headers: message.headers,
+      acceptedAt,
+      attempt,
+      logger: log,
+      signal,
+    };
+    try {
+      await withinTime(
+        context.with(trace.setSpan(context.active(), span), async () => handler.handle(event, handlerContext)),
+      );
+    } catch (error) {
+      recordFailure(span, error);
+      throw error;
+    } finally {
+      span.end();
+      // A lost membership outweighs the attempt's outcome, success or failure.
+      membership.check();
+    }
+  };
+
+  const reportRetry = ({ attempt, delayMs, error }: RetryNotice, processSpan: Span | undefined): void => {
+    metrics.processed.inc({ outcome: 'retried' });
+    processSpan?.addEvent('retry', {
+      'event.attempt': attempt,
+      'retry.delay_ms': Math.round(delayMs),
+      'error.type': errorName(error),
+    });
+  };
 
   const processMessage = async (message: InboundMessage, control: MessageControl): Promise<void> => {
     const started = now();
@@ -102,137 +119,49 @@ export function createWorker({
     const processSpan = trace.getActiveSpan();
     // The event's trace (the process span continues the producer's) is its observations' exemplar.
     const exemplarLabels = traceExemplar(processSpan?.spanContext());
-    // From the acceptance time the producer stamped on the record, not from when it arrived here.
-    const observeEndToEnd = (acceptedAt: number): void =>
-      metrics.endToEndLatency.observe({ value: Math.max(0, now() - acceptedAt) / 1000, exemplarLabels });
-    const position = { partition: message.partition, offset: message.offset };
-    let attempts = 0;
+    const membership = keepHeartbeating(() => control.heartbeat(), heartbeatIntervalMs);
     let decoded: DecodedRecord | undefined;
+    let attempts = 0;
     let duplicate = false;
-
-    // KafkaJS heartbeats only between messages; one event may take longer than the session
-    // timeout (a slow handler, long backoffs, a slow dead-letter write), so keep it alive here.
-    let membershipLost: unknown;
-    const heartbeats = setInterval(() => {
-      control.heartbeat().catch((error: unknown) => {
-        membershipLost ??= error;
-      });
-    }, heartbeatIntervalMs);
-    const checkMembership = (): void => {
-      if (membershipLost !== undefined)
-        throw new MembershipLostError(errorMessage(membershipLost), { cause: membershipLost });
+    // Handled or dead-lettered: a copy is dropped from now on (an event that failed must come
+    // again), and the latency counts from the acceptance the producer stamped on the record.
+    const finished = ({ event, acceptedAt }: DecodedRecord): void => {
+      recentlyProcessed?.add(event);
+      metrics.endToEndLatency.observe({ value: Math.max(0, now() - acceptedAt) / 1000, exemplarLabels });
     };
-
     try {
       decoded = fromKafkaRecord(message);
-      const { event, acceptedAt } = decoded;
-      processSpan?.setAttributes({
-        'messaging.message.id': event.id,
-        'cloudevents.event_id': event.id,
-        'cloudevents.event_source': event.source,
-        'cloudevents.event_type': event.type,
-      });
-      if (recentlyProcessed?.has(event)) {
+      const inHand: EventInHand = { message, ...decoded, membership };
+      processSpan?.setAttributes(eventAttributes(decoded.event));
+      if (recentlyProcessed?.has(decoded.event)) {
         duplicate = true;
         metrics.duplicates.inc();
         processSpan?.addEvent('duplicate');
-        log.debug({ ...position, event_id: event.id, event_source: event.source }, 'duplicate event dropped');
+        log.debug(
+          { ...positionOf(message), event_id: decoded.event.id, event_source: decoded.event.source },
+          'duplicate event dropped',
+        );
         return;
       }
-      const key = message.key?.toString('utf8') ?? null;
-      let backoff: IBackoff<unknown> | undefined;
-      for (attempts = 1; ; attempts += 1) {
-        if (stopping.signal.aborted) throw new StoppingError('worker is stopping');
-        const timedOut = new AbortController();
-        const attemptSpan = tracer.startSpan('handle event', {
-          attributes: { 'cloudevents.event_type': event.type, 'event.attempt': attempts },
-        });
-        try {
-          await withTimeout(
-            context.with(trace.setSpan(context.active(), attemptSpan), () =>
-              Promise.resolve(
-                handler.handle(event, {
-                  topic: message.topic,
-                  partition: message.partition,
-                  offset: message.offset,
-                  key,
-                  headers: message.headers,
-                  acceptedAt,
-                  attempt: attempts,
-                  logger: log,
-                  signal: AbortSignal.any([stopping.signal, timedOut.signal]),
-                }),
-              ),
-            ),
-            handlerTimeoutMs,
-            () => {
-              const error = new HandlerTimeoutError(`the handler took longer than ${handlerTimeoutMs} ms`);
-              timedOut.abort(error);
-              return error;
-            },
-          );
-          attemptSpan.end();
-          checkMembership();
-          break;
-        } catch (error) {
-          failSpan(attemptSpan, error);
-          attemptSpan.end();
-          checkMembership();
-          if (!isRetriable(error) || attempts >= settings.maxAttempts) throw error;
-          metrics.processed.inc({ outcome: 'retried' });
-          backoff = backoff ? backoff.next(undefined) : backoffs.next();
-          processSpan?.addEvent('retry', {
-            'event.attempt': attempts,
-            'retry.delay_ms': Math.round(backoff.duration),
-            'error.type': errorName(error),
-          });
-          // A stop cuts the wait short.
-          await sleep(backoff.duration, undefined, { signal: stopping.signal });
-          checkMembership();
-        }
-      }
-      // Only now: an event that failed must come again, not be dropped as a duplicate.
-      recentlyProcessed?.add(event);
+      await retryPolicy.execute(
+        (attempt) => {
+          attempts = attempt.attempt;
+          return handleAttempt(inHand, attempt);
+        },
+        { signal: stopping.signal, onRetry: (notice) => reportRetry(notice, processSpan) },
+      );
       metrics.processed.inc({ outcome: 'success' });
-      observeEndToEnd(acceptedAt);
+      finished(decoded);
     } catch (error) {
       if (stopping.signal.aborted || error instanceof MembershipLostError) {
         // Not committed: the next owner of the partition processes it again.
-        log.info({ ...position, attempts, err: errorMessage(error) }, 'left unfinished');
+        log.info({ ...positionOf(message), attempts, err: errorMessage(error) }, 'left unfinished');
         throw error instanceof MembershipLostError ? (error.cause ?? error) : error;
       }
-      const reason =
-        error instanceof EnvelopeError ? 'unreadable' : isRetriable(error) ? 'retries exhausted' : 'not retriable';
-      log.warn(
-        {
-          ...position,
-          event_id: decoded?.event.id,
-          attempts,
-          reason,
-          err: errorMessage(error),
-          error_name: errorName(error),
-        },
-        'dead-lettering event',
-      );
-      processSpan?.addEvent('dead_letter', { 'event.attempts': attempts, 'dead_letter.reason': reason });
-      if (processSpan) failSpan(processSpan, error);
-      try {
-        await withTimeout(
-          deadLetter.publish(message, { error, attempts: Math.max(1, attempts), failedAt: new Date(now()) }),
-          deadLetterTimeoutMs,
-          () => new Error(`not acknowledged within ${deadLetterTimeoutMs} ms`),
-        );
-        checkMembership();
-      } catch (dlqError) {
-        metrics.deadLetterFailures.inc();
-        log.error({ ...position, err: errorMessage(dlqError) }, 'dead-letter write failed');
-        throw new DeadLetterError(`dead-letter write failed: ${errorMessage(dlqError)}`, { cause: dlqError });
-      }
-      if (decoded) recentlyProcessed?.add(decoded.event);
-      metrics.processed.inc({ outcome: 'dead_lettered' });
-      if (decoded) observeEndToEnd(decoded.acceptedAt);
+      await deadLetterEvent({ message, error, attempts, eventId: decoded?.event.id, processSpan, membership });
+      if (decoded) finished(decoded);
     } finally {
-      clearInterval(heartbeats);
+      membership.stop();
       if (!duplicate) metrics.processingDuration.observe({ value: (now() - started) / 1000, exemplarLabels });
     }
   };
@@ -247,7 +176,17 @@ export function createWorker({
   };
 }
 
-function failSpan(span: Span, error: unknown): void {
-  span.setAttribute('error.type', errorName(error));
-  span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
+/** A decoded event and what its attempts need besides. */
+interface EventInHand extends DecodedRecord {
+  message: InboundMessage;
+  membership: HeartbeatKeeper;
 }
+
+const positionOf = (message: InboundMessage) => ({ partition: message.partition, offset: message.offset });
+
+const eventAttributes = (event: CloudEvent) => ({
+  'messaging.message.id': event.id,
+  'cloudevents.event_id': event.id,
+  'cloudevents.event_source': event.source,
+  'cloudevents.event_type': event.type,
+});

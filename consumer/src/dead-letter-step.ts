@@ -1,0 +1,72 @@
+import type { Span } from '@opentelemetry/api';
+import { EnvelopeError, errorMessage, errorName, isRetriable, withTimeout, type Logger } from '@event-pipeline/common';
+import type { HeartbeatKeeper } from './heartbeat-keeper';
+import type { ConsumerMetrics } from './metrics';
+import type { DeadLetterSink, InboundMessage } from './source';
+import { recordFailure } from './span-failure';
+
+/** The dead-letter write failed or timed out; the event stays uncommitted and comes again. */
+export class DeadLetterError extends Error {
+  override readonly name = 'DeadLetterError';
+  // Retriable, so that if it reaches the client, the consumer restarts instead of dying.
+  readonly retriable = true;
+}
+
+export interface DeadLetterStepOptions {
+  sink: DeadLetterSink;
+  /** A write not acknowledged by then fails (DeadLetterError). */
+  timeoutMs: number;
+  metrics: ConsumerMetrics;
+  log: Logger;
+  now: () => number;
+}
+
+export interface FailedEvent {
+  message: InboundMessage;
+  error: unknown;
+  /** Attempts made; 0 when the record could not be read. */
+  attempts: number;
+  eventId: string | undefined;
+  /** The KafkaJS instrumentation's `process` span, if tracing is on. */
+  processSpan: Span | undefined;
+  /** The group must still know us once the copy is written: else the next owner has the message. */
+  membership: HeartbeatKeeper;
+}
+
+/**
+ * Writes an event the handler could not process to the dead-letter topic and says so (log,
+ * span, metrics). Resolves once the copy is acknowledged, so the original may be committed;
+ * throws DeadLetterError when it is not, so the original comes again.
+ */
+export function createDeadLetterStep({
+  sink,
+  timeoutMs,
+  metrics,
+  log,
+  now,
+}: DeadLetterStepOptions): (failed: FailedEvent) => Promise<void> {
+  return async ({ message, error, attempts, eventId, processSpan, membership }) => {
+    const position = { partition: message.partition, offset: message.offset };
+    const reason =
+      error instanceof EnvelopeError ? 'unreadable' : isRetriable(error) ? 'retries exhausted' : 'not retriable';
+    log.warn(
+      { ...position, event_id: eventId, attempts, reason, err: errorMessage(error), error_name: errorName(error) },
+      'dead-lettering event',
+    );
+    processSpan?.addEvent('dead_letter', { 'event.attempts': attempts, 'dead_letter.reason': reason });
+    if (processSpan) recordFailure(processSpan, error);
+    try {
+      await withTimeout(
+        sink.publish(message, { error, attempts: Math.max(1, attempts), failedAt: new Date(now()) }),
+        timeoutMs,
+        () => new Error(`not acknowledged within ${timeoutMs} ms`),
+      );
+      membership.check();
+    } catch (dlqError) {
+      metrics.deadLetterFailures.inc();
+      log.error({ ...position, err: errorMessage(dlqError) }, 'dead-letter write failed');
+      throw new DeadLetterError(`dead-letter write failed: ${errorMessage(dlqError)}`, { cause: dlqError });
+    }
+    metrics.processed.inc({ outcome: 'dead_lettered' });
+  };
+}
