@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The whole suite, as CI runs it: lint and format check, typecheck and build, unit tests, and
-# end-to-end tests against a real Kafka broker (the repo's scripts start one from cached Maven
-# Central jars unless KAFKA_BROKERS names one) and a real Jaeger (built once from the Go module
-# proxy). Extra arguments go to jest.
+# The whole suite, as CI runs it: lint and format check, typecheck and build, the monitoring
+# checks (promtool, amtool), unit tests, and end-to-end tests against a real Kafka broker (the
+# repo's scripts start one from cached Maven Central jars unless KAFKA_BROKERS names one) and a
+# real Jaeger (built once from the Go module proxy). Extra arguments go to jest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -32,6 +32,9 @@ run tsc -b
 run tsc -p tsconfig.check.json
 echo "==> tools (built once into .cache/tools)"
 run tsx scripts/tools/cli.ts ensure >/dev/null
+echo "==> monitoring: promtool and amtool on the config and rules (npm run monitoring:test)"
+# The generated files' freshness is left to the unit tests below, which check it too.
+run tsx scripts/monitoring/test.ts --skip generate
 echo "==> tests"
 mkdir -p .cache
 results=.cache/jest-results.json

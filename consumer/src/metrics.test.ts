@@ -60,4 +60,23 @@ describe("the consumer's metrics", () => {
     expect(second).not.toContain('events_consumer_lag_seconds{');
     expect(second).toContain('events_consumer_position{topic="events",partition="1"} 4');
   });
+
+  it('names the group and topics it runs with in one info series at 1, labelled as kafka-exporter labels its own', async () => {
+    const registry = createMetricsRegistry();
+    const metrics = createConsumerMetrics(registry);
+    expect(await classicText(registry)).not.toMatch(/^events_consumer_info\{/m);
+
+    metrics.setInfo({
+      consumerGroup: 'renamed-processor',
+      topic: 'renamed-events',
+      deadLetterTopic: 'renamed-events.dlq',
+    });
+    metrics.setInfo({ consumerGroup: 'audit-processor', topic: 'audit', deadLetterTopic: 'audit.dlq' });
+
+    const info = (await classicText(registry)).split('\n').filter((line) => line.startsWith('events_consumer_info{'));
+    // Set twice, it names the second: one process runs in one group.
+    expect(info).toEqual([
+      'events_consumer_info{consumergroup="audit-processor",topic="audit",dlq_topic="audit.dlq"} 1',
+    ]);
+  });
 });

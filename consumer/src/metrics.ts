@@ -12,6 +12,13 @@ export type ProcessOutcome = (typeof PROCESS_OUTCOMES)[number];
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
+/** The names this consumer runs with (CONSUMER_GROUP, EVENTS_TOPIC, DLQ_TOPIC). */
+export interface ConsumerNames {
+  consumerGroup: string;
+  topic: string;
+  deadLetterTopic: string;
+}
+
 /** What the consumer reports of its own state at scrape time. */
 export interface ConsumerState {
   /** Events taken and not yet finished (at most one per partition). */
@@ -31,6 +38,11 @@ export interface ConsumerMetrics {
   duplicates: Counter;
   rebalances: Counter;
   ready: Gauge;
+  /**
+   * Sets `events_consumer_info`, which the lag rules and panels join kafka-exporter's series on:
+   * monitoring follows a renamed group or topic at the next scrape.
+   */
+  setInfo(names: ConsumerNames): void;
   /** Where the consumer's own state is read from at each scrape (the Kafka source). */
   observeConsumer(read: () => ConsumerState): void;
 }
@@ -90,6 +102,16 @@ export function createConsumerMetrics(registry: MetricsRegistry): ConsumerMetric
     },
   });
 
+  // An info metric (a gauge at 1 whose labels are the payload), like prom-client's own
+  // nodejs_version_info. Its label names are kafka-exporter's (consumergroup, topic), so the
+  // rules join the two on them without relabelling.
+  const info = new Gauge({
+    name: 'events_consumer_info',
+    help: 'Always 1; the consumer group this instance runs in, the topic it consumes and its dead-letter topic, as labels.',
+    labelNames: ['consumergroup', 'topic', 'dlq_topic'],
+    registers: [registry],
+  });
+
   return {
     processed,
     processingDuration: createExemplarHistogram({
@@ -124,6 +146,10 @@ export function createConsumerMetrics(registry: MetricsRegistry): ConsumerMetric
       help: '1 while this instance is a member of the consumer group, else 0.',
       registers: [registry],
     }),
+    setInfo({ consumerGroup, topic, deadLetterTopic }) {
+      info.reset();
+      info.set({ consumergroup: consumerGroup, topic, dlq_topic: deadLetterTopic }, 1);
+    },
     observeConsumer(read) {
       readState = read;
     },

@@ -39,6 +39,11 @@ export async function startConsumerService(
   const { logger } = deps;
   const registry = createMetricsRegistry();
   const metrics = createConsumerMetrics(registry);
+  metrics.setInfo({
+    consumerGroup: config.CONSUMER_GROUP,
+    topic: config.EVENTS_TOPIC,
+    deadLetterTopic: config.DLQ_TOPIC,
+  });
   const handler =
     deps.handler ??
     (config.HANDLER_MODULE ? await loadHandlerModule(config.HANDLER_MODULE, logger) : createLogHandler({ logger }));

@@ -25,7 +25,27 @@ export interface RuleGroup {
 }
 
 const { slo, thresholds } = monitoring;
-const group = `consumergroup="${monitoring.consumerGroup}"`;
+
+/**
+ * The consumer groups, topics and dead-letter topics the consumers run with: each consumer
+ * exports them as `events_consumer_info{consumergroup,topic,dlq_topic} 1`, and the rules and
+ * panels join kafka-exporter's series on them, so a renamed group or topic is followed at the
+ * next scrape with nothing to regenerate.
+ *
+ * While at least one consumer reports, this is what the consumers report now (several
+ * instances of one group report the same series: `max` keeps one). While none does (every
+ * consumer crashed, or none is scheduled), it keeps its own last value, so the lag and
+ * empty-group alerts still know which group to watch; the first consumer to report again
+ * replaces it, and a group renamed away is forgotten at once.
+ */
+export const CONSUMER_INFO = 'events:consumer_info:latest';
+/** The same, with the dead-letter topic as `topic`, to join kafka-exporter's topic series on. */
+export const DEAD_LETTER_INFO = 'events:consumer_dead_letter_topic:latest';
+
+/** `expr` for the consumer groups and topics the consumers run with only, matched on `labels`. */
+export function ofConsumers(expr: string, labels: ('consumergroup' | 'topic')[] = ['consumergroup', 'topic']): string {
+  return `${expr} and on (${labels.join(', ')}) ${CONSUMER_INFO}`;
+}
 
 /** The error-budget windows of the multi-window, multi-burn-rate alerts (the SRE workbook's). */
 const BURN_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'] as const;
@@ -119,6 +139,18 @@ export function ruleGroups(): RuleGroup[] {
     {
       name: 'event-pipeline.availability',
       rules: [
+        {
+          record: CONSUMER_INFO,
+          expr:
+            `max by (consumergroup, topic, dlq_topic) (events_consumer_info{${job('consumer')}})\n` +
+            // Its own last value, as an instant selector: that honours the stale marker a series
+            // gets when its group is renamed away, where a range would bring the old name back.
+            `or (${CONSUMER_INFO} unless on () events_consumer_info{${job('consumer')}})`,
+        },
+        {
+          record: DEAD_LETTER_INFO,
+          expr: `max by (consumergroup, topic) (label_replace(${CONSUMER_INFO}, "topic", "$1", "dlq_topic", "(.+)"))`,
+        },
         alert({
           alert: 'EventsProducerDown',
           expr: `up{${job('producer')}} == 0 or absent(up{${job('producer')}})`,
@@ -153,18 +185,27 @@ export function ruleGroups(): RuleGroup[] {
           for: monitoring.for.consumerNotReady,
           labels: { severity: 'warning' },
           summary: 'A consumer is not in the consumer group.',
-          description: `The consumer at {{ $labels.instance }} is running but not a member of the group ${monitoring.consumerGroup}.`,
+          description: 'The consumer at {{ $labels.instance }} is running but not a member of its consumer group.',
         }),
         alert({
           alert: 'EventsConsumerGroupEmpty',
-          expr:
-            `kafka_consumergroup_members{${group}} == 0\n` +
-            `or (absent(kafka_consumergroup_members{${group}}) and on () up{${job('kafkaExporter')}} == 1)`,
+          // Three ways to be empty, the last two only while kafka-exporter answers: the group is
+          // reported with no member; it is not reported at all (it never had a member, or Kafka
+          // forgot it); no consumer ever reported which group it runs in.
+          expr: [
+            ofConsumers(`kafka_consumergroup_members{${job('kafkaExporter')}} == 0`, ['consumergroup']),
+            `or (`,
+            `  max by (consumergroup) (${CONSUMER_INFO})`,
+            `  unless on (consumergroup) kafka_consumergroup_members{${job('kafkaExporter')}}`,
+            `) and on () up{${job('kafkaExporter')}} == 1`,
+            `or absent(${CONSUMER_INFO}) and on () up{${job('kafkaExporter')}} == 1`,
+          ].join('\n'),
           for: monitoring.for.consumerGroupEmpty,
           labels: { severity: 'critical' },
           summary: 'No consumer is processing events.',
           description:
-            'The consumer group {{ $labels.consumergroup }} has no members: accepted events wait in Kafka unprocessed.',
+            '{{ with $labels.consumergroup }}The consumer group {{ . }} has no members{{ else }}No consumer has reported which group it runs in{{ end }}: ' +
+            'accepted events wait in Kafka unprocessed.',
         }),
         alert({
           alert: 'KafkaBrokersMissing',
@@ -244,7 +285,7 @@ export function ruleGroups(): RuleGroup[] {
         },
         {
           record: groupLag,
-          expr: `sum by (consumergroup, topic) (kafka_consumergroup_lag{${group}})`,
+          expr: ofConsumers(`sum by (consumergroup, topic) (kafka_consumergroup_lag{${job('kafkaExporter')}})`),
         },
         {
           record: lagSeconds,
@@ -276,7 +317,8 @@ export function ruleGroups(): RuleGroup[] {
           for: monitoring.for.deadLetters,
           labels: { severity: 'warning' },
           summary: 'Events are going to the dead-letter topic.',
-          description: `{{ $value | humanize }} events failed every attempt in the last 10 minutes and went to ${monitoring.deadLetterTopic}.`,
+          description:
+            '{{ $value | humanize }} events failed every attempt in the last 10 minutes and went to the dead-letter topic.',
         }),
         alert({
           alert: 'EventsDeadLetterWritesFailing',
@@ -285,7 +327,7 @@ export function ruleGroups(): RuleGroup[] {
           labels: { severity: 'critical' },
           summary: 'Dead-letter writes fail: partitions are stuck.',
           description:
-            `{{ $value | humanize }} writes to ${monitoring.deadLetterTopic} failed in the last 5 minutes; ` +
+            '{{ $value | humanize }} writes to the dead-letter topic failed in the last 5 minutes; ' +
             'each failed event is not committed and blocks its partition until a write succeeds.',
         }),
       ],

@@ -10,10 +10,9 @@ export const monitoring = {
     consumer: 'consumer',
     kafkaExporter: 'kafka-exporter',
   },
-  /** The consumer's CONSUMER_GROUP and the topics of EVENTS_TOPIC and DLQ_TOPIC. */
-  consumerGroup: 'events-processor',
-  eventsTopic: 'events',
-  deadLetterTopic: 'events.dlq',
+  // No consumer group or topic here: the rules and panels join kafka-exporter's series on the
+  // names the services report (`events_consumer_info`, alerts.ts), so CONSUMER_GROUP, EVENTS_TOPIC
+  // and DLQ_TOPIC can change without an edit or a regeneration.
   /** The producer's route template in `http_server_request_duration_seconds`. */
   ingestRoute: '/events',
 

@@ -86,7 +86,7 @@ const groups = [
   }),
   timeseriesPanel({
     title: 'How many messages is each group behind on each topic?',
-    description: `Lag summed over the partitions of each topic, per consumer group. The dashed line is the lag alert's threshold for ${monitoring.consumerGroup} (${thresholds.consumerLagMessages}).`,
+    description: `Lag summed over the partitions of each topic, per consumer group. The dashed line is the lag alert's threshold (${thresholds.consumerLagMessages}) for the consumer group the consumers run with.`,
     unit: 'short',
     thresholds: badFrom(thresholds.consumerLagMessages),
     queries: [
@@ -98,7 +98,8 @@ const groups = [
   }),
   timeseriesPanel({
     title: 'How many members does each group have?',
-    description: `Members of each consumer group. ${monitoring.consumerGroup} should have one per consumer instance; 0 means nothing processes the events.`,
+    description:
+      'Members of each consumer group. The group the consumers run with should have one per consumer instance; 0 means nothing processes the events.',
     unit: 'short',
     queries: [
       {

@@ -3,7 +3,7 @@
 import { monitoring } from './config';
 import { buildDashboard } from './frame';
 import { badBelow, badFrom, statPanel, timeseriesPanel, type Query, type ValueTexts } from './panels';
-import { maxBy, mean, on, quantile, rate, series, shareWithin, sumBy } from './promql';
+import { DEAD_LETTER_INFO, maxBy, mean, ofConsumers, on, quantile, rate, series, shareWithin, sumBy } from './promql';
 
 const { slo, thresholds } = monitoring;
 const ingestRoute = `route="${monitoring.ingestRoute}",method="POST"`;
@@ -164,11 +164,11 @@ const processing = [
 const lag = [
   timeseriesPanel({
     title: 'How many messages is the consumer group behind, per partition?',
-    description: `Messages on each partition the group ${monitoring.consumerGroup} has not committed yet, as kafka-exporter sees them, beside the lag each consumer reports of its own partitions (high watermark of its last fetch minus its position).`,
+    description: `Messages on each partition the consumer group the consumers run with has not committed yet, as kafka-exporter sees them, beside the lag each consumer reports of its own partitions (high watermark of its last fetch minus its position).`,
     unit: 'short',
     queries: [
       {
-        expr: maxBy(['topic', 'partition'], series('kafka_consumergroup_lag', on.group)),
+        expr: maxBy(['topic', 'partition'], ofConsumers(series('kafka_consumergroup_lag', on.topics))),
         legend: 'kafka-exporter {{topic}}/{{partition}}',
       },
       {
@@ -179,10 +179,15 @@ const lag = [
   }),
   timeseriesPanel({
     title: 'Is the consumer group falling behind on a topic?',
-    description: `Messages the group ${monitoring.consumerGroup} is behind, summed over the partitions of each topic. The dashed line is the lag alert's threshold (${thresholds.consumerLagMessages}).`,
+    description: `Messages the consumer group the consumers run with is behind, summed over the partitions of each topic. The dashed line is the lag alert's threshold (${thresholds.consumerLagMessages}).`,
     unit: 'short',
     thresholds: badFrom(thresholds.consumerLagMessages),
-    queries: [{ expr: maxBy(['topic'], series('kafka_consumergroup_lag_sum', on.group)), legend: '{{topic}}' }],
+    queries: [
+      {
+        expr: maxBy(['topic'], ofConsumers(series('kafka_consumergroup_lag_sum', on.topics))),
+        legend: '{{topic}}',
+      },
+    ],
   }),
   timeseriesPanel({
     title: 'How old is the oldest unfinished event, per partition?',
@@ -198,13 +203,14 @@ const lag = [
   }),
   timeseriesPanel({
     title: 'Does every partition of the topic have a consumer?',
-    description: `Partitions the group assigned to each consumer instance, and the partitions of ${monitoring.eventsTopic}: their sum should equal it once the group is stable.`,
+    description:
+      'Partitions the group assigned to each consumer instance, and the partitions of the topic the consumers consume: their sum should equal it once the group is stable.',
     unit: 'short',
     queries: [
       { expr: series('events_consumer_assigned_partitions', on.consumer), legend: '{{instance}}' },
       {
-        expr: sumBy([], series('kafka_topic_partitions', on.exporter, `topic="${monitoring.eventsTopic}"`)),
-        legend: `partitions of ${monitoring.eventsTopic}`,
+        expr: sumBy(['topic'], ofConsumers(series('kafka_topic_partitions', on.exporter), ['topic'])),
+        legend: 'partitions of {{topic}}',
       },
     ],
   }),
@@ -228,7 +234,8 @@ const lag = [
 const deadLetters = [
   timeseriesPanel({
     title: 'How many events are dead-lettered, and do those writes fail?',
-    description: `Events per second written to ${monitoring.deadLetterTopic} after their retries, and dead-letter writes per second that failed (the event is then not committed and comes again). Both stay at 0 in health.`,
+    description:
+      'Events per second written to the dead-letter topic after their retries, and dead-letter writes per second that failed (the event is then not committed and comes again). Both stay at 0 in health.',
     unit: 'ops',
     queries: [
       {
@@ -243,7 +250,8 @@ const deadLetters = [
   }),
   statPanel({
     title: 'How many events does the dead-letter topic hold?',
-    description: `Messages retained in ${monitoring.deadLetterTopic} (newest minus oldest offset, all partitions): events that need a person. 0 in health.`,
+    description:
+      "Messages retained in the consumers' dead-letter topic (newest minus oldest offset, all partitions): events that need a person. 0 in health.",
     unit: 'short',
     width: 12,
     height: 8,
@@ -251,10 +259,10 @@ const deadLetters = [
     queries: [
       {
         expr: sumBy(
-          [],
-          `${series('kafka_topic_partition_current_offset', on.exporter, `topic="${monitoring.deadLetterTopic}"`)} - ${series('kafka_topic_partition_oldest_offset', on.exporter, `topic="${monitoring.deadLetterTopic}"`)}`,
+          ['topic'],
+          `(${series('kafka_topic_partition_current_offset', on.exporter)} - ${series('kafka_topic_partition_oldest_offset', on.exporter)}) and on (topic) ${DEAD_LETTER_INFO}`,
         ),
-        legend: monitoring.deadLetterTopic,
+        legend: '{{topic}}',
       },
     ],
   }),

@@ -2,6 +2,10 @@
 // variables before the query reaches Prometheus.
 import { job, monitoring } from './config';
 
+// kafka-exporter's series of the consumers' own group and topics are selected by a join on what
+// the consumers report (`ofConsumers`, the rules' CONSUMER_INFO), never by a name fixed here.
+export { CONSUMER_INFO, DEAD_LETTER_INFO, ofConsumers } from './alerts';
+
 /** Grafana's rate window: at least four scrape intervals, whatever the zoom. */
 export const RATE_INTERVAL = '$__rate_interval';
 
@@ -20,8 +24,6 @@ export const on = {
   exporter: job('kafkaExporter'),
   /** kafka-exporter's series of the selected topics. */
   topics: `${job('kafkaExporter')},${topic}`,
-  /** kafka-exporter's series of our consumer group on the selected topics. */
-  group: `${job('kafkaExporter')},consumergroup="${monitoring.consumerGroup}",${topic}`,
   /** The consumer's own per-partition series of the selected topics. */
   consumerTopics: `${job('consumer')},${instance},${topic}`,
 } as const;

@@ -29,4 +29,16 @@ describe("the producer's metrics", () => {
       expect(metric.help.length).toBeGreaterThan(20);
     }
   });
+
+  it('names the topic it writes to in one info series at 1, labelled `topic` as kafka-exporter labels it', async () => {
+    const registry = createMetricsRegistry();
+    const metrics = createProducerMetrics(registry);
+    expect(await classicText(registry)).not.toMatch(/^events_producer_info\{/m);
+
+    metrics.setInfo({ topic: 'first' });
+    metrics.setInfo({ topic: 'renamed-events' });
+
+    const info = (await classicText(registry)).split('\n').filter((line) => line.startsWith('events_producer_info{'));
+    expect(info).toEqual(['events_producer_info{topic="renamed-events"} 1']);
+  });
 });

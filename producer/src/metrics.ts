@@ -23,6 +23,8 @@ export interface ProducerMetrics {
   produceErrors: Counter;
   produceUnacknowledged: Counter;
   kafkaReady: Gauge;
+  /** Sets `events_producer_info`: the topic (EVENTS_TOPIC) this producer writes to. */
+  setInfo(names: { topic: string }): void;
   observeInFlight(read: () => number): void;
 }
 
@@ -55,6 +57,15 @@ export function createProducerMetrics(registry: MetricsRegistry): ProducerMetric
   // The 503 series exists from the start, so rate() counts the first 503s too (a series born
   // with its first sample at 1 loses that one) and the error ratio reads 0, not "no data".
   httpDuration.zero({ method: 'POST', route: '/events', status_code: '503' });
+
+  // An info metric (a gauge at 1 whose labels are the payload), like prom-client's own
+  // nodejs_version_info; `topic` is kafka-exporter's label name, so the two join without relabelling.
+  const info = new Gauge({
+    name: 'events_producer_info',
+    help: 'Always 1; the topic this instance writes accepted events to, as a label.',
+    labelNames: ['topic'],
+    registers: [registry],
+  });
 
   return {
     httpDuration,
@@ -92,6 +103,10 @@ export function createProducerMetrics(registry: MetricsRegistry): ProducerMetric
       help: '1 when the producer is connected to Kafka and knows the topic, else 0.',
       registers: [registry],
     }),
+    setInfo({ topic }) {
+      info.reset();
+      info.set({ topic }, 1);
+    },
     observeInFlight(read) {
       readInFlight = read;
     },

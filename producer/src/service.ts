@@ -40,6 +40,7 @@ export async function startProducerService(
   const schemas = DataSchemas.load(config.SCHEMAS_DIR ?? DEFAULT_SCHEMAS_DIR);
   const registry = createMetricsRegistry();
   const metrics = createProducerMetrics(registry);
+  metrics.setInfo({ topic: config.EVENTS_TOPIC });
   const kafka = createKafkaClient(config, 'producer', logger);
   const publisher = createKafkaPublisher({
     kafka,

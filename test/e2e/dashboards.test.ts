@@ -1,4 +1,3 @@
-import { monitoring } from '../../dashboards/src/config';
 import { panelQueries } from '../../dashboards/src/index';
 import { postJson } from '../support/pipeline';
 import { promInstant, promQuery, promSeries } from '../support/prometheus';
@@ -13,12 +12,11 @@ const MALFORMED = 3;
 const SCRAPE_INTERVAL_S = 5;
 
 /**
- * What Grafana puts in place of the variables: every instance, the events topic, and windows
- * that hold several scrapes.
+ * What Grafana puts in place of the variables: every instance, the topic the consumer reports it
+ * consumes (filled in once the stack runs), and windows that hold several scrapes.
  */
 const GRAFANA_VALUES: Record<string, string> = {
   instance: '.+',
-  topic: monitoring.eventsTopic,
   __rate_interval: '1m',
   __interval: '15s',
   __range: '5m',
@@ -76,15 +74,19 @@ describe('the Grafana dashboards on the local stack', () => {
       },
       { timeoutMs: 60_000, intervalMs: 1000 },
     );
+    const [info] = await promSeries(prometheus(), 'events_consumer_info');
+    GRAFANA_VALUES.topic = info!.topic!;
   });
 
   afterAll(async () => stack?.destroy());
 
-  it('fills the template variables: the instances of both services and the events topic', async () => {
+  it('fills the template variables: the instances of both services and the topics the consumer reports', async () => {
     const instances = (await promSeries(prometheus(), 'up{job=~"producer|consumer"}')).map((series) => series.instance);
     expect(instances.sort()).toEqual([`127.0.0.1:${layout.producerPort}`, `127.0.0.1:${layout.consumerPort}`].sort());
+    const info = await promSeries(prometheus(), 'events_consumer_info');
+    expect(info).toHaveLength(1);
     const topics = (await promSeries(prometheus(), 'kafka_topic_partitions')).map((series) => series.topic);
-    expect(topics).toEqual(expect.arrayContaining([monitoring.eventsTopic, monitoring.deadLetterTopic]));
+    expect(topics).toEqual(expect.arrayContaining([info[0]!.topic, info[0]!.dlq_topic]));
   });
 
   it(`has a series for every query of every panel after ${EVENTS} events`, async () => {

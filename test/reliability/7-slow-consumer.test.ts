@@ -17,7 +17,7 @@ import {
 
 jest.setTimeout(300_000);
 
-/** The group the lag rules select (`consumergroup="events-processor"`): the consumer's default. */
+/** The consumer's default group: the lag rules follow whatever group it reports (test/e2e/renamed-group.test.ts renames it). */
 const GROUP = 'events-processor';
 /** The alert's threshold, in messages. */
 const LAG_THRESHOLD = 1000;
