@@ -202,17 +202,19 @@ export function createApp(options: AppOptions): Koa {
       await publisher.publish(records);
     } catch (error) {
       if (!(error instanceof PublishError)) throw error;
-      if (error.tooLarge) {
-        count('invalid', records.length);
-        const { index, size, limit } = error.tooLarge;
-        throw problems.eventTooLarge(locate(index), size, limit);
+      switch (error.reason.failure) {
+        case 'too-large': {
+          count('invalid', records.length);
+          const { index, size, limit } = error.reason;
+          throw problems.eventTooLarge(locate(index), size, limit);
+        }
+        case 'overloaded':
+          count('overloaded', records.length);
+          throw problems.overloaded(options.retryAfterSeconds, error.message);
+        default:
+          count('failed', records.length);
+          throw problems.unavailable(options.retryAfterSeconds, error.message);
       }
-      if (error.failure === 'overloaded') {
-        count('overloaded', records.length);
-        throw problems.overloaded(options.retryAfterSeconds, error.message);
-      }
-      count('failed', records.length);
-      throw problems.unavailable(options.retryAfterSeconds, error.message);
     }
     count('accepted', records.length);
     ctx.status = 202;
