@@ -1,4 +1,4 @@
-import type { Admin, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { connectWithRetry } from './lifecycle';
 import type { Logger } from './logger';
 
@@ -11,20 +11,10 @@ export interface TopicSpec {
   configEntries?: Array<{ name: string; value: string }>;
 }
 
-/** Creates the topics that are missing; leaves existing ones as they are. Returns the ones created. */
-export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<string[]> {
-  const existing = new Set(await admin.listTopics());
-  const missing = specs.filter((spec) => !existing.has(spec.topic));
-  if (missing.length === 0) return [];
-  // KafkaJS answers "already exists" (another instance won the race) with false, not an error.
-  await admin.createTopics({ topics: missing, waitForLeaders: true });
-  return missing.map((spec) => spec.topic);
-}
-
 /**
  * How both services put their topics in place at start-up: connect an admin client (retrying
  * with backoff until `signal` aborts, or Kafka refuses for good), create the missing topics,
- * log the ones created, disconnect. Returns the topics created.
+ * log the ones created, disconnect. Existing topics stay as they are. Returns the topics created.
  */
 export async function provisionTopics(
   kafka: Kafka,
@@ -32,16 +22,24 @@ export async function provisionTopics(
   { logger, signal }: { logger: Logger; signal?: AbortSignal | undefined },
 ): Promise<string[]> {
   const admin = kafka.admin();
+  // Across attempts: one can create a topic and then fail (waiting for its leaders), and the
+  // next then finds it in place.
+  const created = new Set<string>();
   try {
-    const created = await connectWithRetry(
+    await connectWithRetry(
       async () => {
         await admin.connect();
-        return ensureTopics(admin, specs);
+        const existing = new Set(await admin.listTopics());
+        const missing = specs.filter((spec) => !existing.has(spec.topic));
+        if (missing.length === 0) return;
+        for (const spec of missing) created.add(spec.topic);
+        // KafkaJS answers "already exists" (another instance won the race) with false, not an error.
+        await admin.createTopics({ topics: missing, waitForLeaders: true });
       },
       { logger, what: 'kafka admin', ...(signal ? { signal } : {}) },
     );
-    if (created.length > 0) logger.info({ created }, 'topics created');
-    return created;
+    if (created.size > 0) logger.info({ created: [...created] }, 'topics created');
+    return [...created];
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
