@@ -1,16 +1,5 @@
 import { readFileSync } from 'node:fs';
-import {
-  Kafka,
-  Partitioners,
-  type Producer,
-  type ProducerRecord,
-  type RecordMetadata,
-  logLevel as KafkaLogLevel,
-  type Admin,
-  type KafkaConfig,
-  type LogEntry,
-  type SASLOptions,
-} from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { KafkaSecurityConfig } from './config';
 import type { Logger } from './logger';
 
@@ -91,78 +80,4 @@ export function createKafkaClient(config: KafkaClientConfig, service: string, lo
         kafkaLogger[toPinoLevel[level] ?? 'info']({ namespace, ...fields }, message);
       },
   });
-}
-
-export interface TopicSpec {
-  topic: string;
-  numPartitions: number;
-  /** -1 takes the broker's default.replication.factor. */
-  replicationFactor: number;
-}
-
-/** Creates the topics that are missing; leaves existing ones as they are. Returns the ones created. */
-export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<string[]> {
-  const existing = new Set(await admin.listTopics());
-  const missing = specs.filter((spec) => !existing.has(spec.topic));
-  if (missing.length === 0) return [];
-  // KafkaJS answers "already exists" (another instance won the race) with false, not an error.
-  await admin.createTopics({ topics: missing, waitForLeaders: true });
-  return missing.map((spec) => spec.topic);
-}
-
-/** What the services need of an idempotent KafkaJS producer. */
-export interface IdempotentProducer {
-  connect(): Promise<void>;
-  disconnect(): Promise<void>;
-  send(record: ProducerRecord): Promise<RecordMetadata[]>;
-}
-
-/**
- * An idempotent producer for acks=all sends that keeps retrying a batch, as Kafka's own client
- * does: the caller bounds what it waits (PRODUCE_TIMEOUT_MS, DEAD_LETTER_TIMEOUT_MS). A short
- * maximum backoff makes sends resume within a couple of seconds after an outage.
- *
- * After a failed send, the next one goes out under a new KafkaJS producer, so a new producer id
- * (where Kafka's Java client bumps its epoch). KafkaJS takes back the sequence numbers of a send
- * that failed, though a broker may have written it (the connection dropped before the answer);
- * a later batch reusing them is then taken by the broker for a duplicate: acknowledged, not
- * written. The reliability suite lost accepted events that way when every broker died and came
- * back. Concurrent sends after a failure share one replacement.
- */
-export function createIdempotentProducer(
-  kafka: Kafka,
-  { onRenewed }: { onRenewed?: () => void } = {},
-): IdempotentProducer {
-  const create = (): Producer =>
-    kafka.producer({
-      idempotent: true,
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2000 },
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
-  let producer = create();
-  let sequencesUncertain = false;
-  let renewing: Promise<void> | undefined;
-  const renew = async (): Promise<void> => {
-    const previous = producer;
-    producer = create();
-    sequencesUncertain = false;
-    await previous.disconnect().catch(() => undefined);
-    await producer.connect();
-    onRenewed?.();
-  };
-  return {
-    connect: () => producer.connect(),
-    disconnect: () => producer.disconnect(),
-    async send(record) {
-      if (sequencesUncertain) await (renewing ??= renew().finally(() => (renewing = undefined)));
-      else if (renewing) await renewing;
-      try {
-        return await producer.send(record);
-      } catch (error) {
-        sequencesUncertain = true;
-        throw error;
-      }
-    },
-  };
 }

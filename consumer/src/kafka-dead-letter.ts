@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import { createIdempotentProducer, errorMessage, errorName } from '@event-pipeline/common';
+import { createReliableProducer, errorMessage, errorName, type Logger } from '@event-pipeline/common';
 import type { DeadLetterReason, DeadLetterSink, InboundMessage } from './source';
 
 /** Headers a dead-lettered record gets beside its original ones. */
@@ -24,53 +24,52 @@ export interface KafkaDeadLetterSink extends DeadLetterSink {
 
 /**
  * Writes failed events to the dead-letter topic: same key, value and headers (the trace
- * context among them), plus headers that say why. Idempotent with acks=all, so the worker
- * commits the original only after the copy is durable.
+ * context among them), plus headers that say why. Through the reliable producer (acks=all,
+ * every partition's answer checked, a new producer id after a failed write), so the worker
+ * commits the original only once the copy is known to be written; a failed write comes again.
  */
 export function createKafkaDeadLetterSink({
   kafka,
   topic,
   groupId,
+  logger,
 }: {
   kafka: Kafka;
   topic: string;
   groupId: string;
+  logger?: Logger;
 }): KafkaDeadLetterSink {
-  // Renewed after a failed write (see createIdempotentProducer): else a later dead letter could
-  // be taken for a duplicate, acknowledged unwritten, and its original committed.
-  const producer = createIdempotentProducer(kafka);
+  const log = logger?.child({ component: 'dead-letter', topic });
+  const producer = createReliableProducer({
+    kafka,
+    topic,
+    onUnanswered: ({ partitions, send }) =>
+      log?.warn({ partitions, send }, 'dead letter unacknowledged, sending again'),
+    onRenewed: () => log?.info('new idempotent producer id after a failed dead-letter write'),
+  });
   return {
     connect: () => producer.connect(),
     disconnect: () => producer.disconnect(),
     async publish(message: InboundMessage, { error, attempts, failedAt }: DeadLetterReason) {
-      const answers = await producer.send({
-        topic,
-        acks: -1,
-        messages: [
-          {
-            key: message.key,
-            value: message.value,
-            headers: {
-              ...message.headers,
-              [DEAD_LETTER_HEADERS.errorMessage]: errorMessage(error).slice(0, MAX_ERROR_MESSAGE_LENGTH),
-              [DEAD_LETTER_HEADERS.errorName]: errorName(error),
-              [DEAD_LETTER_HEADERS.attempts]: String(attempts),
-              [DEAD_LETTER_HEADERS.originalTopic]: message.topic,
-              [DEAD_LETTER_HEADERS.originalPartition]: String(message.partition),
-              [DEAD_LETTER_HEADERS.originalOffset]: message.offset,
-              [DEAD_LETTER_HEADERS.originalTimestamp]: message.timestamp,
-              [DEAD_LETTER_HEADERS.consumerGroup]: groupId,
-              [DEAD_LETTER_HEADERS.failedAt]: failedAt.toISOString(),
-            },
-          },
-        ],
-      });
-      // KafkaJS can resolve a send whose partition went unanswered (kafkajs#1303; the publisher's
-      // sendAcknowledged covers its batches): then the copy is not known to be written, and the
-      // original must not be committed. The worker takes this as a failed write: it comes again.
-      if (!answers.some((answer) => answer.topicName === topic && answer.errorCode === 0)) {
-        throw new Error(`kafka did not acknowledge the dead letter on ${topic}`);
-      }
+      const record = {
+        key: message.key,
+        value: message.value,
+        headers: {
+          ...message.headers,
+          [DEAD_LETTER_HEADERS.errorMessage]: errorMessage(error).slice(0, MAX_ERROR_MESSAGE_LENGTH),
+          [DEAD_LETTER_HEADERS.errorName]: errorName(error),
+          [DEAD_LETTER_HEADERS.attempts]: String(attempts),
+          [DEAD_LETTER_HEADERS.originalTopic]: message.topic,
+          [DEAD_LETTER_HEADERS.originalPartition]: String(message.partition),
+          [DEAD_LETTER_HEADERS.originalOffset]: message.offset,
+          [DEAD_LETTER_HEADERS.originalTimestamp]: message.timestamp,
+          [DEAD_LETTER_HEADERS.consumerGroup]: groupId,
+          [DEAD_LETTER_HEADERS.failedAt]: failedAt.toISOString(),
+        },
+      };
+      // Dead letters are rare: asking for the partitions each time follows any added since.
+      await producer.refreshPartitions();
+      await producer.send([{ ...record, partition: producer.partitionOf(record) }]);
     },
   };
 }

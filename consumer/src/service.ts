@@ -2,9 +2,9 @@ import {
   connectWithRetry,
   createMetricsRegistry,
   createOpsServer,
-  ensureTopics,
   createKafkaClient,
   listen,
+  provisionTopics,
   startInBackground,
   type Logger,
   type RunningService,
@@ -60,7 +60,12 @@ export async function startConsumerService(
     metrics,
     onFatal: (error) => deps.onFatal?.(error),
   });
-  const deadLetter = createKafkaDeadLetterSink({ kafka, topic: config.DLQ_TOPIC, groupId: config.CONSUMER_GROUP });
+  const deadLetter = createKafkaDeadLetterSink({
+    kafka,
+    topic: config.DLQ_TOPIC,
+    groupId: config.CONSUMER_GROUP,
+    logger,
+  });
   const worker = createWorker({
     source,
     deadLetter,
@@ -85,25 +90,17 @@ export async function startConsumerService(
   const port = await listen(server, config.METRICS_PORT, config.HOST);
   logger.info({ port, topic: config.EVENTS_TOPIC, group: config.CONSUMER_GROUP }, 'listening');
 
-  const admin = kafka.admin();
   const { started, abort } = startInBackground(async (signal) => {
-    await connectWithRetry(
-      async () => {
-        await admin.connect();
-        const created = await ensureTopics(
-          admin,
-          [config.EVENTS_TOPIC, config.DLQ_TOPIC].map((topic) => ({
-            topic,
-            numPartitions: config.TOPIC_PARTITIONS,
-            replicationFactor: config.TOPIC_REPLICATION_FACTOR,
-          })),
-        );
-        if (created.length > 0) logger.info({ created }, 'topics created');
-        await deadLetter.connect();
-      },
-      { logger, what: 'kafka', signal },
+    await provisionTopics(
+      kafka,
+      [config.EVENTS_TOPIC, config.DLQ_TOPIC].map((topic) => ({
+        topic,
+        numPartitions: config.TOPIC_PARTITIONS,
+        replicationFactor: config.TOPIC_REPLICATION_FACTOR,
+      })),
+      { logger, signal },
     );
-    await admin.disconnect();
+    await connectWithRetry(() => deadLetter.connect(), { logger, what: 'kafka dead-letter producer', signal });
     await worker.start(signal);
   }, logger);
 
@@ -116,7 +113,7 @@ export async function startConsumerService(
     async stop() {
       abort();
       await worker.stop();
-      await Promise.allSettled([deadLetter.disconnect(), admin.disconnect()]);
+      await deadLetter.disconnect();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -56,7 +56,7 @@ describe('POST /events', () => {
     ['failed', 'kafka-unavailable', 'failed'],
   ] as const)('answers a %s publish with 503 %s and Retry-After', async (failure, problem, outcome) => {
     const { server, registry } = appWith(async () => {
-      throw new PublishError(failure, `it ${failure}`);
+      throw new PublishError({ failure }, `it ${failure}`);
     });
     const response = await request(server).post('/events').send(batch).expect(503);
     expect(response.headers['retry-after']).toBe('3');

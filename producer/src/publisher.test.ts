@@ -3,42 +3,28 @@ import type { Kafka } from 'kafkajs';
 import { createLogger, createMetricsRegistry, type MetricsRegistry, type OutboundRecord } from '@event-pipeline/common';
 import { startTestTracing, type TestTracing } from '../../test/support/tracing';
 import { createProducerMetrics } from './metrics';
-import { createKafkaPublisher } from './publisher';
+import { createKafkaPublisher, PublishError, recordSize } from './publisher';
 
 const TOPIC = 'events';
 
-interface FakeProducer {
-  id: number;
-  connects: number;
-  sends: number;
-}
-
-/**
- * A stand-in for KafkaJS that records which producer instance (producer id) sent each batch;
- * the reliability suite shows the same against real brokers.
- */
-function fakeKafka({ failSends }: { failSends: number[] }) {
-  const producers: FakeProducer[] = [];
-  let sendCount = 0;
+/** A stand-in for KafkaJS whose sends answer every partition, or throw what `failSend` gives for a send. */
+function fakeKafka({ failSend = () => undefined }: { failSend?: (send: number) => Error | undefined } = {}) {
+  let sends = 0;
   const kafka = {
-    producer: () => {
-      const state: FakeProducer = { id: producers.length, connects: 0, sends: 0 };
-      producers.push(state);
-      return {
-        connect: async () => void (state.connects += 1),
-        disconnect: async () => undefined,
-        send: async ({ messages }: { messages: Array<{ partition: number }> }) => {
-          sendCount += 1;
-          state.sends += 1;
-          if (failSends.includes(sendCount)) throw new Error('Connection error: connect ECONNREFUSED');
-          return [...new Set(messages.map((message) => message.partition))].map((partition) => ({
-            topicName: TOPIC,
-            partition,
-            errorCode: 0,
-          }));
-        },
-      };
-    },
+    producer: () => ({
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+      send: async ({ messages }: { messages: Array<{ partition: number }> }) => {
+        sends += 1;
+        const failure = failSend(sends);
+        if (failure) throw failure;
+        return [...new Set(messages.map((message) => message.partition))].map((partition) => ({
+          topicName: TOPIC,
+          partition,
+          errorCode: 0,
+        }));
+      },
+    }),
     admin: () => ({
       connect: async () => undefined,
       disconnect: async () => undefined,
@@ -48,7 +34,7 @@ function fakeKafka({ failSends }: { failSends: number[] }) {
       }),
     }),
   };
-  return { kafka: kafka as unknown as Kafka, producers };
+  return kafka as unknown as Kafka;
 }
 
 const record = (key: string): OutboundRecord => ({
@@ -77,23 +63,47 @@ function publisherOn(kafka: Kafka, registry: MetricsRegistry = createMetricsRegi
   });
 }
 
-describe('the Kafka publisher after a failed send', () => {
-  // Pins the loss the reliability suite found (Kafka entirely down, then back): KafkaJS rolls
-  // back the sequence numbers of a failed request the broker may have written, so the next
-  // batch under the same producer id could be taken for a duplicate and never written.
-  it('sends the next batch under a new idempotent producer, and keeps it while sends succeed', async () => {
-    const { kafka, producers } = fakeKafka({ failSends: [2] });
-    const publisher = publisherOn(kafka);
+/** Kafka's answer to a request it will never take, as KafkaJS throws it. */
+function refusedForGood(): Error {
+  return Object.assign(new Error('Not authorized to access topics: [Topic authorization failed]'), {
+    name: 'KafkaJSProtocolError',
+    type: 'TOPIC_AUTHORIZATION_FAILED',
+    retriable: false,
+  });
+}
+
+describe('the Kafka publisher', () => {
+  it.each([
+    ['may pass on another attempt', () => new Error('Connection error: connect ECONNREFUSED'), 'unavailable'],
+    ['Kafka refused for good', refusedForGood, 'failed'],
+  ])('when a send fails in a way that %s, rejects as %s', async (_label, failure, expected) => {
+    const publisher = publisherOn(fakeKafka({ failSend: (send) => (send === 1 ? failure() : undefined) }));
     await publisher.start();
     try {
-      await publisher.publish([record('a')]);
-      await expect(publisher.publish([record('b')])).rejects.toMatchObject({ failure: 'failed' });
-      await publisher.publish([record('c')]);
-      await publisher.publish([record('d')]);
-      expect(producers.map(({ connects, sends }) => ({ connects, sends }))).toEqual([
-        { connects: 1, sends: 2 },
-        { connects: 1, sends: 2 },
-      ]);
+      const error = await publisher.publish([record('a')]).catch((thrown: unknown) => thrown);
+      expect(error).toBeInstanceOf(PublishError);
+      expect((error as PublishError).reason).toEqual({ failure: expected });
+      expect((error as PublishError).cause).toBeInstanceOf(Error);
+      await expect(publisher.publish([record('b')])).resolves.toBeUndefined();
+    } finally {
+      await publisher.stop(1000);
+    }
+  });
+
+  it('when a record is larger than a produce request carries, rejects as too-large naming it, and sends nothing', async () => {
+    let sends = 0;
+    const publisher = publisherOn(fakeKafka({ failSend: () => void (sends += 1) }));
+    await publisher.start();
+    try {
+      const large = { ...record('b'), value: Buffer.alloc(200_000) };
+      const error = await publisher.publish([record('a'), large]).catch((thrown: unknown) => thrown);
+      expect((error as PublishError).reason).toEqual({
+        failure: 'too-large',
+        index: 1,
+        size: recordSize(large),
+        limit: 100_000,
+      });
+      expect(sends).toBe(0);
     } finally {
       await publisher.stop(1000);
     }
@@ -107,7 +117,7 @@ describe("the Kafka publisher's produce latency", () => {
 
   it('carries the trace of an event of the batch as exemplar', async () => {
     const registry = createMetricsRegistry();
-    const publisher = publisherOn(fakeKafka({ failSends: [] }).kafka, registry);
+    const publisher = publisherOn(fakeKafka(), registry);
     await publisher.start();
     try {
       const request = trace.getTracer('test').startSpan('POST /events');

@@ -1,37 +1,40 @@
-import { CompressionTypes, Partitioners, type Admin, type Kafka, type PartitionMetadata } from 'kafkajs';
+import { CompressionTypes, type Kafka } from 'kafkajs';
 import {
   connectWithRetry,
-  createIdempotentProducer,
-  ensureTopics,
+  createReliableProducer,
   errorMessage,
+  isRetriable,
+  provisionTopics,
   traceExemplar,
   withTimeout,
   type Logger,
   type OutboundRecord,
 } from '@event-pipeline/common';
-import { sendAcknowledged } from './acknowledged-send';
 import { SendCoalescer } from './coalescer';
 import type { ProducerMetrics } from './metrics';
 import { endSendSpans, sendSpanContextOf, startSendSpans, untracedSend, type PartitionedRecord } from './send-spans';
 
 const MAX_SENDS_PER_BATCH = 3;
 
-/** Why a publish was refused; the HTTP edge turns each into its answer. */
-export type PublishFailure = 'too-large' | 'unavailable' | 'overloaded' | 'timeout' | 'failed';
+/**
+ * Why a publish was refused; the HTTP edge turns each into its answer. `too-large`: record
+ * `index` takes `size` bytes, more than one produce request carries (`limit`). `unavailable`:
+ * Kafka cannot take events now and may soon (not ready, shutting down, a send that failed in a
+ * way another attempt may cure); `failed`: Kafka refused the events for good (see isRetriable).
+ */
+export type PublishFailure =
+  | { failure: 'too-large'; index: number; size: number; limit: number }
+  | { failure: 'unavailable' | 'overloaded' | 'timeout' | 'failed' };
 
 export class PublishError extends Error {
   override readonly name = 'PublishError';
   constructor(
-    readonly failure: PublishFailure,
+    readonly reason: PublishFailure,
     message: string,
-    options?: { cause?: unknown; tooLarge?: { index: number; size: number; limit: number } },
+    options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.tooLarge = options?.tooLarge;
   }
-
-  /** With `too-large`: the first record no produce request can carry. */
-  readonly tooLarge: { index: number; size: number; limit: number } | undefined;
 }
 
 export interface Readiness {
@@ -85,11 +88,17 @@ export function recordSize(record: OutboundRecord): number {
 export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPublisher {
   const { kafka, topic, logger, metrics } = options;
   const log = logger.child({ component: 'publisher', topic });
-  const producer = createIdempotentProducer(kafka, {
+  const producer = createReliableProducer({
+    kafka,
+    topic,
+    compression: options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+    maxSends: MAX_SENDS_PER_BATCH,
+    onUnanswered: ({ partitions, messages, send }) => {
+      metrics.produceUnacknowledged.inc(messages);
+      log.warn({ partitions, events: messages, send }, 'partitions unacknowledged, sending again');
+    },
     onRenewed: () => log.info('new idempotent producer id after a failed send'),
   });
-  const admin: Admin = kafka.admin({ retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 } });
-  const compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
 
   let state: Readiness = { ready: false, reason: 'starting' };
   let probeTimer: NodeJS.Timeout | undefined;
@@ -104,21 +113,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
     metrics.kafkaReady.set(next.ready ? 1 : 0);
   };
 
-  // Partitions are chosen here, with the same partitioner KafkaJS would use (murmur2 of the
-  // key, as Kafka's Java client), so every acknowledgement can be checked against them.
-  const partitioner = Partitioners.DefaultPartitioner();
-  let partitionMetadata: PartitionMetadata[] = [];
-
-  const sendBatch = (records: PartitionedRecord[]): Promise<void> =>
-    sendAcknowledged(records, {
-      topic,
-      maxSends: MAX_SENDS_PER_BATCH,
-      send: (messages) => untracedSend(() => producer.send({ topic, messages, acks: -1, compression })),
-      onUnanswered: ({ partitions, messages, send }) => {
-        metrics.produceUnacknowledged.inc(messages);
-        log.warn({ partitions, events: messages, send }, 'partitions unacknowledged, sending again');
-      },
-    });
+  const sendBatch = (records: PartitionedRecord[]): Promise<void> => untracedSend(() => producer.send(records));
 
   const coalescer = new SendCoalescer<PartitionedRecord>({
     maxItems: options.batchMaxEvents,
@@ -134,19 +129,13 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
       metrics.produceBatchBytes.observe(bytes);
       if (error !== undefined) {
         metrics.produceErrors.inc();
-        log.error({ err: errorMessage(error), events: items }, 'produce failed');
+        // A send that may pass on another attempt (Kafka away, a leader moving) is a warning;
+        // one that Kafka refused for good needs someone to look.
+        log[isRetriable(error) ? 'warn' : 'error']({ err: errorMessage(error), events: items }, 'produce failed');
       }
     },
   });
   metrics.observeInFlight(() => coalescer.pending);
-
-  // One metadata request at a time: a black-holed broker must not pile them up.
-  let metadataRequest: Promise<PartitionMetadata[]> | undefined;
-  const fetchPartitions = (): Promise<PartitionMetadata[]> =>
-    (metadataRequest ??= admin
-      .fetchTopicMetadata({ topics: [topic] })
-      .then((metadata) => metadata.topics[0]?.partitions ?? [])
-      .finally(() => (metadataRequest = undefined)));
 
   /**
    * Ready means: the topic's partitions all have a leader, and produce requests are being
@@ -166,12 +155,12 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
     }
     const timeoutMs = Math.max(1000, options.readinessIntervalMs);
     try {
+      // Also what partitionOf chooses among.
       const partitions = await withTimeout(
-        fetchPartitions(),
+        producer.refreshPartitions(),
         timeoutMs,
         () => new Error(`no metadata answer within ${timeoutMs} ms`),
       );
-      if (partitions.length > 0) partitionMetadata = partitions;
       const leaderless = partitions.filter((partition) => partition.leader < 0).length;
       if (partitions.length === 0) setReadiness({ ready: false, reason: `topic ${topic} has no partitions` });
       else if (leaderless > 0)
@@ -190,33 +179,30 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
     readiness: () => state,
 
     async start(signal) {
-      await connectWithRetry(
-        async () => {
-          await admin.connect();
-          await ensureTopics(admin, [
-            { topic, numPartitions: options.topicPartitions, replicationFactor: options.topicReplicationFactor },
-          ]).then((created) => created.length > 0 && log.info({ created }, 'topic created'));
-          await producer.connect();
-        },
-        { logger: log, what: 'kafka producer', ...(signal ? { signal } : {}) },
+      await provisionTopics(
+        kafka,
+        [{ topic, numPartitions: options.topicPartitions, replicationFactor: options.topicReplicationFactor }],
+        { logger: log, signal },
       );
+      await connectWithRetry(() => producer.connect(), {
+        logger: log,
+        what: 'kafka producer',
+        ...(signal ? { signal } : {}),
+      });
       await probe();
       probeTimer = setInterval(() => void probe(), options.readinessIntervalMs);
       probeTimer.unref();
     },
 
     async publish(records) {
-      const partitioned = records.map((record) => ({
-        ...record,
-        partition: partitioner({ topic, partitionMetadata, message: record }),
-      }));
+      const partitioned = records.map((record) => ({ ...record, partition: producer.partitionOf(record) }));
       // Started before anything can refuse the events, so that a refusal shows in the trace.
       const spans = startSendSpans(topic, partitioned);
       try {
         await publishPartitioned(partitioned);
         endSendSpans(spans);
       } catch (error) {
-        const failure = error instanceof PublishError ? error.failure : 'failed';
+        const failure = error instanceof PublishError ? error.reason.failure : 'failed';
         endSendSpans(spans, { type: failure, message: errorMessage(error) });
         throw error;
       }
@@ -230,7 +216,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
         () => false,
       );
       if (!drained) log.warn({ pending: coalescer.pending }, 'events still unacknowledged at shut-down');
-      await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+      await producer.disconnect();
     },
   };
 
@@ -240,28 +226,44 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
     const tooLarge = sizes.findIndex((size) => size > options.batchMaxBytes);
     if (tooLarge >= 0) {
       const size = sizes[tooLarge]!;
-      throw new PublishError('too-large', `record ${tooLarge} takes ${size} bytes`, {
-        tooLarge: { index: tooLarge, size, limit: options.batchMaxBytes },
-      });
+      throw new PublishError(
+        { failure: 'too-large', index: tooLarge, size, limit: options.batchMaxBytes },
+        `record ${tooLarge} takes ${size} bytes`,
+      );
     }
-    if (stopped) throw new PublishError('unavailable', 'the producer is shutting down');
-    if (!state.ready) throw new PublishError('unavailable', `kafka is not available: ${state.reason ?? 'unknown'}`);
+    if (stopped) throw new PublishError({ failure: 'unavailable' }, 'the producer is shutting down');
+    if (!state.ready) {
+      throw new PublishError({ failure: 'unavailable' }, `kafka is not available: ${state.reason ?? 'unknown'}`);
+    }
     if (coalescer.pending + records.length > options.maxInFlightEvents) {
-      throw new PublishError('overloaded', `more than ${options.maxInFlightEvents} events in flight`);
+      throw new PublishError({ failure: 'overloaded' }, `more than ${options.maxInFlightEvents} events in flight`);
     }
     const bytes = sizes.reduce((sum, size) => sum + size, 0);
     if (coalescer.pendingBytes + bytes > options.maxInFlightBytes) {
-      throw new PublishError('overloaded', `more than ${options.maxInFlightBytes} bytes of events in flight`);
+      throw new PublishError(
+        { failure: 'overloaded' },
+        `more than ${options.maxInFlightBytes} bytes of events in flight`,
+      );
     }
     const { done, abandon } = coalescer.submit(records, sizes);
     try {
       await withTimeout(done, options.produceTimeoutMs, () => {
         abandon();
-        return new PublishError('timeout', `kafka did not acknowledge within ${options.produceTimeoutMs} ms`);
+        return new PublishError(
+          { failure: 'timeout' },
+          `kafka did not acknowledge within ${options.produceTimeoutMs} ms`,
+        );
       });
     } catch (error) {
       if (error instanceof PublishError) throw error;
-      throw new PublishError('failed', `kafka refused the events: ${errorMessage(error)}`, { cause: error });
+      if (isRetriable(error)) {
+        throw new PublishError({ failure: 'unavailable' }, `kafka did not take the events: ${errorMessage(error)}`, {
+          cause: error,
+        });
+      }
+      throw new PublishError({ failure: 'failed' }, `kafka refused the events: ${errorMessage(error)}`, {
+        cause: error,
+      });
     }
   }
 }

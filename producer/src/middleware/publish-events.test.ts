@@ -12,7 +12,7 @@ describe('publishRefusal', () => {
     ['timeout', 503, 'kafka-unavailable', 'failed'],
     ['failed', 503, 'kafka-unavailable', 'failed'],
   ] as const)('answers a %s publish with %i %s, counted as %s, with Retry-After', (failure, status, slug, outcome) => {
-    const { problem, outcome: counted } = publishRefusal(new PublishError(failure, `it ${failure}`), batch, 3);
+    const { problem, outcome: counted } = publishRefusal(new PublishError({ failure }, `it ${failure}`), batch, 3);
     expect(problem).toMatchObject({
       status,
       type: `urn:event-pipeline:problem:${slug}`,
@@ -22,7 +22,7 @@ describe('publishRefusal', () => {
   });
 
   it('answers an event too large for Kafka with 413 naming the item, counted as invalid', () => {
-    const error = new PublishError('too-large', 'too large', { tooLarge: { index: 1, size: 2000, limit: 1000 } });
+    const error = new PublishError({ failure: 'too-large', index: 1, size: 2000, limit: 1000 }, 'too large');
     const { problem, outcome } = publishRefusal(error, batch, 3);
     expect(problem).toMatchObject({
       status: 413,
@@ -69,7 +69,9 @@ describe('publishEvents', () => {
   });
 
   it('answers a refused publish with its problem, counting every event by its outcome', async () => {
-    const { count, middleware, ctx } = checked(() => Promise.reject(new PublishError('overloaded', 'too many')));
+    const { count, middleware, ctx } = checked(() =>
+      Promise.reject(new PublishError({ failure: 'overloaded' }, 'too many')),
+    );
     await expect(runMiddleware(middleware, ctx)).rejects.toMatchObject({
       type: 'urn:event-pipeline:problem:overloaded',
     });

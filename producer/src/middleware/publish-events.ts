@@ -11,14 +11,18 @@ export function publishRefusal(
   request: Pick<EventsRequest, 'mode' | 'isBatch'>,
   retryAfterSeconds: number,
 ): { problem: Problem; outcome: IngestOutcome } {
-  if (error.tooLarge) {
-    const { index, size, limit } = error.tooLarge;
-    return { problem: problems.eventTooLarge(itemLocation(request, index), size, limit), outcome: 'invalid' };
+  const { reason } = error;
+  switch (reason.failure) {
+    case 'too-large':
+      return {
+        problem: problems.eventTooLarge(itemLocation(request, reason.index), reason.size, reason.limit),
+        outcome: 'invalid',
+      };
+    case 'overloaded':
+      return { problem: problems.overloaded(retryAfterSeconds, error.message), outcome: 'overloaded' };
+    default:
+      return { problem: problems.unavailable(retryAfterSeconds, error.message), outcome: 'failed' };
   }
-  if (error.failure === 'overloaded') {
-    return { problem: problems.overloaded(retryAfterSeconds, error.message), outcome: 'overloaded' };
-  }
-  return { problem: problems.unavailable(retryAfterSeconds, error.message), outcome: 'failed' };
 }
 
 /**
