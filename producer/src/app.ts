@@ -17,6 +17,7 @@ import { trackRequests } from './middleware/track-requests';
 import { buildOpenApiDocument } from './openapi';
 import type { EventPublisher } from './publisher';
 import type { RateLimiter } from './rate-limit';
+import type { ReceiveBudget } from './receive-budget';
 import type { RequestTracker } from './request-tracker';
 
 export interface AppOptions {
@@ -28,6 +29,8 @@ export interface AppOptions {
   /** Bound on receiving a body once the headers are in (408 past it). */
   bodyTimeoutMs?: number;
   maxEventsPerRequest: number;
+  /** Bytes of request bodies being received at once; unbounded when absent. */
+  receiveBudget?: ReceiveBudget;
   /** Event types with a JSON Schema for their data; none when absent. */
   schemas?: DataSchemas;
   /** Refuse (422) events whose type has no schema. */
@@ -62,6 +65,8 @@ function ingestMiddleware(
       bodyLimitBytes: options.bodyLimitBytes,
       bodyTimeoutMs: options.bodyTimeoutMs ?? 10_000,
       maxEventsPerRequest: options.maxEventsPerRequest,
+      ...(options.receiveBudget ? { receiveBudget: options.receiveBudget } : {}),
+      retryAfterSeconds,
       count,
     }),
     checkEvents({

@@ -18,6 +18,11 @@ export const producerConfigSchema = z
       64 * 1024 * 1024,
       { min: 1024 },
     ),
+    MAX_RECEIVING_BYTES: env.int(
+      'Bytes of request bodies being received at once (bounds memory); past it a request gets 503 at once.',
+      32 * 1024 * 1024,
+      { min: 1024 },
+    ),
     PRODUCE_TIMEOUT_MS: env.int('How long a request waits for Kafka to acknowledge its events before 503.', 10_000, {
       min: 100,
     }),
@@ -97,6 +102,14 @@ export const producerConfigSchema = z
         code: 'custom',
         path: ['MAX_INFLIGHT_BYTES'],
         message: `must be at least BODY_LIMIT_BYTES (${config.BODY_LIMIT_BYTES})`,
+      });
+    }
+    // A body of the largest size must fit among the large bodies' share, or it could never be read.
+    if (config.MAX_RECEIVING_BYTES * 0.75 < config.BODY_LIMIT_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MAX_RECEIVING_BYTES'],
+        message: `must be at least 4/3 of BODY_LIMIT_BYTES (${Math.ceil((config.BODY_LIMIT_BYTES * 4) / 3)})`,
       });
     }
   });

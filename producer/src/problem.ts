@@ -125,6 +125,12 @@ export const problems = {
       detail: `${detail}; retry later`,
       headers: { 'retry-after': String(retryAfterSeconds) },
     }),
+  /** More request bodies are being received than the receive budget holds (MAX_RECEIVING_BYTES). */
+  receiveBudgetFull: (retryAfterSeconds: number, budgetBytes: number) =>
+    new Problem(503, 'overloaded', 'Too many request bodies being received', {
+      detail: `the request bodies being received at once hold the ${budgetBytes} bytes this instance takes; retry later`,
+      headers: { 'retry-after': String(retryAfterSeconds), connection: 'close' },
+    }),
   unavailable: (retryAfterSeconds: number, detail: string) =>
     new Problem(503, 'kafka-unavailable', 'Kafka unavailable', {
       detail,

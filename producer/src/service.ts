@@ -17,6 +17,7 @@ import { DataSchemas } from './events/data-schemas';
 import { createProducerMetrics } from './metrics';
 import { createKafkaPublisher, type KafkaPublisher } from './publisher';
 import { RateLimiter } from './rate-limit';
+import { ReceiveBudget } from './receive-budget';
 import { RequestTracker } from './request-tracker';
 
 /** This package's version, for the OpenAPI document (package.json sits beside src/ and dist/). */
@@ -70,6 +71,7 @@ export async function startProducerService(
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     bodyTimeoutMs: config.HTTP_BODY_TIMEOUT_MS,
     maxEventsPerRequest: config.MAX_EVENTS_PER_REQUEST,
+    receiveBudget: new ReceiveBudget(config.MAX_RECEIVING_BYTES),
     schemas,
     schemasRequired: config.SCHEMAS_REQUIRED,
     apiKeys: new ApiKeys(config.API_KEYS ?? []),

@@ -3,14 +3,27 @@ import request from 'supertest';
 import { createLogger } from '@event-pipeline/common';
 import { errorEdge } from './error-edge';
 import type { ReadState } from './ingest-state';
-import { readRequest } from './read-request';
+import { ReceiveBudget } from '../receive-budget';
+import { declaredBodyBytes, readRequest } from './read-request';
 
 /** readRequest behind the error edge; a 200 answers what it left on ctx.state. */
-function appReading({ maxEventsPerRequest = 10 } = {}) {
+function appReading({
+  maxEventsPerRequest = 10,
+  receiveBudget,
+}: { maxEventsPerRequest?: number; receiveBudget?: ReceiveBudget } = {}) {
   const count = jest.fn();
   const app = new Koa<ReadState>()
     .use(errorEdge(createLogger({ service: 'test', level: 'silent' })))
-    .use(readRequest({ bodyLimitBytes: 10_000, bodyTimeoutMs: 5_000, maxEventsPerRequest, count }))
+    .use(
+      readRequest({
+        bodyLimitBytes: 10_000,
+        bodyTimeoutMs: 5_000,
+        maxEventsPerRequest,
+        ...(receiveBudget ? { receiveBudget } : {}),
+        retryAfterSeconds: 3,
+        count,
+      }),
+    )
     .use((ctx) => {
       ctx.body = ctx.state;
     });
@@ -63,5 +76,50 @@ describe('readRequest', () => {
       ['invalid', 1],
       ['invalid', 1],
     ]);
+  });
+
+  it('refuses at once a body the receive budget has no room for: 503 overloaded, Retry-After, connection closed', async () => {
+    const receiveBudget = new ReceiveBudget(20_000, { smallBodyBytes: 1000 });
+    const held = receiveBudget.take(14_000)!; // large bodies being received elsewhere: their share is full
+    const { server, count } = appReading({ receiveBudget });
+    const large = await request(server)
+      .post('/events')
+      .set('content-type', 'application/json')
+      .send(JSON.stringify({ type: 'a', data: 'x'.repeat(2000) }));
+    expect(large.status).toBe(503);
+    expect(large.headers['retry-after']).toBe('3');
+    expect(large.headers.connection).toBe('close');
+    expect(large.body).toMatchObject({
+      type: 'urn:event-pipeline:problem:overloaded',
+      title: 'Too many request bodies being received',
+    });
+    expect(count.mock.calls).toEqual([['overloaded', 1]]);
+
+    // A small body still fits in the quarter kept for small ones, and gives its bytes back.
+    await request(server).post('/events').send({ type: 'a' }).expect(200);
+    expect(receiveBudget.usedBytes).toBe(14_000);
+    held();
+    await request(server)
+      .post('/events')
+      .set('content-type', 'application/json')
+      .send(JSON.stringify({ type: 'a', data: 'x'.repeat(2000) }))
+      .expect(200);
+    expect(receiveBudget.usedBytes).toBe(0);
+  });
+
+  it('gives the budget back when the body is refused', async () => {
+    const receiveBudget = new ReceiveBudget(20_000);
+    const { server } = appReading({ receiveBudget });
+    await request(server).post('/events').set('content-type', 'application/json').send('[{').expect(400);
+    expect(receiveBudget.usedBytes).toBe(0);
+  });
+});
+
+describe('declaredBodyBytes', () => {
+  it('is the Content-Length, the body limit when chunked or unreadable, and nothing when over the limit (413)', () => {
+    expect(declaredBodyBytes('512', 10_000)).toBe(512);
+    expect(declaredBodyBytes('', 10_000)).toBe(10_000);
+    expect(declaredBodyBytes('abc', 10_000)).toBe(10_000);
+    expect(declaredBodyBytes('20000', 10_000)).toBe(0);
   });
 });
