@@ -40,6 +40,19 @@ export interface KafkaClusterOptions {
   fresh?: boolean;
   /** Authenticated listeners beside the PLAINTEXT one, for testing secured clients. */
   security?: KafkaSecurityOptions;
+  /** A listener for clients that reach the brokers through a proxy, for network-fault tests. */
+  proxied?: KafkaProxiedListener;
+}
+
+/**
+ * A second PLAINTEXT listener (named PROXIED): node i listens on `port` + i and advertises
+ * `advertisedPort` + i, where a proxy in front of it listens, so that clients bootstrapped
+ * through the proxy keep going through it for every broker. Inter-broker and controller traffic
+ * stays on the direct listeners.
+ */
+export interface KafkaProxiedListener {
+  port: number;
+  advertisedPort: number;
 }
 
 /**
@@ -69,6 +82,10 @@ export interface KafkaCluster {
   readonly saslSslBrokers: string[];
   /** PEM file of the CA that signs the SASL_SSL listeners' certificates. */
   readonly caFile: string | undefined;
+  /** Bootstrap servers of the proxied listener: the proxy's addresses (empty without `proxied`). */
+  readonly proxiedBrokers: string[];
+  /** Where node i's proxied listener really listens, for the proxy's upstream (empty without `proxied`). */
+  readonly proxiedUpstreams: string[];
   nodePid(i: number): number | undefined;
   /** SIGTERM (default) shuts down gracefully; resolves once the process is gone. */
   stopNode(i: number, signal?: NodeJS.Signals): Promise<void>;
@@ -100,6 +117,8 @@ interface ClusterState {
   controllerPort: number;
   saslPort?: number;
   saslSslPort?: number;
+  proxiedPort?: number;
+  proxiedAdvertisedPort?: number;
 }
 
 const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'];
@@ -118,6 +137,7 @@ export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise
     controller: controllerPort,
     ...(security ? { sasl: security.saslPort } : {}),
     ...(security?.saslSslPort !== undefined ? { 'sasl-ssl': security.saslSslPort } : {}),
+    ...(opts.proxied ? { proxied: opts.proxied.port, 'proxied (advertised)': opts.proxied.advertisedPort } : {}),
   });
   if (security) validateUsers(security.users);
 
@@ -141,6 +161,7 @@ export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise
     controllerPort,
     ...(security ? { saslPort: security.saslPort } : {}),
     ...(security?.saslSslPort !== undefined ? { saslSslPort: security.saslSslPort } : {}),
+    ...(opts.proxied ? { proxiedPort: opts.proxied.port, proxiedAdvertisedPort: opts.proxied.advertisedPort } : {}),
   };
   const cluster = new LocalKafkaCluster(name, state);
   for (const i of range(nodes)) if (cluster.nodePid(i) === undefined) await cluster.checkPortsFree(i);
@@ -199,6 +220,8 @@ class LocalKafkaCluster implements KafkaCluster {
   readonly saslBrokers: string[];
   readonly saslSslBrokers: string[];
   readonly caFile: string | undefined;
+  readonly proxiedBrokers: string[];
+  readonly proxiedUpstreams: string[];
 
   constructor(
     readonly name: string,
@@ -210,6 +233,8 @@ class LocalKafkaCluster implements KafkaCluster {
     this.saslBrokers = listening(state.saslPort);
     this.saslSslBrokers = listening(state.saslSslPort);
     this.caFile = state.saslSslPort === undefined ? undefined : path.join(this.tlsDir, 'ca.pem');
+    this.proxiedBrokers = listening(state.proxiedAdvertisedPort);
+    this.proxiedUpstreams = listening(state.proxiedPort);
   }
 
   private get tlsDir(): string {
@@ -298,23 +323,28 @@ class LocalKafkaCluster implements KafkaCluster {
   }
 
   private serverProperties(i: number, extraProps: Record<string, string>, users: Record<string, string>): string {
-    const { nodes, brokerPort, controllerPort, saslPort, saslSslPort } = this.state;
+    const { nodes, brokerPort, controllerPort, saslPort, saslSslPort, proxiedPort, proxiedAdvertisedPort } = this.state;
     const replicas = Math.min(nodes, 3);
     const minIsr = Math.min(nodes, 2);
-    // Client listeners by name (each name is also its security protocol); the controller's is apart.
-    const clientListeners: Array<[string, number]> = [['PLAINTEXT', brokerPort + i]];
-    if (saslPort !== undefined) clientListeners.push(['SASL_PLAINTEXT', saslPort + i]);
-    if (saslSslPort !== undefined) clientListeners.push(['SASL_SSL', saslSslPort + i]);
-    const advertised = clientListeners.map(([listener, port]) => `${listener}://localhost:${port}`).join(',');
+    // Client listeners by name (each name but PROXIED is also its security protocol), with the
+    // port each listens on and the one it advertises; the controller's is apart.
+    const clientListeners: Array<[string, number, number]> = [['PLAINTEXT', brokerPort + i, brokerPort + i]];
+    if (saslPort !== undefined) clientListeners.push(['SASL_PLAINTEXT', saslPort + i, saslPort + i]);
+    if (saslSslPort !== undefined) clientListeners.push(['SASL_SSL', saslSslPort + i, saslSslPort + i]);
+    if (proxiedPort !== undefined && proxiedAdvertisedPort !== undefined) {
+      clientListeners.push(['PROXIED', proxiedPort + i, proxiedAdvertisedPort + i]);
+    }
+    const listening = clientListeners.map(([listener, port]) => `${listener}://localhost:${port}`).join(',');
+    const advertised = clientListeners.map(([listener, , port]) => `${listener}://localhost:${port}`).join(',');
     const props: Record<string, string | number | boolean> = {
       'process.roles': 'broker,controller',
       'node.id': i + 1,
-      listeners: `${advertised},CONTROLLER://localhost:${controllerPort + i}`,
+      listeners: `${listening},CONTROLLER://localhost:${controllerPort + i}`,
       'advertised.listeners': advertised,
       'inter.broker.listener.name': 'PLAINTEXT',
       'controller.listener.names': 'CONTROLLER',
       'listener.security.protocol.map': [
-        ...clientListeners.map(([listener]) => `${listener}:${listener}`),
+        ...clientListeners.map(([listener]) => `${listener}:${listener === 'PROXIED' ? 'PLAINTEXT' : listener}`),
         'CONTROLLER:PLAINTEXT',
       ].join(','),
       ...this.securityProperties(
@@ -476,6 +506,7 @@ class LocalKafkaCluster implements KafkaCluster {
     ];
     if (this.state.saslPort !== undefined) ports.push(['SASL', this.state.saslPort + i]);
     if (this.state.saslSslPort !== undefined) ports.push(['SASL_SSL', this.state.saslSslPort + i]);
+    if (this.state.proxiedPort !== undefined) ports.push(['PROXIED', this.state.proxiedPort + i]);
     for (const [role, port] of ports) {
       if (await portIsFree(port)) continue;
       const holder = await instanceUsingPort(port);

@@ -45,6 +45,9 @@ export const GO_TOOLS = {
     builderManifest: path.join(REPO_ROOT, 'observability', 'kafka-exporter', 'builder.yaml'),
     version: 'v0.165.0',
   },
+  // Toxiproxy: a TCP proxy with faults (latency, bandwidth, cuts, resets) set over its HTTP API,
+  // between the services and each broker in the reliability suite's network-fault scenario.
+  toxiproxy: { pkg: 'github.com/Shopify/toxiproxy/v2/cmd/server', version: 'v2.5.0' },
   // docker-compose.yml loaded by the Compose Specification's reference loader (compose-go),
   // which `docker compose` itself uses: schema, interpolation, consistency.
   'compose-check': {

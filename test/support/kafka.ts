@@ -7,7 +7,8 @@ import { waitFor } from './wait';
  * broker at the base, the outage test's at base + 10000, the failover cluster's from base + 10100,
  * the secured broker's listeners (PLAINTEXT, SASL, SASL_SSL) at base + 10200..10202, Jaeger's at
  * base + 10300..10305, the stack test's from base + 10400, the reliability suite's cluster from
- * base + 10500, the dashboards test's stack from base + 10600, the config test's Alertmanager at
+ * base + 10500 (its PROXIED listeners at base + 10510..10512, advertising the Toxiproxy proxies at
+ * base + 10520..10522, Toxiproxy's API at base + 10530), the dashboards test's stack from base + 10600, the config test's Alertmanager at
  * base + 10650, the slow-consumer scenario's kafka-exporter, Prometheus and consumers at
  * base + 10700..10703, the outage-alerts test's stack from base + 10800, the renamed-group
  * test's kafka-exporter, Prometheus and consumer at base + 10900..10902, and the OTLP port of the

@@ -8,6 +8,7 @@ import {
   startRetryingPorts,
 } from './cluster';
 import { ROWS_DIR } from './results';
+import { RELIABILITY_PROXIED } from './toxiproxy';
 
 /** One real three-node KRaft cluster for every scenario of the reliability suite. */
 export default async function globalSetup(): Promise<void> {
@@ -19,6 +20,8 @@ export default async function globalSetup(): Promise<void> {
       brokerPort: reliabilityBrokerPort(),
       fresh: true,
       extraProps: RELIABILITY_BROKER_PROPS,
+      // For the network-fault scenario: clients that bootstrap here go through Toxiproxy.
+      proxied: { port: RELIABILITY_PROXIED.port(), advertisedPort: RELIABILITY_PROXIED.advertisedPort() },
     }),
   );
   process.env.RELIABILITY_KAFKA_BROKERS = cluster.brokers.join(',');
