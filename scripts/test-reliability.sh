@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The fault and bad-input suite (jest project "reliability") on a real three-broker Kafka
 # cluster, then its results: test/reliability/results.json and a table (printed, and in
-# docs/reliability.md). It fails unless at least six scenarios ran, every one passed, and none
+# docs/reliability.md). It fails unless all twelve scenarios ran, every one passed, and none
 # lost an event. Extra arguments go to jest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -1,0 +1,112 @@
+import { metricValue } from '../support/pipeline';
+import { freePort, spawnService, type ServiceProcess } from '../support/processes';
+import { leaseCluster, type ClusterLease } from './support/cluster';
+import { floodWithHeldBodies, rssBytes, type FloodEnding } from './support/flood';
+import { runScenario } from './support/ledger';
+import { slowest, startLoad } from './support/load';
+import { awaitAllProcessed, scenarioNames, startScenarioConsumer, TOPIC_ENV } from './support/pipeline';
+
+jest.setTimeout(300_000);
+
+const MIB = 1024 * 1024;
+/** The producer's defaults (producer/src/config.ts), said here so that the bounds below follow them. */
+const BODY_LIMIT_BYTES = MIB;
+const MAX_RECEIVING_BYTES = 32 * MIB;
+const PRODUCE_TIMEOUT_MS = 10_000;
+const FLOOD_CONNECTIONS = 2000;
+/** Just under the limit, as a client that wants to hold the most memory would send. */
+const FLOOD_BODY_BYTES = BODY_LIMIT_BYTES - 1024;
+
+// Many clients at once, each holding a large body it never finishes, while well-behaved clients
+// keep sending. The receive budget must keep the producer's memory bounded, the producer ready,
+// the steady load served within its usual bound, and every accepted event processed.
+describe('when 2,000 connections hold large bodies while the steady load runs', () => {
+  let lease: ClusterLease;
+  let producer: ServiceProcess | undefined;
+  beforeAll(async () => (lease = await leaseCluster()));
+  afterAll(async () => {
+    producer?.child.kill('SIGTERM');
+    await producer?.exited;
+    await lease?.release();
+  });
+
+  it('keeps the producer within its receive budget, ready and serving, and loses nothing', () =>
+    runScenario('9. body flood: 2,000 connections holding large bodies', async (ledger, note) => {
+      const names = scenarioNames('flood');
+      const port = await freePort();
+      producer = await spawnService(
+        'producer',
+        {
+          KAFKA_BROKERS: lease.brokers.join(','),
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          EVENTS_TOPIC: names.topic,
+          BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES),
+          MAX_RECEIVING_BYTES: String(MAX_RECEIVING_BYTES),
+          PRODUCE_TIMEOUT_MS: String(PRODUCE_TIMEOUT_MS),
+          ...TOPIC_ENV,
+        },
+        { port },
+      );
+      const pid = producer.child.pid!;
+      const consumer = await startScenarioConsumer(lease.brokers, names, ledger);
+      // A steady request waits at most the produce timeout for Kafka; past that and some slack for
+      // this machine (which also runs the 2,000 clients) it counts as hung ('timeout'), a failure.
+      const load = startLoad({ url: producer.url, ledger, prefix: 'flood', timeoutMs: PRODUCE_TIMEOUT_MS + 5000 });
+      try {
+        await load.acceptMore(300);
+        const baseline = rssBytes(pid);
+        const before = load.answers.length;
+
+        let peak = baseline;
+        let flooding = true;
+        const notReady: number[] = [];
+        const watch = (async () => {
+          while (flooding) {
+            peak = Math.max(peak, rssBytes(pid));
+            const ready = await fetch(`${producer!.url}/health/ready`);
+            await ready.arrayBuffer();
+            if (ready.status !== 200) notReady.push(ready.status);
+          }
+        })();
+        const endings = await floodWithHeldBodies(port, FLOOD_CONNECTIONS, FLOOD_BODY_BYTES);
+        flooding = false;
+        await watch;
+        await load.acceptMore(200);
+        await load.stop();
+
+        const during = load.answers.slice(before);
+        const byEnding = new Map<FloodEnding, number>();
+        for (const ending of endings) byEnding.set(ending, (byEnding.get(ending) ?? 0) + 1);
+        const grownMiB = (peak - baseline) / MIB;
+        note(
+          `flood ${JSON.stringify(Object.fromEntries(byEnding))}; RSS ${(baseline / MIB).toFixed(0)} MiB -> peak ` +
+            `${(peak / MIB).toFixed(0)} MiB; steady statuses ${JSON.stringify(load.statuses())}, ` +
+            `slowest ${Math.round(slowest(load.answers))} ms`,
+        );
+
+        // The large bodies let in (three quarters of the budget at a time) are cut off at their
+        // body timeout (408); every other flooding connection is refused at once (503, counted
+        // as overloaded) and closed. None is left hanging, none is closed without a word.
+        expect([...byEnding.keys()].filter((ending) => ![408, 503, 'reset'].includes(ending))).toEqual([]);
+        const cutOff = byEnding.get(408) ?? 0;
+        expect(cutOff).toBeGreaterThan(0);
+        const refused = byEnding.get(503) ?? 0;
+        expect(refused).toBeGreaterThanOrEqual(0.9 * (FLOOD_CONNECTIONS - cutOff));
+        const metrics = await (await fetch(`${producer.url}/metrics`)).text();
+        expect(metricValue(metrics, 'events_ingested_total{outcome="overloaded"}')).toBeGreaterThanOrEqual(refused);
+
+        // Memory: what was let in (the budget), each body once more as text while it is parsed,
+        // and room for the sockets and the collector's lag.
+        expect(grownMiB).toBeLessThan((2 * MAX_RECEIVING_BYTES) / MIB + 64);
+        expect(notReady).toEqual([]);
+        // The steady load was served all along: only 202s, none hung.
+        expect(during.length).toBeGreaterThan(0);
+        expect(Object.keys(load.statuses())).toEqual(['202']);
+        await awaitAllProcessed(ledger, names, lease.brokers);
+      } finally {
+        await load.stop();
+        await consumer.stop();
+      }
+    }));
+});
