@@ -76,7 +76,7 @@ async function list(kafka: Kafka, config: DlqConfig, command: Extract<Command, {
   } else if (result.total === 0) {
     io.out(`no dead letters in ${config.DLQ_TOPIC} (${describeRetention(retention)})`);
   } else {
-    io.out(renderSummary(result, describeSelector(command.selector)));
+    io.out(renderSummary(result, isEmptySelector(command.selector) ? 'all' : describeSelector(command.selector)));
     io.out(describeRetention(retention));
   }
 }
@@ -181,7 +181,8 @@ async function redriveCommand(
   } finally {
     io.progress?.('\n');
   }
-  if (!report.dryRun) await push({ ok: report.failed === 0 });
+  // A run that had nothing left to send leaves the last real run's numbers in place.
+  if (!report.dryRun && report.planned.length > 0) await push({ ok: report.failed === 0 });
   io.out(
     command.json
       ? JSON.stringify(report, (_key, value: unknown) => (typeof value === 'bigint' ? String(value) : value), 2)

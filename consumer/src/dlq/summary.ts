@@ -130,7 +130,7 @@ export function renderDeadLetter(deadLetter: DeadLetter): string {
   const lines = [`── ${details.position}`];
   const field = (name: string, value: unknown): void => {
     if (value !== undefined && value !== null) {
-      lines.push(`  ${name.padEnd(18)} ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+      lines.push(`  ${name.padEnd(24)} ${typeof value === 'string' ? value : JSON.stringify(value)}`);
     }
   };
   const { event } = deadLetter;
