@@ -6,10 +6,22 @@ import { promisify } from 'node:util';
 import { ensureDebianTools } from '../../scripts/tools/debian';
 import { startJaeger, type Jaeger } from '../../scripts/jaeger/jaeger';
 import { ancestorsOf, waitForEventTrace, type TraceSpan } from '../support/jaeger';
-import { readTopic, testBrokers, testPort, topicRecordCount, uniqueName, type ReadRecord } from '../support/kafka';
+import {
+  readTopic,
+  testBrokers,
+  testPort,
+  testKafka,
+  topicRecordCount,
+  uniqueName,
+  withAdmin,
+  type ReadRecord,
+} from '../support/kafka';
 import { postJson } from '../support/pipeline';
 import { spawnPipeline, type ServiceProcess } from '../support/processes';
 import { waitFor } from '../support/wait';
+import { redriveGroupId } from '../../consumer/src/dlq/redrive';
+import { encodePendingSend } from '../../consumer/src/dlq/redrive-record';
+import { EMPTY_SELECTOR } from '../../consumer/src/dlq/selector';
 
 jest.setTimeout(300_000);
 
@@ -352,6 +364,24 @@ describe('dlq: inspect and redrive dead letters', () => {
     }
   });
 
+  it('writes to another topic only with --to, and refuses a target topic that does not exist', async () => {
+    const missing = await runDlq('redrive', '--id', 'audit-1', '--yes', '--to', uniqueName('no-such-topic'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^dlq: target topic no-such-topic-\w+ does not exist: nothing was sent\n$/);
+
+    const quarantine = uniqueName('quarantine');
+    await withAdmin((admin) =>
+      admin.createTopics({ topics: [{ topic: quarantine, numPartitions: 1 }], waitForLeaders: true }),
+    );
+    const before = await topicRecordCount(topic);
+    const moved = await runDlq('redrive', '--id', 'audit-1', '--yes', '--to', quarantine);
+    expect(moved.code).toBe(0);
+    const [record] = await readTopic(quarantine);
+    expect(record?.headers).toMatchObject({ ce_id: 'audit-1', 'dlq.redriven.from': expect.stringMatching(`^${dlq}/`) });
+    // Not to its original topic as well.
+    expect(await topicRecordCount(topic)).toBe(before);
+  });
+
   it('sends each selected event exactly once in total when a redrive is killed halfway and run again', async () => {
     writeFileSync(brokenFile, '');
     const bulk = Array.from({ length: 20 }, (_, index) => ({ id: `bulk-${index}`, type: 'bulk.imported' }));
@@ -387,5 +417,54 @@ describe('dlq: inspect and redrive dead letters', () => {
     const third = await runDlq('redrive', '--type', 'bulk.imported', '--yes');
     expect(third.stdout).toContain('nothing to send: all 20 matching dead letter(s)');
     expect(await bulkRedriven()).toHaveLength(20);
+  });
+
+  it('finds, after a crash between a send and its commit, the event already written and does not send it again', async () => {
+    // The state a redrive leaves when killed right after Kafka acknowledged its send: the note
+    // committed before the send, the redriven record written, the offset after it not committed.
+    const [deadLetter] = (await readTopic(dlq)).filter((record) => record.headers.ce_id === 'audit-2');
+    const selector = { ...EMPTY_SELECTOR, ids: ['audit-2'] };
+    const groupId = redriveGroupId(dlq, selector, undefined);
+    const highs = await withAdmin((admin) => admin.fetchTopicOffsets(topic));
+    const note = encodePendingSend({
+      end: BigInt(deadLetter!.offset) + 1n,
+      targets: { [topic]: Object.fromEntries(highs.map(({ partition, high }) => [String(partition), high])) },
+    });
+    const kafka = testKafka();
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic,
+      messages: [
+        {
+          key: deadLetter!.key,
+          value: deadLetter!.value,
+          headers: {
+            ...Object.fromEntries(Object.entries(deadLetter!.headers).filter(([name]) => !name.startsWith('dlq.'))),
+            'dlq.redriven.from': `${dlq}/${deadLetter!.partition}/${deadLetter!.offset}`,
+            'dlq.redriven.at': new Date().toISOString(),
+          },
+        },
+      ],
+    });
+    await producer.disconnect();
+    const member = kafka.consumer({ groupId });
+    await member.connect();
+    await member.subscribe({ topics: [dlq], fromBeginning: true });
+    const joined = new Promise((resolve) => member.on(member.events.GROUP_JOIN, resolve));
+    await member.run({ autoCommit: false, eachBatch: async () => undefined });
+    await joined;
+    await member.commitOffsets([
+      { topic: dlq, partition: deadLetter!.partition, offset: String(deadLetter!.offset), metadata: note },
+    ]);
+    await member.disconnect();
+
+    const resumed = await runDlq('redrive', '--id', 'audit-2', '--yes');
+    expect(resumed.stderr).toBe('');
+    expect(resumed.stdout).toContain('0 sent, 1 already sent by an interrupted run, 0 failed');
+    const copies = (await redrivenRecords()).filter((record) => record.headers.ce_id === 'audit-2');
+    expect(copies).toHaveLength(1);
+    const again = await runDlq('redrive', '--id', 'audit-2', '--yes');
+    expect(again.stdout).toContain('nothing to send: all 1 matching dead letter(s)');
   });
 });
