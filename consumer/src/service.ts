@@ -93,8 +93,12 @@ export async function startConsumerService(
   const { started, abort } = startInBackground(async (signal) => {
     await provisionTopics(
       kafka,
-      [config.EVENTS_TOPIC, config.DLQ_TOPIC].map((topic) => ({
-        topic,
+      [
+        { topic: config.EVENTS_TOPIC },
+        // Dead letters are never deleted by hand (`dlq` only reads and redrives them): retention does it.
+        { topic: config.DLQ_TOPIC, configEntries: [{ name: 'retention.ms', value: String(config.DLQ_RETENTION_MS) }] },
+      ].map((spec) => ({
+        ...spec,
         numPartitions: config.TOPIC_PARTITIONS,
         replicationFactor: config.TOPIC_REPLICATION_FACTOR,
       })),

@@ -248,6 +248,18 @@ const deadLetters = [
       },
     ],
   }),
+  timeseriesPanel({
+    title: 'Which errors send events to the dead-letter topic?',
+    description:
+      "Events dead-lettered per interval, by the name of the error that sent them there (the consumers' own counts). `npm run dlq -- list` groups what the topic holds by error message too; docs/runbooks.md#eventsdeadlettered says how to redrive them. 0 in health.",
+    unit: 'short',
+    queries: [
+      {
+        expr: `${sumBy(['error'], `increase(${series('events_dead_lettered_total', on.consumer)}[$__rate_interval])`)} or on () vector(0)`,
+        legend: '{{error}}',
+      },
+    ],
+  }),
   statPanel({
     title: 'How many events does the dead-letter topic hold?',
     description:

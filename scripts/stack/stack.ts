@@ -1,8 +1,8 @@
 // The whole stack without Docker, on the contract's ports (DESIGN.md), from local binaries and
 // the config files compose uses: Kafka (scripts/kafka), Jaeger (observability/jaeger), the
 // producer and the consumers with the telemetry bootstrap, kafka-exporter
-// (observability/kafka-exporter), Alertmanager and Prometheus (observability/alertmanager,
-// observability/prometheus; Debian's packages). State and logs in .cache/stack/.
+// (observability/kafka-exporter), Alertmanager, the Pushgateway and Prometheus
+// (observability/alertmanager, observability/prometheus; Debian's packages). State and logs in .cache/stack/.
 import { readdirSync } from 'node:fs';
 import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -45,6 +45,8 @@ export interface StackLayout {
   consumers: number;
   kafkaExporterPort: number;
   alertmanagerPort: number;
+  /** Where `dlq redrive` pushes its counts. */
+  pushgatewayPort: number;
   prometheusPort: number;
 }
 
@@ -59,6 +61,7 @@ export function defaultLayout(env: NodeJS.ProcessEnv = process.env): StackLayout
     consumers: 1,
     kafkaExporterPort: 9308,
     alertmanagerPort: 9093,
+    pushgatewayPort: 9091,
     prometheusPort: 9090,
   };
 }
@@ -142,7 +145,10 @@ function service(
 
 /** Where each scrape job of observability/prometheus/prometheus.yml finds its processes: local ports. */
 export type ScrapeTargets = Partial<
-  Record<'producer' | 'consumer' | 'kafka-exporter' | 'prometheus' | 'alertmanager' | 'jaeger', number[]>
+  Record<
+    'producer' | 'consumer' | 'kafka-exporter' | 'prometheus' | 'alertmanager' | 'pushgateway' | 'jaeger',
+    number[]
+  >
 >;
 
 /**
@@ -238,6 +244,7 @@ export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
     'kafka-exporter': [layout.kafkaExporterPort],
     prometheus: [layout.prometheusPort],
     alertmanager: [layout.alertmanagerPort],
+    pushgateway: [layout.pushgatewayPort],
     jaeger: [jaeger.metrics],
   }));
   return [
@@ -293,6 +300,10 @@ export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
       },
       { configFiles: [CONFIG.alertmanager] },
     ),
+    daemonPart(dir, 'pushgateway', layout.pushgatewayPort, '/-/ready', async () => {
+      const { 'prometheus-pushgateway': pushgateway } = await ensureDebianTools('prometheus-pushgateway');
+      return { command: pushgateway, args: [`--web.listen-address=127.0.0.1:${layout.pushgatewayPort}`] };
+    }),
     prometheus,
   ];
 }

@@ -13,7 +13,17 @@ describe('docker-compose.yml', () => {
 
   it('defines the whole stack, Grafana on port 3000 among it', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['alertmanager', 'consumer', 'grafana', 'jaeger', 'kafka', 'kafka-exporter', 'producer', 'prometheus'].sort(),
+      [
+        'alertmanager',
+        'consumer',
+        'grafana',
+        'jaeger',
+        'kafka',
+        'kafka-exporter',
+        'producer',
+        'prometheus',
+        'pushgateway',
+      ].sort(),
     );
     expect(publishedPorts(services.grafana!).map((port) => port.published)).toEqual([3000]);
   });
@@ -63,7 +73,7 @@ describe('docker-compose.yml', () => {
     const open = ports.filter((port) => port.hostIp === '${BIND_ADDRESS:-127.0.0.1}').map((port) => port.published);
     expect(open.sort((a, b) => a - b)).toEqual([3000, 8080, 9090, 9093, 16686]);
     const local = ports.filter((port) => port.hostIp === '127.0.0.1').map((port) => port.published);
-    expect(local.sort((a, b) => a - b)).toEqual([4317, 4318, 9092, 9308]);
+    expect(local.sort((a, b) => a - b)).toEqual([4317, 4318, 9091, 9092, 9308]);
     expect(open.length + local.length).toBe(ports.length);
   });
 

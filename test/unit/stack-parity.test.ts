@@ -57,9 +57,10 @@ describe('compose and the local stack', () => {
       );
     });
 
-    it("Prometheus and Alertmanager: Debian's releases, which the stack installs", () => {
+    it("Prometheus, Alertmanager and the Pushgateway: Debian's releases, which the stack installs", () => {
       expect(tag('prometheus')).toBe(`v${DEBIAN_VERSIONS.prometheus}`);
       expect(tag('alertmanager')).toBe(`v${DEBIAN_VERSIONS['prometheus-alertmanager']}`);
+      expect(tag('pushgateway')).toBe(`v${DEBIAN_VERSIONS['prometheus-pushgateway']}`);
     });
   });
 
