@@ -51,6 +51,14 @@ export const GO_TOOLS = {
     source: path.join(REPO_ROOT, 'scripts', 'tools', 'compose-check'),
     version: 'compose-go v2.16.2',
   },
+  // Helm, for the chart's `helm lint` and `helm template` checks (test/unit/helm.test.ts).
+  helm: { pkg: 'helm.sh/helm/v4/cmd/helm', version: 'v4.3.2' },
+  // Kubernetes manifests decoded strictly into the real API types: k8s.io/api, the Prometheus
+  // Operator's monitoring.coreos.com/v1 and KEDA's keda.sh/v1alpha1 (go.mod pins them).
+  'kube-check': {
+    source: path.join(REPO_ROOT, 'scripts', 'tools', 'kube-check'),
+    version: 'k8s.io/api v0.37.2, prometheus-operator v0.95.2, keda v2.20.2',
+  },
 } satisfies Record<string, GoTool>;
 
 export type GoToolName = keyof typeof GO_TOOLS;
