@@ -37,9 +37,16 @@ export interface Failure {
   output: string;
 }
 
-export async function helm(...args: string[]): Promise<string> {
-  const { stdout } = await runCommand(await ensureGoTool('helm'), args);
+/** Helm 4, the one the checks run with, or Helm 3, which they hold to the same results. */
+export type HelmTool = 'helm' | 'helm3';
+
+export async function helmWith(tool: HelmTool, ...args: string[]): Promise<string> {
+  const { stdout } = await runCommand(await ensureGoTool(tool), args);
   return stdout;
+}
+
+export function helm(...args: string[]): Promise<string> {
+  return helmWith('helm', ...args);
 }
 
 /** The output of a command that should fail, or an error if it passed. */
@@ -63,12 +70,12 @@ function valueArgs(files: string[], set: string[]): string[] {
 }
 
 /** `helm template` of the chart with these values files and --set values: the YAML it prints. */
-export function template(files: string[] = [], set: string[] = []): Promise<string> {
-  return helm('template', RELEASE, CHART_DIR, '--namespace', NAMESPACE, ...valueArgs(files, set));
+export function template(files: string[] = [], set: string[] = [], tool: HelmTool = 'helm'): Promise<string> {
+  return helmWith(tool, 'template', RELEASE, CHART_DIR, '--namespace', NAMESPACE, ...valueArgs(files, set));
 }
 
-export function lint(files: string[] = [], set: string[] = []): Promise<string> {
-  return helm('lint', '--strict', CHART_DIR, '--namespace', NAMESPACE, ...valueArgs(files, set));
+export function lint(files: string[] = [], set: string[] = [], tool: HelmTool = 'helm'): Promise<string> {
+  return helmWith(tool, 'lint', '--strict', CHART_DIR, '--namespace', NAMESPACE, ...valueArgs(files, set));
 }
 
 /** The rendered objects, parsed. */

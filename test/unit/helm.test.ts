@@ -5,11 +5,12 @@ import { parse, stringify } from 'yaml';
 import { CHART_RULES_FILE, RULES_FILE } from '../../dashboards/src/rules-file';
 import { runCommand } from '../../scripts/kafka/jars';
 import { ensureDebianTools } from '../../scripts/tools/debian';
-import { ensureGoTool } from '../../scripts/tools/go-tools';
+import { ensureGoTool, GO_TOOLS } from '../../scripts/tools/go-tools';
 import {
   CHART_DIR,
   failureOf,
   find,
+  helm,
   lint,
   objectsOf,
   RELEASE,
@@ -41,6 +42,12 @@ async function decode(rendered: string): Promise<Decoded[]> {
 const kinds = (objects: Array<{ kind: string }>): string[] => objects.map((object) => object.kind).sort();
 
 const name = (component: string): string => `${RELEASE}-event-pipeline-${component}`;
+
+it('checks with the Helm release the tools pin', async () => {
+  expect((await helm('version', '--short')).trim()).toMatch(
+    new RegExp(`^${GO_TOOLS.helm.version.replaceAll('.', '\\.')}\\b`),
+  );
+});
 
 // `helm lint` and `helm template` on every value set (the defaults and deploy/helm/event-pipeline/ci/),
 // each rendered object decoded strictly into the real Kubernetes, Prometheus Operator and KEDA
@@ -86,6 +93,14 @@ describe.each(VALUE_SETS)('the chart with the $name values', ({ name: set, files
     const { promtool } = await ensureDebianTools('promtool');
     const { stdout } = await runCommand(promtool, ['check', 'rules', file]);
     expect(stdout).toMatch(/SUCCESS: \d+ rules found/);
+  });
+});
+
+// The chart says Helm 3 and 4: the last Helm 3 line lints it and renders the very same objects.
+describe.each(VALUE_SETS)('Helm 3 with the $name values', ({ files }) => {
+  it('passes helm lint --strict and renders what Helm 4 renders', async () => {
+    expect(await lint(files, [], 'helm3')).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+    expect(objectsOf(await template(files, [], 'helm3'))).toEqual(objectsOf(await template(files)));
   });
 });
 
@@ -198,6 +213,8 @@ describe('a wrong value', () => {
     expect(rendering.output).toMatch(message);
     const linting = await failureOf(lint([], set));
     expect(linting.output).toMatch(message);
+    // Helm 3 reads the schema too (its messages are worded alike).
+    await failureOf(template([], set, 'helm3'));
   });
 
   // The chart's own bounds between values are `fail`s in its templates: `helm template` and
@@ -225,6 +242,7 @@ describe('a wrong value', () => {
     ],
   ])('fails helm template: %s', async (_, set, message) => {
     expect((await failureOf(template([], set))).output).toMatch(message);
+    expect((await failureOf(template([], set, 'helm3'))).output).toMatch(message);
   });
 });
 
