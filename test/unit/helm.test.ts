@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { CHART_RULES_FILE, RULES_FILE } from '../../dashboards/src/rules-file';
+import { REPO_ROOT } from '../support/compose';
 import { runCommand } from '../../scripts/kafka/jars';
 import { ensureDebianTools } from '../../scripts/tools/debian';
 import { ensureGoTool, GO_TOOLS } from '../../scripts/tools/go-tools';
@@ -289,5 +290,18 @@ describe('the strict decode (scripts/tools/kube-check)', () => {
 describe("the chart's generated copies", () => {
   it('hold the rules observability/prometheus/rules holds, byte for byte', () => {
     expect(readFileSync(CHART_RULES_FILE, 'utf8')).toBe(readFileSync(RULES_FILE, 'utf8'));
+  });
+});
+
+describe('the Strimzi example of the README and docs/kubernetes.md', () => {
+  // The YAML blocks that name Strimzi's bootstrap Service, their list indentation taken off.
+  const examples = (file: string): unknown[] =>
+    [...readFileSync(path.join(REPO_ROOT, file), 'utf8').matchAll(/^( *)```yaml\n([\s\S]*?)^ *```/gm)]
+      .filter((match) => match[2]!.includes('my-cluster-kafka-bootstrap'))
+      .map((match) => parse(match[2]!.replace(new RegExp(`^${match[1]!}`, 'gm'), '')));
+
+  it.each(['README.md', 'docs/kubernetes.md'])('in %s is the strimzi value set the checks render', (file) => {
+    const strimzi = parse(readFileSync(path.join(CHART_DIR, 'ci', 'strimzi-values.yaml'), 'utf8'));
+    expect(examples(file)).toEqual([strimzi]);
   });
 });
