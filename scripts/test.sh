@@ -18,7 +18,7 @@ for tool in java mvn openssl; do
   fi
 done
 if ! command -v go >/dev/null 2>&1 && [ ! -x .cache/tools/jaeger-*/jaeger ]; then
-  echo "test: 'go' is needed to build Jaeger (the trace backend of the tracing tests) from the Go module proxy" >&2
+  echo "test: 'go' is needed to build Jaeger (the trace backend of the tracing tests), Helm and our Go checks from the Go module proxy" >&2
   exit 1
 fi
 

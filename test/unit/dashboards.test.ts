@@ -5,7 +5,7 @@ import { createMetricsRegistry } from '@event-pipeline/common';
 import { createConsumerMetrics } from '../../consumer/src/metrics';
 import { ruleGroups } from '../../dashboards/src/alerts';
 import { monitoring } from '../../dashboards/src/config';
-import { GENERATED_DIR, generatedFiles, staleFiles } from '../../dashboards/src/generate';
+import { GENERATED_DIR, generatedFiles, staleFiles, staleOutputs } from '../../dashboards/src/generate';
 import { dashboards, panelQueries, PIPELINE_TAG, VARIABLES } from '../../dashboards/src/index';
 import { createProducerMetrics } from '../../producer/src/metrics';
 
@@ -87,6 +87,10 @@ describe('the Grafana dashboards', () => {
       );
     }
     expect([...generatedFiles().keys()]).toEqual(dashboards.map((board) => `${board.uid}.json`));
+  });
+
+  it('are generated into the Helm chart too, with the rules: no generated file anywhere is stale', () => {
+    expect(staleOutputs()).toEqual([]);
   });
 
   it('keep their uids: links, bookmarks and alerts point at them', () => {
