@@ -4,7 +4,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { parse } from 'yaml';
 import { createLogger, createMetricsRegistry, createOpsServer, describeConfig } from '@event-pipeline/common';
-import { consumerConfigSchema } from '../../consumer/src/config';
+import { dlqConfigSchema } from '../../consumer/src/dlq/config';
 import { monitoring } from '../../dashboards/src/config';
 import { generatedFiles } from '../../dashboards/src/generate';
 import { createApp } from '../../producer/src/app';
@@ -41,7 +41,8 @@ interface PodSpec {
 
 const SERVICES = {
   producer: { schema: producerConfigSchema, portVariable: 'PORT', portName: 'http' },
-  consumer: { schema: consumerConfigSchema, portVariable: 'METRICS_PORT', portName: 'metrics' },
+  // The consumer's image runs the `dlq` command too, configured by the same environment.
+  consumer: { schema: dlqConfigSchema, portVariable: 'METRICS_PORT', portName: 'metrics' },
 } as const;
 type Service = keyof typeof SERVICES;
 const SERVICE_NAMES = Object.keys(SERVICES) as Service[];
