@@ -37,17 +37,21 @@ async function javaMajor(javaHome: string | undefined): Promise<number | undefin
   }
 }
 
-/** A JAVA_HOME with Java 21 or newer: the environment's if it is one, else the Temurin 25 JDK. */
+/**
+ * The JAVA_HOME the registry runs with, Java 21 or newer: REGISTRY_JAVA_HOME (.ci/run sets it to
+ * the Temurin 25 JDK, leaving Kafka's JAVA_HOME alone), else JAVA_HOME if it is new enough, else
+ * the Temurin 25 JDK these machines carry.
+ */
 export async function registryJavaHome(): Promise<string> {
-  const candidates = [process.env.JAVA_HOME, REGISTRY_JAVA_HOME_DEFAULT].filter(
+  const candidates = [process.env.REGISTRY_JAVA_HOME, process.env.JAVA_HOME, REGISTRY_JAVA_HOME_DEFAULT].filter(
     (home): home is string => home !== undefined && home !== '',
   );
   for (const home of candidates) {
     if (((await javaMajor(home)) ?? 0) >= 21) return home;
   }
   throw new Error(
-    `Apicurio Registry ${APICURIO_VERSION} needs Java 21 or newer: set JAVA_HOME to one (e.g. ${REGISTRY_JAVA_HOME_DEFAULT}); ` +
-      `JAVA_HOME is ${process.env.JAVA_HOME ?? '(unset)'}`,
+    `Apicurio Registry ${APICURIO_VERSION} needs Java 21 or newer: set REGISTRY_JAVA_HOME (or JAVA_HOME) to one ` +
+      `(e.g. ${REGISTRY_JAVA_HOME_DEFAULT}); JAVA_HOME is ${process.env.JAVA_HOME ?? '(unset)'}`,
   );
 }
 
