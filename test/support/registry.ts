@@ -40,7 +40,7 @@ export function runSchemasCli(
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [tsx, path.join(ROOT, 'scripts', 'schemas', 'cli.ts'), command, '--dir', dir, '--url', url],
+      [tsx, path.join(ROOT, 'producer', 'src', 'schemas-cli.ts'), command, '--dir', dir, '--url', url],
       { cwd: ROOT, env: { PATH: process.env.PATH ?? '' } },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;

@@ -8,7 +8,8 @@ import { testPort, uniqueName } from './kafka';
 /**
  * The parts of `npm run stack:up`, moved off the contract's ports to `TEST_PORT_BASE` + `offset`
  * and up: Kafka at + 0, Jaeger at + 10..15, the producer at + 20, the consumers from + 21,
- * kafka-exporter, Alertmanager and Prometheus at + 30..32. A running stack is left alone.
+ * kafka-exporter, Alertmanager and Prometheus at + 30..32, the schema registry at + 33..34. A
+ * running stack is left alone.
  */
 export function movedStackLayout(offset: number, name: string, consumers = 1): StackLayout {
   const at = (delta: number) => testPort(offset + delta);
@@ -30,6 +31,8 @@ export function movedStackLayout(offset: number, name: string, consumers = 1): S
     kafkaExporterPort: at(30),
     alertmanagerPort: at(31),
     prometheusPort: at(32),
+    schemaRegistryPort: at(33),
+    schemaRegistryManagementPort: at(34),
   };
 }
 

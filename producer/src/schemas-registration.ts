@@ -1,4 +1,5 @@
-// `npm run schemas:push` and `schemas:check`: the repository's schemas/ against the registry.
+// `npm run schemas:push` and `schemas:check` (and compose's one-shot schemas-push, from the
+// producer image): the schema folder against the registry.
 // Subject naming: one subject per event type, named as the type (e.g. com.example.order.created);
 // an Avro schema's record full name must be the type too, so the subject is also what Confluent's
 // RecordNameStrategy gives, and Confluent clients find it. schemas/README.md says why.
@@ -9,8 +10,8 @@ import {
   type SchemaRegistryClient,
   SchemaRegistryRefusedError,
   type SchemaFormat,
-} from '../../common/src/index';
-import { readSchemaFolder, type SchemaFile } from '../../producer/src/events/data-schemas';
+} from '@event-pipeline/common';
+import { readSchemaFolder, type SchemaFile } from './events/data-schemas';
 
 export const COMPATIBILITY_LEVELS = [
   'BACKWARD',
