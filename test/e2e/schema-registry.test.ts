@@ -6,7 +6,7 @@ import type { EventHandler, HandlerContext } from '../../consumer/src/handler';
 import { DEAD_LETTER_HEADERS } from '../../consumer/src/kafka-dead-letter';
 import { readTopic, testBrokers, testKafka, topicRecordCount, uniqueName } from '../support/kafka';
 import { metricValue, postJson, startConsumer, startProducer } from '../support/pipeline';
-import { runSchemasCli, startTestRegistry, type TestRegistry } from '../support/registry';
+import { readWithPythonClient, runSchemasCli, startTestRegistry, type TestRegistry } from '../support/registry';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(240_000);
@@ -168,6 +168,9 @@ describe('with a schema registry (real Apicurio, KafkaSQL on the test broker)', 
       expect((event.data as object).constructor.name).toBe('Object');
       expect(context.dataSchema).toEqual({ id: latest.id, subject: PAYMENT, version: latest.version });
     });
+    // An independent reader, Confluent's Python AvroDeserializer on the same registry, decodes them too.
+    const independent = await readWithPythonClient({ brokers: testBrokers().join(','), topic, url: registry.url }, 5);
+    ids.forEach((id, index) => expect(independent.get(id)).toEqual({ ...payment(index + 1), provider: null }));
     // Avro is smaller on the wire than the JSON it came as.
     expect(raw.get('plain-1')!.length).toBeLessThan(Buffer.byteLength(JSON.stringify(payment(1))));
   });

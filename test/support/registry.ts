@@ -1,5 +1,8 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { runCommand } from '../../scripts/kafka/jars';
 import {
   startRegistry,
   stopRegistry,
@@ -48,4 +51,42 @@ export function runSchemasCli(
       },
     );
   });
+}
+
+/** Confluent's Python client, the independent reader: pinned, installed once with pip into .cache/tools. */
+export const PYTHON_READER = { package: 'confluent-kafka[avro,schemaregistry]', version: '2.16.1' };
+
+async function ensurePythonReader(): Promise<string> {
+  const target = path.join(ROOT, '.cache', 'tools', `python-confluent-kafka-${PYTHON_READER.version}`);
+  if (!existsSync(path.join(target, '.complete'))) {
+    await runCommand('python3', [
+      ...['-m', 'pip', 'install', '--only-binary=:all:', '--target', target],
+      ...['--disable-pip-version-check', '--no-input', '--quiet', '--root-user-action=ignore'],
+      `${PYTHON_READER.package}==${PYTHON_READER.version}`,
+    ]);
+    await writeFile(path.join(target, '.complete'), '');
+  }
+  return target;
+}
+
+/**
+ * Reads `count` Avro records of `topic` with Confluent's Python AvroDeserializer against the
+ * registry at `url`: the decoded data by event id.
+ */
+export async function readWithPythonClient(
+  { brokers, topic, url }: { brokers: string; topic: string; url: string },
+  count: number,
+): Promise<Map<string, unknown>> {
+  const packages = await ensurePythonReader();
+  const { stdout } = await runCommand(
+    'python3',
+    [path.join(__dirname, 'avro_reader.py'), brokers, topic, url, String(count), '60'],
+    { PYTHONPATH: packages },
+  );
+  const decoded = new Map<string, unknown>();
+  for (const line of stdout.trim().split('\n')) {
+    const { id, data } = JSON.parse(line) as { id: string; data: unknown };
+    decoded.set(id, data);
+  }
+  return decoded;
 }
