@@ -45,6 +45,10 @@ export const consumerConfigShape = {
     'How long a processed event is remembered for de-duplication (0: until newer ones push it out).',
     3_600_000,
   ),
+  SCHEMA_REGISTRY_URL: env.optionalUrl(
+    "Base URL of the schema registry's Confluent API (Apicurio: http://host:8081/apis/ccompat/v7); when set, Avro data is decoded before the handler runs (else it reaches the handler as bytes).",
+  ),
+  SCHEMA_REGISTRY_TIMEOUT_MS: env.int('Bound on one call to the schema registry.', 5000, { min: 100 }),
   FROM_BEGINNING: env.bool('A new group starts at the earliest offset (no event accepted before it is skipped).', true),
 };
 

@@ -8,6 +8,7 @@ import {
   type DecodedRecord,
   type Logger,
 } from '@event-pipeline/common';
+import type { DataDecoder, DataSchemaRef } from './data-decoder';
 import { REDRIVE_HEADERS } from './dead-letter-headers';
 import { createDeadLetterStep } from './dead-letter-step';
 import type { EventHandler } from './handler';
@@ -36,6 +37,8 @@ export interface WorkerOptions {
   heartbeatIntervalMs: number;
   /** Events finished lately; a duplicate of one is dropped (and committed) unhandled. None: no de-duplication. */
   recentlyProcessed?: RecentlyProcessed | undefined;
+  /** Decodes Avro data by its schema id before the handler runs. None: Avro data reaches the handler as bytes. */
+  dataDecoder?: DataDecoder | undefined;
   now?: () => number;
 }
 
@@ -62,6 +65,7 @@ export function createWorker({
   deadLetterTimeoutMs,
   heartbeatIntervalMs,
   recentlyProcessed,
+  dataDecoder,
   now = Date.now,
 }: WorkerOptions): Worker {
   const stopping = new AbortController();
@@ -72,7 +76,7 @@ export function createWorker({
 
   /** One attempt: the handler in a span of its own, given up when its time is out. */
   const handleAttempt = async (
-    { message, event, acceptedAt, membership }: EventInHand,
+    { message, event, acceptedAt, membership, dataSchema }: EventInHand,
     { attempt, signal, withinTime }: AttemptContext,
   ): Promise<void> => {
     // Lost during the wait for this attempt: the message is someone else's now.
@@ -90,6 +94,7 @@ export function createWorker({
       attempt,
       logger: log,
       signal,
+      ...(dataSchema ? { dataSchema } : {}),
     };
     try {
       await withinTime(
@@ -132,7 +137,6 @@ export function createWorker({
     };
     try {
       decoded = fromKafkaRecord(message);
-      const inHand: EventInHand = { message, ...decoded, membership };
       processSpan?.setAttributes(eventAttributes(decoded.event));
       if (isDuplicate(recentlyProcessed?.finishedAs(decoded.event), message)) {
         duplicate = true;
@@ -144,6 +148,12 @@ export function createWorker({
         );
         return;
       }
+      // Before the attempts: an unreachable registry is waited out here, spending none of them.
+      const dataSchema = await dataDecoder?.decode(decoded.event, {
+        signal: stopping.signal,
+        stillOwned: () => membership.check(),
+      });
+      const inHand: EventInHand = { message, ...decoded, membership, dataSchema };
       await retryPolicy.execute(
         (attempt) => {
           attempts = attempt.attempt;
@@ -181,6 +191,7 @@ export function createWorker({
 interface EventInHand extends DecodedRecord {
   message: InboundMessage;
   membership: HeartbeatKeeper;
+  dataSchema: DataSchemaRef | undefined;
 }
 
 /**

@@ -8,6 +8,9 @@ import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { attachKafkaCluster, startKafkaCluster } from '../kafka/cluster';
 import { JAEGER_CONFIG, JAEGER_PORTS, startJaeger, type JaegerPorts } from '../jaeger/jaeger';
+import { pushSchemas, readSubjects } from '../../producer/src/schemas-registration';
+import { SchemaRegistryClient } from '../../common/src/schema-registry';
+import { registryArgs, ensureApicurio, registryJavaHome, CCOMPAT_PATH } from '../registry/registry';
 import { ensureDebianTools } from '../tools/debian';
 import { ensureGoTool } from '../tools/go-tools';
 import { assertPortFree, daemonPid, startDaemon, stopDaemon, waitUntilAnswering } from './daemon';
@@ -48,6 +51,9 @@ export interface StackLayout {
   /** Where `dlq redrive` pushes its counts. */
   pushgatewayPort: number;
   prometheusPort: number;
+  /** Apicurio's Confluent API; its management port (health, metrics) is the second. */
+  schemaRegistryPort: number;
+  schemaRegistryManagementPort: number;
 }
 
 export function defaultLayout(env: NodeJS.ProcessEnv = process.env): StackLayout {
@@ -63,6 +69,8 @@ export function defaultLayout(env: NodeJS.ProcessEnv = process.env): StackLayout
     alertmanagerPort: 9093,
     pushgatewayPort: 9091,
     prometheusPort: 9090,
+    schemaRegistryPort: 8081,
+    schemaRegistryManagementPort: 9081,
   };
 }
 
@@ -230,7 +238,34 @@ export function prometheusPart(dir: string, port: number, targets: () => ScrapeT
 export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
   const { dir, kafkaInstance, kafkaPort, jaeger } = layout;
   const brokers = `localhost:${kafkaPort}`;
-  const shared = { KAFKA_BROKERS: brokers, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${jaeger.otlpHttp}` };
+  const schemaRegistryUrl = `http://127.0.0.1:${layout.schemaRegistryPort}${CCOMPAT_PATH}`;
+  const shared = {
+    KAFKA_BROKERS: brokers,
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${jaeger.otlpHttp}`,
+    SCHEMA_REGISTRY_URL: schemaRegistryUrl,
+  };
+  const registry = daemonPart(
+    dir,
+    'schema-registry',
+    layout.schemaRegistryPort,
+    `${CCOMPAT_PATH}/subjects`,
+    async () => {
+      const [appDir, javaHome] = await Promise.all([ensureApicurio(), registryJavaHome()]);
+      return {
+        command: path.join(javaHome, 'bin', 'java'),
+        // KafkaSQL on the stack's Kafka: the schemas stay in its journal topic across restarts.
+        args: registryArgs({
+          dir,
+          port: layout.schemaRegistryPort,
+          managementPort: layout.schemaRegistryManagementPort,
+          storage: { kind: 'kafkasql', bootstrapServers: brokers, topic: 'kafkasql-journal' },
+        }),
+        env: { JAVA_HOME: javaHome },
+        cwd: appDir,
+      };
+    },
+    { stopTimeoutMs: 15_000 },
+  );
   const consumers = Array.from({ length: layout.consumers }, (_, index) =>
     service(consumerName(index), 'consumer', layout.consumerPort + index, dir, {
       ...shared,
@@ -277,6 +312,16 @@ export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
         await stopDaemon(dir, 'jaeger', { timeoutMs: 10_000 });
       },
       running: async () => daemonPid(dir, 'jaeger') !== undefined,
+    },
+    {
+      ...registry,
+      ports: [layout.schemaRegistryPort, layout.schemaRegistryManagementPort],
+      // Ready with the repository's schemas pushed, as compose's schemas-push leaves it.
+      async up() {
+        await registry.up();
+        const client = new SchemaRegistryClient({ url: schemaRegistryUrl, timeoutMs: 10_000 });
+        await pushSchemas(client, readSubjects(inRepo('schemas')), () => undefined);
+      },
     },
     service('producer', 'producer', layout.producerPort, dir, { ...shared, PORT: String(layout.producerPort) }),
     ...consumers,

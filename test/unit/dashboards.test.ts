@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { createMetricsRegistry } from '@event-pipeline/common';
+import { createMetricsRegistry, createSchemaRegistryMetrics } from '@event-pipeline/common';
 import { createConsumerMetrics } from '../../consumer/src/metrics';
 import { ruleGroups } from '../../dashboards/src/alerts';
 import { monitoring } from '../../dashboards/src/config';
@@ -34,7 +34,14 @@ async function serviceMetricNames(): Promise<string[]> {
   createProducerMetrics(producer);
   const consumer = createMetricsRegistry();
   createConsumerMetrics(consumer);
-  const metrics = [...(await producer.getMetricsAsJSON()), ...(await consumer.getMetricsAsJSON())];
+  // Both services export these when SCHEMA_REGISTRY_URL is set.
+  const registryClient = createMetricsRegistry();
+  createSchemaRegistryMetrics(registryClient);
+  const metrics = [
+    ...(await producer.getMetricsAsJSON()),
+    ...(await consumer.getMetricsAsJSON()),
+    ...(await registryClient.getMetricsAsJSON()),
+  ];
   return metrics.flatMap(({ name, type }) =>
     String(type) === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name],
   );

@@ -59,6 +59,9 @@ EVENTS_TOPIC: {{ $kafka.topic | quote }}
 TOPIC_PARTITIONS: {{ $kafka.topicPartitions | quote }}
 TOPIC_REPLICATION_FACTOR: {{ $kafka.topicReplicationFactor | quote }}
 LOG_LEVEL: {{ .Values.logLevel | quote }}
+{{- with .Values.schemaRegistry.url }}
+SCHEMA_REGISTRY_URL: {{ . | quote }}
+{{- end }}
 {{- with $kafka.sasl.mechanism }}
 KAFKA_SASL_MECHANISM: {{ . | quote }}
 {{- end }}
