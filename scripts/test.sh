@@ -11,14 +11,14 @@ if [ ! -d node_modules ]; then
   exit 1
 fi
 # The outage and failover tests start brokers of their own even with KAFKA_BROKERS set.
-for tool in java mvn openssl; do
+for tool in java mvn openssl python3; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "test: '$tool' is needed to run the local Kafka brokers of the end-to-end tests (openssl: their TLS certificates)" >&2
+    echo "test: '$tool' is needed to run the local Kafka brokers and the schema registry of the end-to-end tests (openssl: their TLS certificates; python3: the independent Avro reader)" >&2
     exit 1
   fi
 done
 if ! command -v go >/dev/null 2>&1 && [ ! -x .cache/tools/jaeger-*/jaeger ]; then
-  echo "test: 'go' is needed to build Jaeger (the trace backend of the tracing tests) from the Go module proxy" >&2
+  echo "test: 'go' is needed to build Jaeger (the trace backend of the tracing tests), Helm and our Go checks from the Go module proxy" >&2
   exit 1
 fi
 

@@ -52,6 +52,15 @@ export const env = {
 
   optionalString: (description: string) => z.string().min(1).optional().describe(description),
 
+  /** An http(s) URL, trailing slashes dropped. */
+  optionalUrl: (description: string) =>
+    z
+      .string()
+      .regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'must be an http:// or https:// URL')
+      .transform((url) => url.replace(/\/+$/, ''))
+      .optional()
+      .describe(description),
+
   int: (description: string, defaultValue: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}) =>
     z
       .string()

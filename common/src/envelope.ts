@@ -48,7 +48,7 @@ const EMPTY = Buffer.alloc(0);
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json(?:\s*;.*)?$/i;
 
 export class EnvelopeError extends Error {
-  override readonly name = 'EnvelopeError';
+  override readonly name: string = 'EnvelopeError';
   /** A record that cannot be read will not become readable by retrying. */
   readonly retriable = false;
 }

@@ -11,3 +11,4 @@ export * from './ops-server';
 export * from './telemetry';
 export * from './topics';
 export * from './timeout';
+export * from './schema-registry';

@@ -68,5 +68,6 @@ export function createDeadLetterStep({
       throw new DeadLetterError(`dead-letter write failed: ${errorMessage(dlqError)}`, { cause: dlqError });
     }
     metrics.processed.inc({ outcome: 'dead_lettered' });
+    metrics.deadLettered(errorName(error));
   };
 }

@@ -1,5 +1,6 @@
 import { resolve as resolvePath } from 'node:path';
 import type { CloudEvent, Logger, MessageHeaders } from '@event-pipeline/common';
+import type { DataSchemaRef } from './data-decoder';
 
 /** Where an event came from and which attempt this is. */
 export interface HandlerContext {
@@ -15,6 +16,8 @@ export interface HandlerContext {
   logger: Logger;
   /** Aborted when the worker is stopping; long handlers should give up and throw. */
   signal: AbortSignal;
+  /** For Avro data (decoded into `event.data` before the handler runs): the schema it was written with. */
+  dataSchema?: DataSchemaRef;
 }
 
 /**

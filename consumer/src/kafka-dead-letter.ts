@@ -1,19 +1,9 @@
 import type { Kafka } from 'kafkajs';
 import { createReliableProducer, errorMessage, errorName, type Logger } from '@event-pipeline/common';
+import { DEAD_LETTER_HEADERS } from './dead-letter-headers';
 import type { DeadLetterReason, DeadLetterSink, InboundMessage } from './source';
 
-/** Headers a dead-lettered record gets beside its original ones. */
-export const DEAD_LETTER_HEADERS = {
-  errorMessage: 'dlq.error.message',
-  errorName: 'dlq.error.name',
-  attempts: 'dlq.attempts',
-  originalTopic: 'dlq.original.topic',
-  originalPartition: 'dlq.original.partition',
-  originalOffset: 'dlq.original.offset',
-  originalTimestamp: 'dlq.original.timestamp',
-  consumerGroup: 'dlq.consumer.group',
-  failedAt: 'dlq.failed.at',
-} as const;
+export { DEAD_LETTER_HEADERS, DEAD_LETTER_HEADER_PREFIX, REDRIVE_HEADERS } from './dead-letter-headers';
 
 const MAX_ERROR_MESSAGE_LENGTH = 2000;
 

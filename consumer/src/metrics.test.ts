@@ -1,5 +1,5 @@
 import { classicText, createMetricsRegistry } from '@event-pipeline/common';
-import { createConsumerMetrics, type ConsumerState } from './metrics';
+import { createConsumerMetrics, errorLabel, MAX_ERROR_LABELS, type ConsumerState } from './metrics';
 
 describe("the consumer's metrics", () => {
   it('starts every counter at 0 and describes every metric', async () => {
@@ -78,5 +78,24 @@ describe("the consumer's metrics", () => {
     expect(info).toEqual([
       'events_consumer_info{consumergroup="audit-processor",topic="audit",dlq_topic="audit.dlq"} 1',
     ]);
+  });
+
+  it('counts dead letters by error name, with a bounded set of names', async () => {
+    const registry = createMetricsRegistry();
+    const metrics = createConsumerMetrics(registry);
+    metrics.deadLettered('SchemaError');
+    metrics.deadLettered('SchemaError');
+    metrics.deadLettered('HandlerTimeoutError');
+    metrics.deadLettered('not a name: user 42');
+    const lines = (await classicText(registry)).split('\n');
+    expect(lines).toContain('events_dead_lettered_total{error="SchemaError"} 2');
+    expect(lines).toContain('events_dead_lettered_total{error="HandlerTimeoutError"} 1');
+    expect(lines).toContain('events_dead_lettered_total{error="other"} 1');
+
+    const seen = new Set<string>();
+    const labels = Array.from({ length: MAX_ERROR_LABELS + 5 }, (_, index) => errorLabel(`E${index}`, seen));
+    expect(new Set(labels).size).toBe(MAX_ERROR_LABELS + 1);
+    expect(labels.at(-1)).toBe('other');
+    expect(errorLabel('E0', seen)).toBe('E0');
   });
 });

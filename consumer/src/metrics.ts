@@ -10,6 +10,19 @@ import type { PartitionLag } from './consumer-lag';
 export const PROCESS_OUTCOMES = ['success', 'retried', 'dead_lettered'] as const;
 export type ProcessOutcome = (typeof PROCESS_OUTCOMES)[number];
 
+/** Distinct error names a consumer labels dead letters with; a handler's names are code, but bounded all the same. */
+export const MAX_ERROR_LABELS = 20;
+
+/** An error's name as a label value: a class-like name among the first few seen, else "other". */
+export function errorLabel(name: string, seen: Set<string>): string {
+  if (!/^[A-Za-z_$][\w$.]{0,63}$/.test(name)) return 'other';
+  if (!seen.has(name)) {
+    if (seen.size >= MAX_ERROR_LABELS) return 'other';
+    seen.add(name);
+  }
+  return name;
+}
+
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
 /** The names this consumer runs with (CONSUMER_GROUP, EVENTS_TOPIC, DLQ_TOPIC). */
@@ -35,6 +48,8 @@ export interface ConsumerMetrics {
   /** With the event's trace (from the HTTP request on) as exemplar. */
   endToEndLatency: ExemplarHistogram;
   deadLetterFailures: Counter;
+  /** A dead letter written, by the name of the error that sent it there (bounded: see deadLetteredBy). */
+  deadLettered(errorName: string): void;
   duplicates: Counter;
   rebalances: Counter;
   ready: Gauge;
@@ -112,8 +127,19 @@ export function createConsumerMetrics(registry: MetricsRegistry): ConsumerMetric
     registers: [registry],
   });
 
+  const deadLettered = new Counter({
+    name: 'events_dead_lettered_total',
+    help: `Events written to the dead-letter topic, by the name of the error that sent them there (the first ${MAX_ERROR_LABELS} names seen, then "other").`,
+    labelNames: ['error'],
+    registers: [registry],
+  });
+  const errorLabels = new Set<string>();
+
   return {
     processed,
+    deadLettered(errorName) {
+      deadLettered.inc({ error: errorLabel(errorName, errorLabels) });
+    },
     processingDuration: createExemplarHistogram({
       name: 'events_processing_duration_seconds',
       help: 'Time from taking an event to acknowledging it (handler, retries and any dead-letter write); exemplars: the trace of the event.',

@@ -35,4 +35,15 @@ describe('the window of recently processed events', () => {
     expect(() => createRecentlyProcessed({ maxEntries: 0, maxAgeMs: 0 })).toThrow(/maxEntries must be a positive/);
     expect(() => createRecentlyProcessed({ maxEntries: 1, maxAgeMs: -1 })).toThrow(/maxAgeMs/);
   });
+
+  it('keeps how each event was finished, handled unless said otherwise', () => {
+    const window = createRecentlyProcessed({ maxEntries: 10, maxAgeMs: 0 });
+    window.add({ source: 's', id: 'ok' });
+    window.add({ source: 's', id: 'poison' }, 'dead_lettered');
+    expect(window.finishedAs({ source: 's', id: 'ok' })).toBe('handled');
+    expect(window.finishedAs({ source: 's', id: 'poison' })).toBe('dead_lettered');
+    expect(window.finishedAs({ source: 's', id: 'unknown' })).toBeUndefined();
+    window.add({ source: 's', id: 'poison' });
+    expect(window.finishedAs({ source: 's', id: 'poison' })).toBe('handled');
+  });
 });

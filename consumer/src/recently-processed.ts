@@ -13,14 +13,21 @@ export interface RecentlyProcessedOptions {
   now?: () => number;
 }
 
+/** How an event was finished: handled, or dead-lettered after its attempts. */
+export type FinishedAs = 'handled' | 'dead_lettered';
+
 /**
  * The events this instance finished lately (handled or dead-lettered), so that a duplicate of
  * one (a client's retry, a producer's resend) can be dropped instead of handled twice. It is a
- * window, not a ledger: it lives in this process only and forgets the oldest first.
+ * window, not a ledger: it lives in this process only and forgets the oldest first. It keeps how
+ * each was finished, so that a redriven copy of a dead-lettered event is handled, not dropped.
  */
 export interface RecentlyProcessed {
   has(event: EventIdentity): boolean;
-  add(event: EventIdentity): void;
+  /** How the event was finished, if it is remembered. */
+  finishedAs(event: EventIdentity): FinishedAs | undefined;
+  /** Remembers the event; `handled` unless said otherwise. */
+  add(event: EventIdentity, as?: FinishedAs): void;
   readonly size: number;
 }
 
@@ -34,7 +41,7 @@ export function createRecentlyProcessed({ maxEntries, maxAgeMs, now }: RecentlyP
   if (!Number.isInteger(maxAgeMs) || maxAgeMs < 0) {
     throw new Error(`maxAgeMs must be 0 (no age limit) or a positive integer, not ${maxAgeMs}`);
   }
-  const cache = new LRUCache<string, true>({
+  const cache = new LRUCache<string, FinishedAs>({
     max: maxEntries,
     // ttlResolution 0: read the clock on every check rather than cache it behind a timer.
     ...(maxAgeMs > 0 ? { ttl: maxAgeMs, ttlResolution: 0 } : {}),
@@ -42,7 +49,8 @@ export function createRecentlyProcessed({ maxEntries, maxAgeMs, now }: RecentlyP
   });
   return {
     has: (event) => cache.has(keyOf(event)),
-    add: (event) => void cache.set(keyOf(event), true),
+    finishedAs: (event) => cache.peek(keyOf(event)),
+    add: (event, as = 'handled') => void cache.set(keyOf(event), as),
     get size() {
       return cache.size;
     },

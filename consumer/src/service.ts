@@ -2,6 +2,8 @@ import {
   connectWithRetry,
   createMetricsRegistry,
   createOpsServer,
+  createSchemaRegistryMetrics,
+  SchemaRegistryClient,
   createKafkaClient,
   listen,
   provisionTopics,
@@ -10,6 +12,7 @@ import {
   type RunningService,
 } from '@event-pipeline/common';
 import type { ConsumerConfig } from './config';
+import { createDataDecoder } from './data-decoder';
 import { loadHandlerModule, type EventHandler } from './handler';
 import { createLogHandler } from './handlers/log-handler';
 import { createKafkaDeadLetterSink } from './kafka-dead-letter';
@@ -66,7 +69,23 @@ export async function startConsumerService(
     groupId: config.CONSUMER_GROUP,
     logger,
   });
+  let dataDecoder;
+  if (config.SCHEMA_REGISTRY_URL) {
+    const registryMetrics = createSchemaRegistryMetrics(registry);
+    dataDecoder = createDataDecoder({
+      client: new SchemaRegistryClient({
+        url: config.SCHEMA_REGISTRY_URL,
+        timeoutMs: config.SCHEMA_REGISTRY_TIMEOUT_MS,
+        metrics: registryMetrics,
+      }),
+      metrics: registryMetrics,
+      logger,
+      initialDelayMs: Math.max(100, config.RETRY_INITIAL_DELAY_MS),
+      maxDelayMs: Math.max(100, config.RETRY_MAX_DELAY_MS),
+    });
+  }
   const worker = createWorker({
+    dataDecoder,
     source,
     deadLetter,
     handler,
@@ -93,8 +112,12 @@ export async function startConsumerService(
   const { started, abort } = startInBackground(async (signal) => {
     await provisionTopics(
       kafka,
-      [config.EVENTS_TOPIC, config.DLQ_TOPIC].map((topic) => ({
-        topic,
+      [
+        { topic: config.EVENTS_TOPIC },
+        // Dead letters are never deleted by hand (`dlq` only reads and redrives them): retention does it.
+        { topic: config.DLQ_TOPIC, configEntries: [{ name: 'retention.ms', value: String(config.DLQ_RETENTION_MS) }] },
+      ].map((spec) => ({
+        ...spec,
         numPartitions: config.TOPIC_PARTITIONS,
         replicationFactor: config.TOPIC_REPLICATION_FACTOR,
       })),

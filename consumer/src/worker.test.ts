@@ -1,6 +1,7 @@
 import { context, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
 import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from 'kafkajs';
-import { createLogger, createMetricsRegistry, toKafkaRecord } from '@event-pipeline/common';
+import { createLogger, createMetricsRegistry, toKafkaRecord, type CloudEvent } from '@event-pipeline/common';
+import { REDRIVE_HEADERS } from './dead-letter-headers';
 import { startTestTracing, type TestTracing } from '../../test/support/tracing';
 import { NonRetriableError, type EventHandler } from './handler';
 import { createConsumerMetrics } from './metrics';
@@ -345,6 +346,30 @@ describe('the worker with a window of recently processed events', () => {
     await deliver(message('2', { id: 'poison' }));
     expect(handle).toHaveBeenCalledTimes(1);
     expect(deadLettered).toHaveLength(1);
+    expect((await counted(metrics)).duplicates).toBe(1);
+  });
+
+  it('handles a redriven copy of a dead-lettered event, then drops a copy of that one', async () => {
+    let fixed = false;
+    const handled: string[] = [];
+    const handle = jest.fn((event: CloudEvent) => {
+      if (!fixed) throw new NonRetriableError('bad');
+      handled.push(event.id);
+    });
+    const { worker, deliver, deadLettered, metrics } = harness({ handle }, { recentlyProcessed: window() });
+    await worker.start();
+    await deliver(message('1', { id: 'poison' }));
+    expect(deadLettered).toHaveLength(1);
+    fixed = true;
+    const redriven = (offset: string): InboundMessage => {
+      const copy = message(offset, { id: 'poison' });
+      return { ...copy, headers: { ...copy.headers, [REDRIVE_HEADERS.from]: Buffer.from('events.dlq/0/0') } };
+    };
+    await deliver(redriven('2'));
+    expect(handled).toEqual(['poison']);
+    // The same redrive sent twice: the second copy is a duplicate of a handled event.
+    await deliver(redriven('3'));
+    expect(handle).toHaveBeenCalledTimes(2);
     expect((await counted(metrics)).duplicates).toBe(1);
   });
 

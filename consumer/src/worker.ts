@@ -8,11 +8,13 @@ import {
   type DecodedRecord,
   type Logger,
 } from '@event-pipeline/common';
+import type { DataDecoder, DataSchemaRef } from './data-decoder';
+import { REDRIVE_HEADERS } from './dead-letter-headers';
 import { createDeadLetterStep } from './dead-letter-step';
 import type { EventHandler } from './handler';
 import { keepHeartbeating, MembershipLostError, type HeartbeatKeeper } from './heartbeat-keeper';
 import type { ConsumerMetrics } from './metrics';
-import type { RecentlyProcessed } from './recently-processed';
+import type { FinishedAs, RecentlyProcessed } from './recently-processed';
 import { createRetryPolicy, type AttemptContext, type RetryNotice, type RetrySettings } from './retry-policy';
 import type { DeadLetterSink, InboundMessage, MessageControl, MessageSource } from './source';
 import { recordFailure } from './span-failure';
@@ -35,6 +37,8 @@ export interface WorkerOptions {
   heartbeatIntervalMs: number;
   /** Events finished lately; a duplicate of one is dropped (and committed) unhandled. None: no de-duplication. */
   recentlyProcessed?: RecentlyProcessed | undefined;
+  /** Decodes Avro data by its schema id before the handler runs. None: Avro data reaches the handler as bytes. */
+  dataDecoder?: DataDecoder | undefined;
   now?: () => number;
 }
 
@@ -61,6 +65,7 @@ export function createWorker({
   deadLetterTimeoutMs,
   heartbeatIntervalMs,
   recentlyProcessed,
+  dataDecoder,
   now = Date.now,
 }: WorkerOptions): Worker {
   const stopping = new AbortController();
@@ -71,7 +76,7 @@ export function createWorker({
 
   /** One attempt: the handler in a span of its own, given up when its time is out. */
   const handleAttempt = async (
-    { message, event, acceptedAt, membership }: EventInHand,
+    { message, event, acceptedAt, membership, dataSchema }: EventInHand,
     { attempt, signal, withinTime }: AttemptContext,
   ): Promise<void> => {
     // Lost during the wait for this attempt: the message is someone else's now.
@@ -89,6 +94,7 @@ export function createWorker({
       attempt,
       logger: log,
       signal,
+      ...(dataSchema ? { dataSchema } : {}),
     };
     try {
       await withinTime(
@@ -125,15 +131,14 @@ export function createWorker({
     let duplicate = false;
     // Handled or dead-lettered: a copy is dropped from now on (an event that failed must come
     // again), and the latency counts from the acceptance the producer stamped on the record.
-    const finished = ({ event, acceptedAt }: DecodedRecord): void => {
-      recentlyProcessed?.add(event);
+    const finished = ({ event, acceptedAt }: DecodedRecord, as: FinishedAs): void => {
+      recentlyProcessed?.add(event, as);
       metrics.endToEndLatency.observe({ value: Math.max(0, now() - acceptedAt) / 1000, exemplarLabels });
     };
     try {
       decoded = fromKafkaRecord(message);
-      const inHand: EventInHand = { message, ...decoded, membership };
       processSpan?.setAttributes(eventAttributes(decoded.event));
-      if (recentlyProcessed?.has(decoded.event)) {
+      if (isDuplicate(recentlyProcessed?.finishedAs(decoded.event), message)) {
         duplicate = true;
         metrics.duplicates.inc();
         processSpan?.addEvent('duplicate');
@@ -143,6 +148,12 @@ export function createWorker({
         );
         return;
       }
+      // Before the attempts: an unreachable registry is waited out here, spending none of them.
+      const dataSchema = await dataDecoder?.decode(decoded.event, {
+        signal: stopping.signal,
+        stillOwned: () => membership.check(),
+      });
+      const inHand: EventInHand = { message, ...decoded, membership, dataSchema };
       await retryPolicy.execute(
         (attempt) => {
           attempts = attempt.attempt;
@@ -151,7 +162,7 @@ export function createWorker({
         { signal: stopping.signal, onRetry: (notice) => reportRetry(notice, processSpan) },
       );
       metrics.processed.inc({ outcome: 'success' });
-      finished(decoded);
+      finished(decoded, 'handled');
     } catch (error) {
       if (stopping.signal.aborted || error instanceof MembershipLostError) {
         // Not committed: the next owner of the partition processes it again.
@@ -159,7 +170,7 @@ export function createWorker({
         throw error instanceof MembershipLostError ? (error.cause ?? error) : error;
       }
       await deadLetterEvent({ message, error, attempts, eventId: decoded?.event.id, processSpan, membership });
-      if (decoded) finished(decoded);
+      if (decoded) finished(decoded, 'dead_lettered');
     } finally {
       membership.stop();
       if (!duplicate) metrics.processingDuration.observe({ value: (now() - started) / 1000, exemplarLabels });
@@ -180,6 +191,17 @@ export function createWorker({
 interface EventInHand extends DecodedRecord {
   message: InboundMessage;
   membership: HeartbeatKeeper;
+  dataSchema: DataSchemaRef | undefined;
+}
+
+/**
+ * A copy of an event finished lately is dropped, except a redriven copy (`dlq redrive`) of one
+ * that was dead-lettered: that is the operator sending it again on purpose. A copy of the
+ * redriven event once handled is dropped like any other.
+ */
+function isDuplicate(finishedAs: FinishedAs | undefined, message: InboundMessage): boolean {
+  if (finishedAs === undefined) return false;
+  return !(finishedAs === 'dead_lettered' && message.headers[REDRIVE_HEADERS.from] !== undefined);
 }
 
 const positionOf = (message: InboundMessage) => ({ partition: message.partition, offset: message.offset });

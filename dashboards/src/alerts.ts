@@ -332,5 +332,23 @@ export function ruleGroups(): RuleGroup[] {
         }),
       ],
     },
+    {
+      name: 'event-pipeline.schema-registry',
+      rules: [
+        alert({
+          alert: 'EventsSchemaRegistryUnavailable',
+          // Only services configured with a registry export the gauge; each instance is judged alone.
+          expr:
+            `max by (job, instance) (events_schema_registry_reachable{${job('producer')}}` +
+            ` or events_schema_registry_reachable{${job('consumer')}}) == 0`,
+          for: monitoring.for.schemaRegistryUnavailable,
+          labels: { severity: 'critical' },
+          summary: 'The schema registry cannot be reached.',
+          description:
+            '{{ $labels.job }} {{ $labels.instance }} has not reached the schema registry for a while: events of types it ' +
+            'has not looked up yet get 503 (producer), and Avro events of schemas it has not decoded yet wait (consumer).',
+        }),
+      ],
+    },
   ];
 }

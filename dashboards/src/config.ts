@@ -52,6 +52,7 @@ export const monitoring = {
     consumerLag: '5m',
     deadLetters: '1m',
     kafkaBrokersMissing: '30s',
+    schemaRegistryUnavailable: '2m',
   },
 
   /** Where the alerts' `runbook_url` points: a heading per alert in docs/runbooks.md. */

@@ -1,13 +1,16 @@
-// npm run monitoring:generate: writes dashboards/generated/<uid>.json, which Grafana provisions, and
-// the Prometheus rules (observability/prometheus/rules/). With --check it writes nothing and
-// fails, naming the files, when they differ from the code.
+// npm run monitoring:generate: writes dashboards/generated/<uid>.json, which Grafana provisions, the
+// Prometheus rules (observability/prometheus/rules/), and the Helm chart's copies of both
+// (deploy/helm/event-pipeline/dashboards/ and rules/). With --check it writes nothing and fails,
+// naming the files, when they differ from the code.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { dashboards } from './index';
-import { renderRules, RULES_FILE } from './rules-file';
+import { CHART_RULES_FILE, renderRules, RULES_FILE } from './rules-file';
 
 export const GENERATED_DIR = path.resolve(__dirname, '..', 'generated');
+/** The chart's copy of the dashboards, which it ships as ConfigMaps for Grafana's sidecar. */
+export const CHART_DASHBOARDS_DIR = path.resolve(__dirname, '../../deploy/helm/event-pipeline/dashboards');
 
 /** Object keys sorted at every depth: the file does not change with the order of builder calls. */
 function sortedKeys(value: unknown): unknown {
@@ -57,25 +60,37 @@ function write(dir = GENERATED_DIR, files = generatedFiles()): void {
   for (const [name, content] of files) writeFileSync(path.join(dir, name), content);
 }
 
-function rulesStale(): boolean {
-  return !existsSync(RULES_FILE) || readFileSync(RULES_FILE, 'utf8') !== renderRules();
+const DASHBOARD_DIRS = [GENERATED_DIR, CHART_DASHBOARDS_DIR];
+const RULES_FILES = [RULES_FILE, CHART_RULES_FILE];
+
+/** Every generated file that differs from the code, is missing or is an orphan, relative to `from`. */
+export function staleOutputs(from = process.cwd()): string[] {
+  const files = generatedFiles();
+  const rules = renderRules();
+  return [
+    ...DASHBOARD_DIRS.flatMap((dir) => staleFiles(dir, files).map((name) => path.join(dir, name))),
+    ...RULES_FILES.filter((file) => !existsSync(file) || readFileSync(file, 'utf8') !== rules),
+  ].map((file) => path.relative(from, file));
 }
 
 if (require.main === module) {
-  const relative = path.relative(process.cwd(), GENERATED_DIR);
-  const rules = path.relative(process.cwd(), RULES_FILE);
   if (process.argv.includes('--check')) {
-    const stale = [...staleFiles().map((name) => path.join(relative, name)), ...(rulesStale() ? [rules] : [])];
+    const stale = staleOutputs();
     if (stale.length > 0) {
       process.stderr.write(
         `monitoring: stale: ${stale.join(', ')}; run \`npm run monitoring:generate\` and commit the result\n`,
       );
       process.exit(1);
     }
-    process.stdout.write(`monitoring: ${relative} and ${rules} are up to date\n`);
+    process.stdout.write("monitoring: the dashboards and rules (and the chart's copies) are up to date\n");
   } else {
-    write();
-    writeFileSync(RULES_FILE, renderRules());
-    process.stdout.write(`monitoring: wrote ${[...generatedFiles().keys()].join(', ')} to ${relative}, and ${rules}\n`);
+    const files = generatedFiles();
+    for (const dir of DASHBOARD_DIRS) write(dir, files);
+    for (const file of RULES_FILES) {
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, renderRules());
+    }
+    const written = [...DASHBOARD_DIRS, ...RULES_FILES].map((file) => path.relative(process.cwd(), file));
+    process.stdout.write(`monitoring: wrote ${[...files.keys()].join(', ')} and the rules to ${written.join(', ')}\n`);
   }
 }

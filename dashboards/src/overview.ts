@@ -248,6 +248,18 @@ const deadLetters = [
       },
     ],
   }),
+  timeseriesPanel({
+    title: 'Which errors send events to the dead-letter topic?',
+    description:
+      "Events dead-lettered per interval, by the name of the error that sent them there (the consumers' own counts). `npm run dlq -- list` groups what the topic holds by error message too; docs/runbooks.md#eventsdeadlettered says how to redrive them. 0 in health.",
+    unit: 'short',
+    queries: [
+      {
+        expr: `${sumBy(['error'], `increase(${series('events_dead_lettered_total', on.consumer)}[$__rate_interval])`)} or on () vector(0)`,
+        legend: '{{error}}',
+      },
+    ],
+  }),
   statPanel({
     title: 'How many events does the dead-letter topic hold?',
     description:
@@ -299,6 +311,30 @@ const health = [
   }),
 ];
 
+const schemaRegistry = [
+  timeseriesPanel({
+    title: 'Are event schemas found in the cache or asked of the registry?',
+    description: `Schema lookups per second by outcome, producer and consumer together: hit (from the cache, no call), miss (the registry was asked) and error (it could not be reached: the producer answers 503 for a type it does not know yet, the consumer waits). Empty while no service has SCHEMA_REGISTRY_URL. The alert EventsSchemaRegistryUnavailable fires when an instance has not reached the registry for ${monitoring.for.schemaRegistryUnavailable}.`,
+    unit: 'ops',
+    queries: [
+      {
+        expr: sumBy(['outcome'], rate(series('events_schema_registry_lookups_total', on.services))),
+        legend: '{{outcome}}',
+      },
+    ],
+  }),
+  timeseriesPanel({
+    title: 'How fast does the schema registry answer?',
+    description:
+      'Quantiles of the calls to the schema registry (lookups, and the refresh passes of the producer), failed ones included.',
+    unit: 's',
+    queries: latencyQuantiles('events_schema_registry_request_duration_seconds', [on.services]).map((query) => ({
+      ...query,
+      exemplar: false,
+    })),
+  }),
+];
+
 export const overview = buildDashboard({
   uid: 'event-pipeline-overview',
   title: 'Event pipeline: overview',
@@ -313,5 +349,6 @@ export const overview = buildDashboard({
     { title: 'Processing: Kafka to the worker', panels: processing },
     { title: 'Lag and the consumer group', panels: lag },
     { title: 'Dead letters', panels: deadLetters },
+    { title: 'Schema registry', panels: schemaRegistry },
   ],
 });

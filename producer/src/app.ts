@@ -2,7 +2,8 @@ import Router from '@koa/router';
 import Koa, { type Context, type Middleware } from 'koa';
 import { exposeMetrics, type Logger, type MetricsRegistry } from '@event-pipeline/common';
 import type { ApiKeys } from './api-keys';
-import { DataSchemas } from './events/data-schemas';
+import { SchemaRegistryUnavailableError } from '@event-pipeline/common';
+import { DataSchemas, type SchemaCatalog } from './events/data-schemas';
 import type { ProducerMetrics } from './metrics';
 import { authenticate } from './middleware/authenticate';
 import { checkEvents } from './middleware/check-events';
@@ -15,6 +16,7 @@ import { publishEvents } from './middleware/publish-events';
 import { readRequest } from './middleware/read-request';
 import { trackRequests } from './middleware/track-requests';
 import { buildOpenApiDocument } from './openapi';
+import { problems } from './problem';
 import type { EventPublisher } from './publisher';
 import type { RateLimiter } from './rate-limit';
 import type { ReceiveBudget } from './receive-budget';
@@ -31,8 +33,8 @@ export interface AppOptions {
   maxEventsPerRequest: number;
   /** Bytes of request bodies being received at once; unbounded when absent. */
   receiveBudget?: ReceiveBudget;
-  /** Event types with a JSON Schema for their data; none when absent. */
-  schemas?: DataSchemas;
+  /** Event types with a schema for their data (the schema folder or the registry); none when absent. */
+  schemas?: SchemaCatalog;
   /** Refuse (422) events whose type has no schema. */
   schemasRequired?: boolean;
   /** When enabled, POST /events needs a valid `Authorization: Bearer <key>`. */
@@ -52,7 +54,7 @@ export interface AppOptions {
 /** The middleware of POST /events, in the order a request meets them; each refusal answers at once. */
 function ingestMiddleware(
   options: AppOptions,
-  { schemas, count }: { schemas: DataSchemas; count: CountIngested },
+  { schemas, count }: { schemas: SchemaCatalog; count: CountIngested },
 ): Array<Middleware<IngestState>> {
   const { isDraining, apiKeys, rateLimiter, retryAfterSeconds } = options;
   const chain: Array<Middleware<IngestState>> = [];
@@ -74,6 +76,7 @@ function ingestMiddleware(
       schemasRequired: options.schemasRequired ?? false,
       eventSource: options.eventSource,
       count,
+      retryAfterSeconds,
     }),
     publishEvents({ publisher: options.publisher, retryAfterSeconds, count }),
   );
@@ -100,21 +103,39 @@ export function createApp(options: AppOptions): Koa {
   const count: CountIngested = (outcome, events) => metrics.ingested.inc({ outcome }, events);
   router.post<IngestState>('/events', ...ingestMiddleware(options, { schemas, count }));
 
-  const openApi = JSON.stringify(
-    buildOpenApiDocument({
-      schemas,
-      apiKeysEnabled: options.apiKeys?.enabled ?? false,
-      maxEventsPerRequest: options.maxEventsPerRequest,
-      bodyLimitBytes: options.bodyLimitBytes,
-      version: options.version ?? '0.1.0',
-    }),
-  );
-  const schemaList = JSON.stringify({
-    schemas: schemas.list().map((schema) => ({
-      ...schema,
-      latest: schemas.latest().some((latest) => latest.id === schema.id),
-    })),
-  });
+  // Built again only when the set of schemas changed (the registry's refresh makes a new one).
+  let documentsOf: { schemas: DataSchemas; openApi: string; schemaList: string } | undefined;
+  const documents = async (ctx: Context): Promise<{ openApi: string; schemaList: string } | undefined> => {
+    let current: DataSchemas;
+    try {
+      current = await schemas.current();
+    } catch (error) {
+      if (!(error instanceof SchemaRegistryUnavailableError)) throw error;
+      throw problems.schemaRegistryUnavailable(options.retryAfterSeconds, error.message);
+    }
+    if (documentsOf?.schemas !== current) {
+      documentsOf = {
+        schemas: current,
+        openApi: JSON.stringify(
+          buildOpenApiDocument({
+            schemas: current,
+            apiKeysEnabled: options.apiKeys?.enabled ?? false,
+            maxEventsPerRequest: options.maxEventsPerRequest,
+            bodyLimitBytes: options.bodyLimitBytes,
+            version: options.version ?? '0.1.0',
+          }),
+        ),
+        schemaList: JSON.stringify({
+          schemas: current.list().map((schema) => ({
+            ...schema,
+            latest: current.latest().some((latest) => latest.id === schema.id),
+          })),
+        }),
+      };
+    }
+    ctx.type = 'application/json';
+    return documentsOf;
+  };
 
   const ready = (ctx: Context): void => {
     const readiness = publisher.readiness();
@@ -135,13 +156,11 @@ export function createApp(options: AppOptions): Koa {
   });
   router.get('/health/ready', ready);
   router.get('/health', ready);
-  router.get('/schemas', (ctx) => {
-    ctx.type = 'application/json';
-    ctx.body = schemaList;
+  router.get('/schemas', async (ctx) => {
+    ctx.body = (await documents(ctx))?.schemaList;
   });
-  router.get('/openapi.json', (ctx) => {
-    ctx.type = 'application/json';
-    ctx.body = openApi;
+  router.get('/openapi.json', async (ctx) => {
+    ctx.body = (await documents(ctx))?.openApi;
   });
   router.get('/metrics', async (ctx) => {
     const { contentType, body } = await exposeMetrics(registry, ctx.req);

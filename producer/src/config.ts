@@ -48,8 +48,17 @@ export const producerConfigSchema = z
       { min: 100 },
     ),
     SCHEMAS_DIR: env.optionalString(
-      'Folder of event schemas (`<type>/<version>.json`); defaults to the `schemas/` folder beside the producer.',
+      'Folder of event schemas (`<type>/<version>.json` or `.avsc`) when no SCHEMA_REGISTRY_URL is set; defaults to the `schemas/` folder beside the producer.',
     ),
+    SCHEMA_REGISTRY_URL: env.optionalUrl(
+      "Base URL of the schema registry's Confluent API (Apicurio: http://host:8081/apis/ccompat/v7); when set, the registry is the one source of event schemas and SCHEMAS_DIR is not read.",
+    ),
+    SCHEMA_REGISTRY_REFRESH_MS: env.int(
+      'How often the registry is asked again for every known type and the list of subjects: the bound on seeing a new version or type.',
+      30_000,
+      { min: 100 },
+    ),
+    SCHEMA_REGISTRY_TIMEOUT_MS: env.int('Bound on one call to the schema registry.', 5000, { min: 100 }),
     SCHEMAS_REQUIRED: env.bool('Refuse (422) events whose type has no schema.', false),
     API_KEYS: z
       .string()

@@ -260,6 +260,8 @@ describe('schemas', () => {
       ['com.example.order.created', 1, false],
       ['com.example.order.created', 2, true],
       ['com.example.page.viewed', 1, true],
+      ['com.example.payment.authorized', 1, false],
+      ['com.example.payment.authorized', 2, true],
     ]);
   });
 });

@@ -34,7 +34,7 @@ const retryAfter = {
 export function buildOpenApiDocument(options: OpenApiOptions): Record<string, unknown> {
   const { schemas } = options;
   const dataSchemas: Record<string, unknown> = {};
-  for (const schema of schemas.list()) dataSchemas[componentName(schema.type, schema.version)] = schema.schema;
+  for (const schema of schemas.compiled()) dataSchemas[componentName(schema.type, schema.version)] = schema.jsonSchema;
 
   // One plain and one CloudEvent schema per type with a schema (its newest version), then the generic one.
   const typedPlain = schemas.latest().map((schema) => ({
@@ -217,13 +217,19 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
               type: 'array',
               items: {
                 type: 'object',
-                required: ['type', 'version', 'id', 'latest', 'schema'],
+                required: ['type', 'version', 'id', 'format', 'latest', 'schema'],
                 properties: {
                   type: { type: 'string' },
                   version: { type: 'integer' },
-                  id: { type: 'string', description: 'The $id; events validated with it carry it as dataschema.' },
+                  id: {
+                    type: 'string',
+                    description:
+                      "The $id, or the schema's URL in the schema registry; events validated with it carry it as dataschema.",
+                  },
+                  format: { enum: ['json', 'avro'], description: 'JSON Schema, or Avro (the data travels as Avro).' },
+                  registryId: { type: 'integer', description: 'The id of the schema in the schema registry.' },
                   latest: { type: 'boolean' },
-                  schema: { type: 'object' },
+                  schema: { type: 'object', description: 'The JSON Schema, or the Avro schema.' },
                 },
               },
             },

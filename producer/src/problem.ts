@@ -136,6 +136,11 @@ export const problems = {
       detail,
       headers: { 'retry-after': String(retryAfterSeconds) },
     }),
+  schemaRegistryUnavailable: (retryAfterSeconds: number, detail: string) =>
+    new Problem(503, 'schema-registry-unavailable', 'Schema registry unavailable', {
+      detail: `${detail}; nothing of this request was produced, retry later`,
+      headers: { 'retry-after': String(retryAfterSeconds) },
+    }),
   shuttingDown: (retryAfterSeconds: number) =>
     new Problem(503, 'shutting-down', 'Shutting down', {
       detail: 'this instance is shutting down; retry on another',

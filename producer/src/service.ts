@@ -3,7 +3,9 @@ import { createServer } from 'node:http';
 import path from 'node:path';
 import {
   createMetricsRegistry,
+  createSchemaRegistryMetrics,
   createKafkaClient,
+  SchemaRegistryClient,
   listen,
   startInBackground,
   type Logger,
@@ -13,7 +15,8 @@ import { ApiKeys } from './api-keys';
 import { createApp } from './app';
 import { answerClientErrorsAsProblems } from './client-errors';
 import type { ProducerConfig } from './config';
-import { DataSchemas } from './events/data-schemas';
+import { DataSchemas, type SchemaCatalog } from './events/data-schemas';
+import { RegistrySchemas } from './events/registry-schemas';
 import { createProducerMetrics } from './metrics';
 import { createKafkaPublisher, type KafkaPublisher } from './publisher';
 import { RateLimiter } from './rate-limit';
@@ -37,9 +40,27 @@ export async function startProducerService(
   config: ProducerConfig,
   { logger }: { logger: Logger },
 ): Promise<ProducerService> {
-  // Schemas first: a broken one stops the start before anything connects.
-  const schemas = DataSchemas.load(config.SCHEMAS_DIR ?? DEFAULT_SCHEMAS_DIR);
   const registry = createMetricsRegistry();
+  // With a registry it is the one source of schemas; without, the schema folder is, and a broken
+  // schema in it stops the start before anything connects.
+  let schemas: SchemaCatalog;
+  let registrySchemas: RegistrySchemas | undefined;
+  if (config.SCHEMA_REGISTRY_URL) {
+    const registryMetrics = createSchemaRegistryMetrics(registry);
+    registrySchemas = new RegistrySchemas({
+      client: new SchemaRegistryClient({
+        url: config.SCHEMA_REGISTRY_URL,
+        timeoutMs: config.SCHEMA_REGISTRY_TIMEOUT_MS,
+        metrics: registryMetrics,
+      }),
+      metrics: registryMetrics,
+      logger,
+      refreshMs: config.SCHEMA_REGISTRY_REFRESH_MS,
+    });
+    schemas = registrySchemas;
+  } else {
+    schemas = DataSchemas.load(config.SCHEMAS_DIR ?? DEFAULT_SCHEMAS_DIR);
+  }
   const metrics = createProducerMetrics(registry);
   metrics.setInfo({ topic: config.EVENTS_TOPIC });
   const kafka = createKafkaClient(config, 'producer', logger);
@@ -109,12 +130,15 @@ export async function startProducerService(
       port,
       topic: config.EVENTS_TOPIC,
       brokers: config.KAFKA_BROKERS,
-      schemas: schemas.list().length,
+      ...(config.SCHEMA_REGISTRY_URL
+        ? { schemaRegistry: config.SCHEMA_REGISTRY_URL }
+        : { schemas: (schemas as DataSchemas).list().length }),
       apiKeys: config.API_KEYS?.length ?? 0,
     },
     'listening',
   );
 
+  registrySchemas?.start();
   const { started, abort } = startInBackground((signal) => publisher.start(signal), logger);
 
   return {
@@ -128,6 +152,7 @@ export async function startProducerService(
       const remaining = (): number => Math.max(0, deadline - Date.now());
       draining = true;
       abort();
+      registrySchemas?.stop();
       // No new connections; idle keep-alive ones close now, busy ones after their answer.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

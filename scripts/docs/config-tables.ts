@@ -3,12 +3,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describeConfig } from '../../common/src/config';
+import { z } from 'zod';
 import { consumerConfigSchema } from '../../consumer/src/config';
+import { dlqOwnConfigShape } from '../../consumer/src/dlq/config';
 import { producerConfigSchema } from '../../producer/src/config';
 
 export const CONFIGURATION_DOC = path.resolve(__dirname, '../../docs/configuration.md');
 
-const schemas = { producer: producerConfigSchema, consumer: consumerConfigSchema };
+// The dlq command's own variables only: it reads the consumer's too.
+const schemas = { producer: producerConfigSchema, consumer: consumerConfigSchema, dlq: z.object(dlqOwnConfigShape) };
 
 function formatDefault(value: unknown): string {
   if (value === undefined) return '';

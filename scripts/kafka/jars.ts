@@ -142,7 +142,7 @@ async function fetchJars(): Promise<string> {
 }
 
 /** Serialises processes (e.g. parallel jest workers) on a lock file holding the owner's pid. */
-async function withLockFile<T>(lockFile: string, work: () => Promise<T>): Promise<T> {
+export async function withLockFile<T>(lockFile: string, work: () => Promise<T>): Promise<T> {
   let waited = false;
   for (;;) {
     try {

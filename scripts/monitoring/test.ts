@@ -4,10 +4,9 @@
 // Every step runs, each says ok or FAILED with the tool's output; the exit code is 1 if any failed.
 // `--skip generate` leaves a step out (npm test does: its unit tests check the generated files).
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { staleFiles } from '../../dashboards/src/generate';
-import { renderRules, RULES_FILE } from '../../dashboards/src/rules-file';
+import { staleOutputs } from '../../dashboards/src/generate';
 import { ensureDebianTools } from '../tools/debian';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -55,8 +54,7 @@ function steps(tools: { promtool: string; amtool: string }): Step[] {
       name: 'generate',
       command: 'npm run monitoring:generate -- --check',
       run() {
-        const stale = [...staleFiles().map((name) => path.join('dashboards/generated', name))];
-        if (readFileSync(RULES_FILE, 'utf8') !== renderRules()) stale.push(relative(RULES_FILE));
+        const stale = staleOutputs();
         return stale.length === 0
           ? { ok: true, output: '' }
           : { ok: false, output: `stale: ${stale.join(', ')}; run \`npm run monitoring:generate\` and commit them\n` };

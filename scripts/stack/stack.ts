@@ -1,13 +1,16 @@
 // The whole stack without Docker, on the contract's ports (DESIGN.md), from local binaries and
 // the config files compose uses: Kafka (scripts/kafka), Jaeger (observability/jaeger), the
 // producer and the consumers with the telemetry bootstrap, kafka-exporter
-// (observability/kafka-exporter), Alertmanager and Prometheus (observability/alertmanager,
-// observability/prometheus; Debian's packages). State and logs in .cache/stack/.
+// (observability/kafka-exporter), Alertmanager, the Pushgateway and Prometheus
+// (observability/alertmanager, observability/prometheus; Debian's packages). State and logs in .cache/stack/.
 import { readdirSync } from 'node:fs';
 import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { attachKafkaCluster, startKafkaCluster } from '../kafka/cluster';
 import { JAEGER_CONFIG, JAEGER_PORTS, startJaeger, type JaegerPorts } from '../jaeger/jaeger';
+import { pushSchemas, readSubjects } from '../../producer/src/schemas-registration';
+import { SchemaRegistryClient } from '../../common/src/schema-registry';
+import { registryArgs, ensureApicurio, registryJavaHome, CCOMPAT_PATH } from '../registry/registry';
 import { ensureDebianTools } from '../tools/debian';
 import { ensureGoTool } from '../tools/go-tools';
 import { assertPortFree, daemonPid, startDaemon, stopDaemon, waitUntilAnswering } from './daemon';
@@ -45,7 +48,12 @@ export interface StackLayout {
   consumers: number;
   kafkaExporterPort: number;
   alertmanagerPort: number;
+  /** Where `dlq redrive` pushes its counts. */
+  pushgatewayPort: number;
   prometheusPort: number;
+  /** Apicurio's Confluent API; its management port (health, metrics) is the second. */
+  schemaRegistryPort: number;
+  schemaRegistryManagementPort: number;
 }
 
 export function defaultLayout(env: NodeJS.ProcessEnv = process.env): StackLayout {
@@ -59,7 +67,10 @@ export function defaultLayout(env: NodeJS.ProcessEnv = process.env): StackLayout
     consumers: 1,
     kafkaExporterPort: 9308,
     alertmanagerPort: 9093,
+    pushgatewayPort: 9091,
     prometheusPort: 9090,
+    schemaRegistryPort: 8081,
+    schemaRegistryManagementPort: 9081,
   };
 }
 
@@ -142,7 +153,10 @@ function service(
 
 /** Where each scrape job of observability/prometheus/prometheus.yml finds its processes: local ports. */
 export type ScrapeTargets = Partial<
-  Record<'producer' | 'consumer' | 'kafka-exporter' | 'prometheus' | 'alertmanager' | 'jaeger', number[]>
+  Record<
+    'producer' | 'consumer' | 'kafka-exporter' | 'prometheus' | 'alertmanager' | 'pushgateway' | 'jaeger',
+    number[]
+  >
 >;
 
 /**
@@ -224,7 +238,34 @@ export function prometheusPart(dir: string, port: number, targets: () => ScrapeT
 export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
   const { dir, kafkaInstance, kafkaPort, jaeger } = layout;
   const brokers = `localhost:${kafkaPort}`;
-  const shared = { KAFKA_BROKERS: brokers, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${jaeger.otlpHttp}` };
+  const schemaRegistryUrl = `http://127.0.0.1:${layout.schemaRegistryPort}${CCOMPAT_PATH}`;
+  const shared = {
+    KAFKA_BROKERS: brokers,
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${jaeger.otlpHttp}`,
+    SCHEMA_REGISTRY_URL: schemaRegistryUrl,
+  };
+  const registry = daemonPart(
+    dir,
+    'schema-registry',
+    layout.schemaRegistryPort,
+    `${CCOMPAT_PATH}/subjects`,
+    async () => {
+      const [appDir, javaHome] = await Promise.all([ensureApicurio(), registryJavaHome()]);
+      return {
+        command: path.join(javaHome, 'bin', 'java'),
+        // KafkaSQL on the stack's Kafka: the schemas stay in its journal topic across restarts.
+        args: registryArgs({
+          dir,
+          port: layout.schemaRegistryPort,
+          managementPort: layout.schemaRegistryManagementPort,
+          storage: { kind: 'kafkasql', bootstrapServers: brokers, topic: 'kafkasql-journal' },
+        }),
+        env: { JAVA_HOME: javaHome },
+        cwd: appDir,
+      };
+    },
+    { stopTimeoutMs: 15_000 },
+  );
   const consumers = Array.from({ length: layout.consumers }, (_, index) =>
     service(consumerName(index), 'consumer', layout.consumerPort + index, dir, {
       ...shared,
@@ -238,6 +279,7 @@ export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
     'kafka-exporter': [layout.kafkaExporterPort],
     prometheus: [layout.prometheusPort],
     alertmanager: [layout.alertmanagerPort],
+    pushgateway: [layout.pushgatewayPort],
     jaeger: [jaeger.metrics],
   }));
   return [
@@ -271,6 +313,16 @@ export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
       },
       running: async () => daemonPid(dir, 'jaeger') !== undefined,
     },
+    {
+      ...registry,
+      ports: [layout.schemaRegistryPort, layout.schemaRegistryManagementPort],
+      // Ready with the repository's schemas pushed, as compose's schemas-push leaves it.
+      async up() {
+        await registry.up();
+        const client = new SchemaRegistryClient({ url: schemaRegistryUrl, timeoutMs: 10_000 });
+        await pushSchemas(client, readSubjects(inRepo('schemas')), () => undefined);
+      },
+    },
     service('producer', 'producer', layout.producerPort, dir, { ...shared, PORT: String(layout.producerPort) }),
     ...consumers,
     kafkaExporterPart(dir, brokers, layout.kafkaExporterPort),
@@ -293,6 +345,10 @@ export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
       },
       { configFiles: [CONFIG.alertmanager] },
     ),
+    daemonPart(dir, 'pushgateway', layout.pushgatewayPort, '/-/ready', async () => {
+      const { 'prometheus-pushgateway': pushgateway } = await ensureDebianTools('prometheus-pushgateway');
+      return { command: pushgateway, args: [`--web.listen-address=127.0.0.1:${layout.pushgatewayPort}`] };
+    }),
     prometheus,
   ];
 }

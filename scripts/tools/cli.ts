@@ -11,18 +11,33 @@ async function main([command, ...names]: string[]): Promise<void> {
   const wanted = names.length > 0 ? names : known;
   for (const name of wanted)
     if (!known.includes(name)) throw new Error(`no tool '${name}'; known: ${known.join(', ')}`);
+  // All at once: the Go builds (the longest, minutes each on a cold cache) overlap one another
+  // and the installs. Each line is printed as its tool is ready.
+  const report = (name: string) => (where: string) => {
+    process.stdout.write(`${name}: ${where}\n`);
+  };
   const debian = wanted.filter((name): name is DebianToolName => name in DEBIAN_TOOLS);
+  const pending: Array<Promise<void>> = [];
   if (debian.length > 0) {
-    for (const [name, where] of Object.entries(await ensureDebianTools(...debian))) {
-      process.stdout.write(`${name}: ${where}\n`);
-    }
+    pending.push(
+      ensureDebianTools(...debian).then((found) => {
+        for (const [name, where] of Object.entries(found)) report(name)(where);
+      }),
+    );
   }
   for (const name of wanted.filter((name): name is PypiToolName => name in PYPI_TOOLS)) {
-    process.stdout.write(`${name}: ${await ensurePypiTool(name)}\n`);
+    pending.push(ensurePypiTool(name).then(report(name)));
   }
   for (const name of wanted.filter((name): name is GoToolName => name in GO_TOOLS)) {
-    process.stdout.write(`${name}: ${await ensureGoTool(name)}\n`);
+    pending.push(ensureGoTool(name).then(report(name)));
   }
+  // Every one is waited for, so that a failure does not leave a build running unseen.
+  const failures = (await Promise.allSettled(pending)).flatMap((outcome) =>
+    outcome.status === 'rejected'
+      ? [outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason)]
+      : [],
+  );
+  if (failures.length > 0) throw new Error(failures.join('\ntools: '));
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

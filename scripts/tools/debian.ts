@@ -1,5 +1,6 @@
 // Programs the tests and the local stack take from Debian's packages: Prometheus with promtool,
-// and Alertmanager with amtool. Installed with apt-get when missing and this process may
+// Alertmanager with amtool, the Pushgateway (where `dlq redrive` pushes its counts), and kcat
+// (a Kafka reader that is not KafkaJS, for the tests). Installed with apt-get when missing and this process may
 // (root); otherwise the error says what to install.
 import { existsSync } from 'node:fs';
 import { access, rm, writeFile } from 'node:fs/promises';
@@ -12,6 +13,8 @@ export const DEBIAN_TOOLS = {
   promtool: 'prometheus',
   'prometheus-alertmanager': 'prometheus-alertmanager',
   amtool: 'prometheus-alertmanager',
+  'prometheus-pushgateway': 'prometheus-pushgateway',
+  kcat: 'kcat',
 } as const;
 
 export type DebianToolName = keyof typeof DEBIAN_TOOLS;
@@ -21,7 +24,11 @@ export type DebianToolName = keyof typeof DEBIAN_TOOLS;
  * same Prometheus and Alertmanager (test/unit/stack-parity.test.ts; the observability config
  * test checks the installed programs say so).
  */
-export const DEBIAN_VERSIONS = { prometheus: '2.42.0', 'prometheus-alertmanager': '0.25.0' } as const;
+export const DEBIAN_VERSIONS = {
+  prometheus: '2.42.0',
+  'prometheus-alertmanager': '0.25.0',
+  'prometheus-pushgateway': '1.5.1',
+} as const;
 
 async function onPath(program: string): Promise<string | undefined> {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {

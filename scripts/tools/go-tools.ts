@@ -18,6 +18,8 @@ type GoTool =
        */
       pkg: string;
       version: string;
+      /** Linker flags, e.g. the version a release build stamps in (`-X pkg.var=value`). */
+      ldflags?: string;
     }
   | {
       /**
@@ -53,6 +55,33 @@ export const GO_TOOLS = {
   'compose-check': {
     source: path.join(REPO_ROOT, 'scripts', 'tools', 'compose-check'),
     version: 'compose-go v2.16.2',
+  },
+  // Helm, for the chart's `helm lint` and `helm template` checks (test/unit/helm.test.ts).
+  helm: {
+    pkg: 'helm.sh/helm/v4/cmd/helm',
+    version: 'v4.3.2',
+    // As Helm's release builds do; without it `helm version` says only v4.3.
+    ldflags: '-X helm.sh/helm/v4/internal/version.version=v4.3.2',
+  },
+  // The last Helm 3 release line, so that the chart is checked to work with both.
+  helm3: {
+    pkg: 'helm.sh/helm/v3/cmd/helm',
+    version: 'v3.21.4',
+    // Its Makefile's flags: without the Kubernetes version of its client-go (v0.36), Helm 3
+    // renders for Kubernetes v1.20 and refuses the chart's kubeVersion.
+    ldflags: [
+      '-X helm.sh/helm/v3/internal/version.version=v3.21.4',
+      ...['chartutil', 'lint/rules'].flatMap((pkg) => [
+        `-X helm.sh/helm/v3/pkg/${pkg}.k8sVersionMajor=1`,
+        `-X helm.sh/helm/v3/pkg/${pkg}.k8sVersionMinor=36`,
+      ]),
+    ].join(' '),
+  },
+  // Kubernetes manifests decoded strictly into the real API types: k8s.io/api, the Prometheus
+  // Operator's monitoring.coreos.com/v1 and KEDA's keda.sh/v1alpha1 (go.mod pins them).
+  'kube-check': {
+    source: path.join(REPO_ROOT, 'scripts', 'tools', 'kube-check'),
+    version: 'k8s.io/api v0.37.2, prometheus-operator v0.95.2, keda v2.20.2',
   },
 } satisfies Record<string, GoTool>;
 
@@ -113,7 +142,7 @@ async function build(name: GoToolName, work: string): Promise<string> {
   }
   await writeFile(path.join(work, 'go.mod'), `module build.local/${name}\n\ngo 1.24\n`);
   await runIn(work, ['get', '-tool', `${tool.pkg}@${tool.version}`]);
-  await runIn(work, ['install', 'tool'], { GOBIN: bin });
+  await runIn(work, ['install', ...('ldflags' in tool ? [`-ldflags=${tool.ldflags}`] : []), 'tool'], { GOBIN: bin });
   return path.join(bin, path.basename(tool.pkg));
 }
 

@@ -53,7 +53,7 @@ describe('container config', () => {
       writeFileSync(env, 'BIND_ADDRESS=0.0.0.0\n');
       const opened = hostIps(await loadCompose('-env-file', env));
       const open = Object.keys(opened).filter((port) => opened[port] === '0.0.0.0');
-      expect(open.map(Number).sort((a, b) => a - b)).toEqual([3000, 8080, 9090, 9093, 16686]);
+      expect(open.map(Number).sort((a, b) => a - b)).toEqual([3000, 8080, 8081, 9090, 9093, 16686]);
     });
 
     it('refuses a file that is not valid Compose (the check checks)', async () => {

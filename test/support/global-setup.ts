@@ -1,4 +1,5 @@
 import { startKafkaCluster } from '../../scripts/kafka/cluster';
+import { ensureApicurio } from '../../scripts/registry/registry';
 import { testPort } from './kafka';
 
 /**
@@ -7,11 +8,18 @@ import { testPort } from './kafka';
  * `TEST_PORT_BASE`), apart from a development broker on 9092.
  */
 export default async function globalSetup(): Promise<void> {
+  // The schema-registry test's Apicurio, fetched once into .cache/apicurio while the broker starts.
+  const registryFetched = ensureApicurio();
+  registryFetched.catch(() => undefined);
   if (process.env.KAFKA_BROKERS) {
+    await registryFetched;
     process.env.TEST_KAFKA_BROKERS = process.env.KAFKA_BROKERS;
     return;
   }
-  const cluster = await startKafkaCluster({ name: 'test', brokerPort: testPort(), fresh: true });
+  const [cluster] = await Promise.all([
+    startKafkaCluster({ name: 'test', brokerPort: testPort(), fresh: true }),
+    registryFetched,
+  ]);
   process.env.TEST_KAFKA_BROKERS = cluster.brokers.join(',');
   process.env.TEST_KAFKA_STARTED = cluster.name;
 }

@@ -8,7 +8,8 @@ import { testPort, uniqueName } from './kafka';
 /**
  * The parts of `npm run stack:up`, moved off the contract's ports to `TEST_PORT_BASE` + `offset`
  * and up: Kafka at + 0, Jaeger at + 10..15, the producer at + 20, the consumers from + 21,
- * kafka-exporter, Alertmanager and Prometheus at + 30..32. A running stack is left alone.
+ * kafka-exporter, Alertmanager, Prometheus and the Pushgateway at + 30..33, the schema registry
+ * at + 34..35. A running stack is left alone.
  */
 export function movedStackLayout(offset: number, name: string, consumers = 1): StackLayout {
   const at = (delta: number) => testPort(offset + delta);
@@ -30,6 +31,9 @@ export function movedStackLayout(offset: number, name: string, consumers = 1): S
     kafkaExporterPort: at(30),
     alertmanagerPort: at(31),
     prometheusPort: at(32),
+    pushgatewayPort: at(33),
+    schemaRegistryPort: at(34),
+    schemaRegistryManagementPort: at(35),
   };
 }
 

@@ -13,16 +13,44 @@ describe('docker-compose.yml', () => {
 
   it('defines the whole stack, Grafana on port 3000 among it', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['alertmanager', 'consumer', 'grafana', 'jaeger', 'kafka', 'kafka-exporter', 'producer', 'prometheus'].sort(),
+      [
+        'alertmanager',
+        'consumer',
+        'grafana',
+        'jaeger',
+        'kafka',
+        'kafka-exporter',
+        'producer',
+        'prometheus',
+        'pushgateway',
+        'schema-registry',
+        'schemas-push',
+      ].sort(),
     );
     expect(publishedPorts(services.grafana!).map((port) => port.published)).toEqual([3000]);
   });
 
-  it('gives every service a healthcheck but kafka-exporter, whose image has nothing to run one with', () => {
+  it('gives every service a healthcheck but kafka-exporter, whose image has nothing to run one with, and the one-shot schemas-push', () => {
     const without = Object.entries(services)
       .filter(([, service]) => service.healthcheck === undefined)
       .map(([name]) => name);
-    expect(without).toEqual(['kafka-exporter']);
+    expect(without.sort()).toEqual(['kafka-exporter', 'schemas-push']);
+  });
+
+  it('starts the registry after Kafka, pushes the schemas once, and starts the services after both', () => {
+    expect(services['schema-registry']!.image).toBe('apicurio/apicurio-registry:3.3.3');
+    expect(services['schema-registry']!.depends_on?.kafka).toEqual({ condition: 'service_healthy' });
+    // The image (UBI, OpenJDK 21) carries curl; the management port answers health.
+    expect(services['schema-registry']!.healthcheck!.test.join(' ')).toContain(
+      'curl -fsS -o /dev/null http://127.0.0.1:9081/health/ready',
+    );
+    expect(services['schemas-push']!.depends_on?.['schema-registry']).toEqual({ condition: 'service_healthy' });
+    for (const name of ['producer', 'consumer']) {
+      expect(services[name]!.depends_on?.['schemas-push']).toEqual({
+        condition: 'service_completed_successfully',
+      });
+      expect(services[name]!.environment?.SCHEMA_REGISTRY_URL).toBe('http://schema-registry:8081/apis/ccompat/v7');
+    }
   });
 
   it('checks Kafka and the services with their own tools, never curl or wget', () => {
@@ -61,9 +89,9 @@ describe('docker-compose.yml', () => {
   it('publishes the ports a person opens on BIND_ADDRESS (this machine by default), the others on 127.0.0.1 only', () => {
     const ports = Object.values(services).flatMap(publishedPorts);
     const open = ports.filter((port) => port.hostIp === '${BIND_ADDRESS:-127.0.0.1}').map((port) => port.published);
-    expect(open.sort((a, b) => a - b)).toEqual([3000, 8080, 9090, 9093, 16686]);
+    expect(open.sort((a, b) => a - b)).toEqual([3000, 8080, 8081, 9090, 9093, 16686]);
     const local = ports.filter((port) => port.hostIp === '127.0.0.1').map((port) => port.published);
-    expect(local.sort((a, b) => a - b)).toEqual([4317, 4318, 9092, 9308]);
+    expect(local.sort((a, b) => a - b)).toEqual([4317, 4318, 9091, 9092, 9308]);
     expect(open.length + local.length).toBe(ports.length);
   });
 

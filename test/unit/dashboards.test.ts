@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { createMetricsRegistry } from '@event-pipeline/common';
+import { createMetricsRegistry, createSchemaRegistryMetrics } from '@event-pipeline/common';
 import { createConsumerMetrics } from '../../consumer/src/metrics';
 import { ruleGroups } from '../../dashboards/src/alerts';
 import { monitoring } from '../../dashboards/src/config';
-import { GENERATED_DIR, generatedFiles, staleFiles } from '../../dashboards/src/generate';
+import { GENERATED_DIR, generatedFiles, staleFiles, staleOutputs } from '../../dashboards/src/generate';
 import { dashboards, panelQueries, PIPELINE_TAG, VARIABLES } from '../../dashboards/src/index';
 import { createProducerMetrics } from '../../producer/src/metrics';
 
@@ -34,7 +34,14 @@ async function serviceMetricNames(): Promise<string[]> {
   createProducerMetrics(producer);
   const consumer = createMetricsRegistry();
   createConsumerMetrics(consumer);
-  const metrics = [...(await producer.getMetricsAsJSON()), ...(await consumer.getMetricsAsJSON())];
+  // Both services export these when SCHEMA_REGISTRY_URL is set.
+  const registryClient = createMetricsRegistry();
+  createSchemaRegistryMetrics(registryClient);
+  const metrics = [
+    ...(await producer.getMetricsAsJSON()),
+    ...(await consumer.getMetricsAsJSON()),
+    ...(await registryClient.getMetricsAsJSON()),
+  ];
   return metrics.flatMap(({ name, type }) =>
     String(type) === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name],
   );
@@ -87,6 +94,10 @@ describe('the Grafana dashboards', () => {
       );
     }
     expect([...generatedFiles().keys()]).toEqual(dashboards.map((board) => `${board.uid}.json`));
+  });
+
+  it('are generated into the Helm chart too, with the rules: no generated file anywhere is stale', () => {
+    expect(staleOutputs()).toEqual([]);
   });
 
   it('keep their uids: links, bookmarks and alerts point at them', () => {

@@ -15,9 +15,21 @@ export function createLogHandler({ logger }: { logger: Logger }): EventHandler {
           partition: context.partition,
           offset: context.offset,
           latency_ms: Date.now() - context.acceptedAt,
+          // The decoded Avro data's schema and fields, not its values: logs hold no user data.
+          ...(context.dataSchema
+            ? {
+                schema_id: context.dataSchema.id,
+                schema_version: context.dataSchema.version,
+                data_fields: dataFields(event.data),
+              }
+            : {}),
         },
         'event processed',
       );
     },
   };
+}
+
+function dataFields(data: unknown): string[] | undefined {
+  return typeof data === 'object' && data !== null && !Array.isArray(data) ? Object.keys(data) : undefined;
 }

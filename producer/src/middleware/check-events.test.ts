@@ -32,7 +32,10 @@ function read(
 
 function check({ schemasRequired = false } = {}) {
   const count = jest.fn();
-  return { count, middleware: checkEvents({ schemas, schemasRequired, eventSource: 'urn:test', count }) };
+  return {
+    count,
+    middleware: checkEvents({ schemas, schemasRequired, eventSource: 'urn:test', count, retryAfterSeconds: 1 }),
+  };
 }
 
 describe('checkEvents', () => {
@@ -94,5 +97,40 @@ describe('checkEvents', () => {
       status: 422,
       extensions: { errors: [expect.objectContaining({ attribute: 'type', pointer: '/type' })] },
     });
+  });
+
+  it('when Avro data breaks its schema, answers 422 with a JSON pointer per failing field, undeclared fields included', async () => {
+    const { middleware } = check();
+    const ctx = read([
+      { type: 'com.example.page.viewed', data: { path: '/' } },
+      {
+        type: 'com.example.payment.authorized',
+        data: { paymentId: 'p-1', amountCents: '12', currency: 'EUR', method: 'CHEQUE', note: 'x' },
+      },
+    ]);
+    const failure = await runMiddleware(middleware, ctx).then(
+      () => undefined,
+      (error: unknown) => error as { status: number; extensions: { errors: Array<Record<string, unknown>> } },
+    );
+    expect(failure?.status).toBe(422);
+    expect(failure?.extensions.errors).toEqual(
+      expect.arrayContaining([
+        { index: 1, pointer: '/1/data/orderId', message: 'is required (a string)' },
+        { index: 1, pointer: '/1/data/amountCents', message: 'must be an integer (long)' },
+        { index: 1, pointer: '/1/data/method', message: 'must be one of CARD, TRANSFER, WALLET' },
+        { index: 1, pointer: '/1/data', message: 'has fields the schema does not declare: note' },
+      ]),
+    );
+    expect(ctx.state.records).toBeUndefined();
+  });
+
+  it('without a registry, Avro data that passes its schema travels as the JSON it came as', async () => {
+    const { middleware } = check();
+    const data = { paymentId: 'p-1', orderId: 'o-1', amountCents: 1250, currency: 'EUR', method: 'CARD' };
+    const ctx = read([{ type: 'com.example.payment.authorized', data }]);
+    await runMiddleware(middleware, ctx);
+    const event = eventOf(ctx.state.records[0]!);
+    expect(event.data).toEqual(data);
+    expect(event.dataschema).toBe('urn:event-pipeline:schema:com.example.payment.authorized:2');
   });
 });
