@@ -54,23 +54,66 @@ function gauge(exposition: string, name: string): number {
   return Number(match[1]);
 }
 
-async function processSeries(
-  url: string,
-  prefix: 'producer' | 'consumer',
-): Promise<Partial<Record<SeriesName, number>>> {
+/** How often a process is read within each minute. */
+const READ_EVERY_MS = 5000;
+
+interface ProcessReading {
+  rss: number;
+  heap: number;
+  eventLoopP99: number;
+  fds: number;
+}
+
+async function readProcess(url: string): Promise<ProcessReading> {
   const exposition = await (await fetch(`${url}/metrics`)).text();
   return {
-    [`${prefix}_rss_bytes`]: gauge(exposition, 'process_resident_memory_bytes'),
-    [`${prefix}_heap_bytes`]: gauge(exposition, 'nodejs_heap_size_used_bytes'),
-    [`${prefix}_event_loop_p99_seconds`]: gauge(exposition, 'nodejs_eventloop_lag_p99_seconds'),
-    [`${prefix}_open_fds`]: gauge(exposition, 'process_open_fds'),
+    rss: gauge(exposition, 'process_resident_memory_bytes'),
+    heap: gauge(exposition, 'nodejs_heap_size_used_bytes'),
+    eventLoopP99: gauge(exposition, 'nodejs_eventloop_lag_p99_seconds'),
+    fds: gauge(exposition, 'process_open_fds'),
   };
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+/**
+ * A minute's value per series from the readings taken in it: the median RSS and event-loop p99
+ * (one reading caught mid-collection or mid-stall does not move it), the lowest heap (what is
+ * still live after the collector ran: a leak raises that floor, garbage between collections does
+ * not), the most open descriptors.
+ */
+function minuteOf(readings: ProcessReading[], prefix: 'producer' | 'consumer'): Partial<Record<SeriesName, number>> {
+  return {
+    [`${prefix}_rss_bytes`]: median(readings.map((reading) => reading.rss)),
+    [`${prefix}_heap_bytes`]: Math.min(...readings.map((reading) => reading.heap)),
+    [`${prefix}_event_loop_p99_seconds`]: median(readings.map((reading) => reading.eventLoopP99)),
+    [`${prefix}_open_fds`]: Math.max(...readings.map((reading) => reading.fds)),
+  };
+}
+
+/** Reads both services every READ_EVERY_MS until `done` settles. */
+async function readWhile(
+  done: Promise<unknown>,
+  urls: { producer: string; consumer: string },
+): Promise<{ producer: ProcessReading[]; consumer: ProcessReading[] }> {
+  const readings = { producer: [] as ProcessReading[], consumer: [] as ProcessReading[] };
+  let finished = false;
+  void done.finally(() => (finished = true));
+  while (!finished) {
+    readings.producer.push(await readProcess(urls.producer));
+    readings.consumer.push(await readProcess(urls.consumer));
+    await Promise.race([done, new Promise((resolve) => setTimeout(resolve, READ_EVERY_MS))]);
+  }
+  return readings;
 }
 
 async function main(): Promise<void> {
   const { minutes } = readArgs();
   console.info(`soak: starting the local stack on moved ports`);
-  const stack: TestStack = await startTestStack(movedStackLayout(10_960, 'soak'));
+  const stack: TestStack = await startTestStack(movedStackLayout(10_040, 'soak'));
   try {
     const brokers = [stack.url('kafka')];
     const target: Target = {
@@ -100,13 +143,15 @@ async function main(): Promise<void> {
     const samples: Sample[] = [];
     let refused = 0;
     for (let minute = 1; minute <= minutes; minute += 1) {
-      const run = await openLoop(target, rate, 60);
+      const running = openLoop(target, rate, 60);
+      const readings = await readWhile(running, { producer: stack.url('producer'), consumer: stack.url('consumer') });
+      const run = await running;
       accepted += run.ok;
       refused += run.non2xx + run.errors;
       const lag = await promQuery(stack.url('prometheus'), 'sum(kafka_consumergroup_lag{job="kafka-exporter"})');
       const values = {
-        ...(await processSeries(stack.url('producer'), 'producer')),
-        ...(await processSeries(stack.url('consumer'), 'consumer')),
+        ...minuteOf(readings.producer, 'producer'),
+        ...minuteOf(readings.consumer, 'consumer'),
         http_p99_seconds: run.latencyMs.p99 / 1000,
         consumer_lag_events: Number.isNaN(lag) ? 0 : lag,
       } as Record<SeriesName, number>;
