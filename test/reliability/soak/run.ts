@@ -83,14 +83,15 @@ const median = (values: number[]): number => {
  * A minute's value per series from the readings taken in it: the median RSS and event-loop p99
  * (one reading caught mid-collection or mid-stall does not move it), the lowest heap (what is
  * still live after the collector ran: a leak raises that floor, garbage between collections does
- * not), the most open descriptors.
+ * not), the fewest open descriptors (the load's connections come and go; a leaked descriptor
+ * never does, and raises the floor).
  */
 function minuteOf(readings: ProcessReading[], prefix: 'producer' | 'consumer'): Partial<Record<SeriesName, number>> {
   return {
     [`${prefix}_rss_bytes`]: median(readings.map((reading) => reading.rss)),
     [`${prefix}_heap_bytes`]: Math.min(...readings.map((reading) => reading.heap)),
     [`${prefix}_event_loop_p99_seconds`]: median(readings.map((reading) => reading.eventLoopP99)),
-    [`${prefix}_open_fds`]: Math.max(...readings.map((reading) => reading.fds)),
+    [`${prefix}_open_fds`]: Math.min(...readings.map((reading) => reading.fds)),
   };
 }
 
