@@ -7,6 +7,9 @@ export interface BenchPorts {
   consumerMetrics: number;
   httpBaseline: number;
   bridge: number;
+  benthos: number;
+  benthosAdmin: number;
+  fastapi: number;
   jaegerOtlpGrpc: number;
   jaegerOtlpHttp: number;
   jaegerQuery: number;
@@ -17,7 +20,8 @@ export interface BenchPorts {
 
 /**
  * Every port is BENCH_PORT_BASE (default 21100) plus an offset: Kafka +92 (its controller
- * +1092), producer +80, consumer metrics +64, the bare HTTP server +81, the bridge +82, Jaeger +2xx.
+ * +1092), producer +80, consumer metrics +64, the bare HTTP server +81, the bridge +82, Benthos +83
+ * (its own endpoints +84), the FastAPI peer +85, Jaeger +2xx.
  */
 export function benchPorts(env: Record<string, string | undefined> = process.env): BenchPorts {
   const raw = env.BENCH_PORT_BASE ?? '21100';
@@ -31,6 +35,9 @@ export function benchPorts(env: Record<string, string | undefined> = process.env
     consumerMetrics: base + 64,
     httpBaseline: base + 81,
     bridge: base + 82,
+    benthos: base + 83,
+    benthosAdmin: base + 84,
+    fastapi: base + 85,
     jaegerOtlpGrpc: base + 217,
     jaegerOtlpHttp: base + 218,
     jaegerQuery: base + 286,

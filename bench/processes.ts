@@ -2,7 +2,7 @@
 // and consumer as `npm start` runs them, the bare HTTP server, and Java tools. Output goes to
 // .cache/bench/logs/<name>.log, so a failure can quote it and the run's terminal stays readable.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -113,6 +113,34 @@ export function cpuMs(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The process and all its descendants (uvicorn's workers, say), from /proc's children lists. */
+function processTree(pid: number): number[] {
+  const pids = [pid];
+  for (let i = 0; i < pids.length; i++) {
+    try {
+      for (const task of readdirSync(`/proc/${pids[i]}/task`)) {
+        const children = readFileSync(`/proc/${pids[i]}/task/${task}/children`, 'utf8').trim();
+        if (children) pids.push(...children.split(/\s+/).map(Number));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/**
+ * CPU time of a process and its descendants, in ms: for a peer that runs in several processes
+ * (uvicorn's workers). A descendant that exits within the measured run takes its time with it,
+ * so the bench reads it over runs in which the process tree stays the same.
+ */
+export function treeCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  const times = processTree(pid).map((each) => cpuMs(each));
+  if (times[0] === undefined) return undefined;
+  return times.reduce<number>((sum, time) => sum + (time ?? 0), 0);
 }
 
 // USER_HZ: 100 on every Linux architecture Node runs on.

