@@ -8,7 +8,6 @@ import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/expor
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
-import { KoaInstrumentation, KoaLayerType } from '@opentelemetry/instrumentation-koa';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -75,7 +74,7 @@ function isTrue(value: string | undefined): boolean {
  * (an instrumentation patches its module as soon as it is constructed, so a disabled SDK must
  * not construct any). Traces go through the standard OTEL_* variables (OTLP by default,
  * parent-based sampling unless OTEL_TRACES_SAMPLER says otherwise), instrumented by the official
- * HTTP (and fetch), Koa, KafkaJS and pino instrumentations. Metrics are Prometheus's
+ * HTTP (and fetch), KafkaJS and pino instrumentations. Metrics are Prometheus's
  * (prom-client), so the SDK exports none unless OTEL_METRICS_EXPORTER asks for them; logs go to
  * stdout with trace and span ids in them, and to the SDK only if OTEL_LOGS_EXPORTER asks. A trace
  * backend that does not answer is one warning line on `write` (stdout), and its recovery one more.
@@ -153,8 +152,9 @@ export function instrumentationsFor(identity: ServiceIdentity | undefined, env: 
       requireParentforOutgoingSpans: true,
     }),
     new UndiciInstrumentation({ requireParentforSpans: true }),
-    // Router layers only: a span per middleware costs more than it tells.
-    new KoaInstrumentation({ ignoreLayersType: [KoaLayerType.MIDDLEWARE] }),
+    // No Koa instrumentation: its span per router layer (`router - /events`) told only the
+    // route, which the producer sets on the HTTP server span itself (http-metrics.ts), and cost
+    // a span and a context switch per request.
     new PinoInstrumentation({ disableLogSending: !named(env, 'OTEL_LOGS_EXPORTER') }),
   ];
   // The producer's publisher makes a send span per event itself and sends with tracing

@@ -12,7 +12,7 @@ describe('send spans', () => {
   afterAll(() => tracing.stop());
   beforeEach(() => tracing.exporter.reset());
 
-  it("parents each event's send span to the request that carried it, and writes that span into its headers", () => {
+  it("parents each request's send span to that request, and writes that span into its events' headers", () => {
     const tracer = trace.getTracer('test');
     const requestA = tracer.startSpan('POST /events A');
     const requestB = tracer.startSpan('POST /events B');
@@ -26,23 +26,31 @@ describe('send spans', () => {
     endSendSpans(spans);
 
     const finished = tracing.exporter.getFinishedSpans();
-    expect(finished).toHaveLength(3);
-    for (const [rec, request] of [
-      [a, requestA],
-      [b1, requestB],
-      [b2, requestB],
+    expect(finished).toHaveLength(2);
+    const common = {
+      'messaging.system': 'kafka',
+      'messaging.operation.type': 'send',
+      'messaging.destination.name': 'events',
+      'messaging.destination.partition.id': '2',
+    };
+    // One event: its own span, with its id and key.
+    const single = finished.find((each) => each.parentSpanContext?.spanId === requestA.spanContext().spanId)!;
+    expect(single).toMatchObject({ name: 'send events', kind: SpanKind.PRODUCER });
+    expect(single.attributes).toMatchObject({
+      ...common,
+      'messaging.message.id': 'a',
+      'messaging.kafka.message.key': 'a',
+    });
+    // A batch: one span for its events, which every event carries as its creation context.
+    const batch = finished.find((each) => each.parentSpanContext?.spanId === requestB.spanContext().spanId)!;
+    expect(batch).toMatchObject({ name: 'send events', kind: SpanKind.PRODUCER });
+    expect(batch.attributes).toMatchObject({ ...common, 'messaging.batch.message_count': 2 });
+    expect(batch.attributes['messaging.message.id']).toBeUndefined();
+    for (const [rec, span] of [
+      [a, single],
+      [b1, batch],
+      [b2, batch],
     ] as const) {
-      const span = finished.find((each) => each.attributes['messaging.message.id'] === rec.headers.ce_id)!;
-      expect(span.name).toBe('send events');
-      expect(span.kind).toBe(SpanKind.PRODUCER);
-      expect(span.parentSpanContext?.spanId).toBe(request.spanContext().spanId);
-      expect(span.attributes).toMatchObject({
-        'messaging.system': 'kafka',
-        'messaging.operation.type': 'send',
-        'messaging.destination.name': 'events',
-        'messaging.destination.partition.id': '2',
-        'messaging.kafka.message.key': rec.key,
-      });
       const { traceId, spanId } = span.spanContext();
       expect(rec.headers.traceparent).toBe(`00-${traceId}-${spanId}-01`);
     }

@@ -1,5 +1,6 @@
 import {
   context,
+  type Attributes,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
@@ -18,34 +19,55 @@ export interface PartitionedRecord extends OutboundRecord {
 }
 
 /**
- * One PRODUCER span per event, started in the context of the request that carries it, and that
- * span's context written into the event's headers (W3C `traceparent`, by the SDK's propagator)
- * for the consumer to continue. The KafkaJS instrumentation would do this in `send`, but it
- * parents its spans to whatever context is active when `send` is called, and the publisher
- * coalesces the events of many requests into one send: they would all hang off one request.
- * So the publisher makes the spans (with the instrumentation's attributes) and sends through
- * `untracedSend`. Without the telemetry bootstrap these are no-ops.
+ * The PRODUCER spans of one request's events, started in the context of that request, each
+ * event's send span context written into its headers (W3C `traceparent`, by the SDK's
+ * propagator) for the consumer to continue. One event: one `send` span with its id, key and
+ * partition. A batch request: one `send` span for all its events (OpenTelemetry's messaging
+ * conventions for a batch send: `messaging.batch.message_count`), whose context every event
+ * carries as its creation context, so every event's consumer span still continues its request's
+ * trace, at one span per request rather than one per event.
+ *
+ * The KafkaJS instrumentation would do this in `send`, but it parents its spans to whatever
+ * context is active when `send` is called, and the publisher coalesces the events of many
+ * requests into one send: they would all hang off one request. So the publisher makes the spans
+ * (with the instrumentation's attributes) and sends through `untracedSend`. Without the
+ * telemetry bootstrap these are no-ops.
  */
 export function startSendSpans(topic: string, records: readonly PartitionedRecord[]): Span[] {
   const parent = context.active();
-  return records.map((record) => {
-    const span = tracer.startSpan(`send ${topic}`, { kind: SpanKind.PRODUCER }, parent);
-    // Attributes only for spans that are recorded: an unsampled request skips their cleaning.
-    if (span.isRecording()) {
-      span.setAttributes({
-        'messaging.system': 'kafka',
-        'messaging.operation.type': 'send',
-        'messaging.operation.name': 'send',
-        'messaging.destination.name': topic,
-        'messaging.destination.partition.id': String(record.partition),
-        'messaging.kafka.message.key': record.key,
-        'messaging.message.id': record.headers.ce_id,
-        'cloudevents.event_type': record.headers.ce_type,
-      });
-    }
-    propagation.inject(trace.setSpan(parent, span), record.headers);
-    return span;
-  });
+  const span = tracer.startSpan(`send ${topic}`, { kind: SpanKind.PRODUCER }, parent);
+  // Attributes only for spans that are recorded: an unsampled request skips their cleaning.
+  if (span.isRecording()) span.setAttributes(sendAttributes(topic, records));
+  const sent = trace.setSpan(parent, span);
+  for (const record of records) propagation.inject(sent, record.headers);
+  return [span];
+}
+
+function sendAttributes(topic: string, records: readonly PartitionedRecord[]): Attributes {
+  const common = {
+    'messaging.system': 'kafka',
+    'messaging.operation.type': 'send',
+    'messaging.operation.name': 'send',
+    'messaging.destination.name': topic,
+  };
+  const [only] = records;
+  if (records.length === 1 && only) {
+    return {
+      ...common,
+      'messaging.destination.partition.id': String(only.partition),
+      'messaging.kafka.message.key': only.key,
+      'messaging.message.id': only.headers.ce_id,
+      'cloudevents.event_type': only.headers.ce_type,
+    };
+  }
+  const partitions = new Set(records.map((record) => record.partition));
+  const types = new Set(records.map((record) => record.headers.ce_type));
+  return {
+    ...common,
+    'messaging.batch.message_count': records.length,
+    ...(partitions.size === 1 ? { 'messaging.destination.partition.id': String(only?.partition) } : {}),
+    ...(types.size === 1 ? { 'cloudevents.event_type': only?.headers.ce_type } : {}),
+  };
 }
 
 /**

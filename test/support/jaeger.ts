@@ -83,8 +83,9 @@ export function ancestorsOf(span: TraceSpan, trace: TraceSpan[]): TraceSpan[] {
 }
 
 /**
- * The trace that holds the producer's send span of event `id`, once `needs` holds for it (the
- * consumer's spans arrive later than the producer's).
+ * The trace of event `id`, once `needs` holds for it (the consumer's spans arrive later than the
+ * producer's): found by the producer's send span of a one-event request, which names the event,
+ * or else by the consumer's process span (a batch request's one send span names no event).
  */
 export function waitForEventTrace(
   queryUrl: string,
@@ -95,7 +96,10 @@ export function waitForEventTrace(
   return waitFor(
     `the trace of event ${id} in Jaeger`,
     async () => {
-      const [found] = await findTraces(queryUrl, { service: 'producer', tags: { 'messaging.message.id': id } });
+      const [found] = [
+        ...(await findTraces(queryUrl, { service: 'producer', tags: { 'messaging.message.id': id } })),
+        ...(await findTraces(queryUrl, { service: 'consumer', tags: { 'cloudevents.event_id': id } })),
+      ];
       if (!found) return undefined;
       const spans = await getTrace(queryUrl, found[0]!.traceId);
       return needs(spans) ? spans : undefined;
