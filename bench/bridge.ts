@@ -1,11 +1,10 @@
 // The Strimzi Kafka Bridge as a peer: its jars from Maven (bridge/pom.xml) into .cache/bridge,
 // started with acks=all (its default is 1) on the bench's Kafka. When its jars cannot be fetched
 // the run goes on without it and says why.
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { javaBinary, runCommand } from '../scripts/kafka/jars';
+import { fetchWithMaven, javaBinary } from '../scripts/kafka/jars';
 import { REPO_ROOT, startChild, waitReady, type Child } from './processes';
 
 const POM = path.join(__dirname, 'bridge', 'pom.xml');
@@ -15,25 +14,17 @@ const BRIDGE_DIR = path.join(REPO_ROOT, '.cache', 'bridge', BRIDGE_VERSION);
 
 /** The jar folder, fetched once; throws with Maven's own reason when it cannot be fetched. */
 export async function ensureBridgeJars(): Promise<string> {
-  const libs = path.join(BRIDGE_DIR, 'libs');
-  const stamp = createHash('sha256').update(pomText).digest('hex');
-  if ((await readFile(path.join(libs, '.pom-sha256'), 'utf8').catch(() => '')) === stamp) return libs;
-  await mkdir(BRIDGE_DIR, { recursive: true });
-  const partial = `${libs}.partial-${process.pid}`;
-  await rm(partial, { recursive: true, force: true });
   try {
-    // -U: ask again each run rather than trusting a cached "not found".
-    await runCommand('mvn', [
-      '-B',
-      '-q',
-      '-U',
-      '-f',
-      POM,
-      'dependency:copy-dependencies',
-      `-DoutputDirectory=${partial}`,
-    ]);
+    return await fetchWithMaven({
+      pom: POM,
+      dir: path.join(BRIDGE_DIR, 'libs'),
+      what: `the Strimzi Kafka Bridge ${BRIDGE_VERSION} jars`,
+      log: (message) => process.stderr.write(`bench: ${message}\n`),
+      missingCommand: 'fetching the Strimzi Kafka Bridge needs Maven (mvn) on PATH',
+      // Asked again each run rather than trusting a cached "not found".
+      mavenArgs: ['-U'],
+    });
   } catch (error) {
-    await rm(partial, { recursive: true, force: true });
     const message = error instanceof Error ? error.message : String(error);
     const found = /Could not find artifact[^\n]*|Could not resolve[^\n]*/.exec(message)?.[0];
     // Maven names the repository by its address; the report names it by what it is.
@@ -43,10 +34,6 @@ export async function ensureBridgeJars(): Promise<string> {
       .replace(/https?:\/\/\S+/g, 'Maven Central');
     throw new Error(`Maven could not fetch io.strimzi:kafka-bridge:${BRIDGE_VERSION}: ${reason}`, { cause: error });
   }
-  await writeFile(path.join(partial, '.pom-sha256'), stamp);
-  await rm(libs, { recursive: true, force: true });
-  await rename(partial, libs);
-  return libs;
 }
 
 export async function startBridge(opts: { libs: string; brokers: string; port: number }): Promise<Child> {

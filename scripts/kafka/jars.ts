@@ -93,51 +93,91 @@ export function checkJava(): Promise<void> {
   return javaChecked;
 }
 
-let jars: Promise<string> | undefined;
-
-/** The directory holding every jar of Kafka, its tools and the logging binding; fetched once. */
-export async function ensureKafkaJars(): Promise<string> {
-  jars ??= fetchJars().catch((error: unknown) => {
-    jars = undefined;
-    throw error;
-  });
-  return jars;
+export interface MavenFetch {
+  /** The pom whose dependencies are copied (`dependency:copy-dependencies`). */
+  pom: string;
+  /** The folder they land in: whole, or not at all (fetched beside it, then moved into place). */
+  dir: string;
+  /** For the log line: "the Apache Kafka 4.4.0 jars". */
+  what: string;
+  /** Where the log line goes (each caller has its own prefix). */
+  log: (message: string) => void;
+  /** Besides the pom's stamp, what a complete folder holds. */
+  isComplete?: (dir: string) => boolean;
+  /** Before Maven runs (a Java check, say). */
+  before?: () => Promise<void>;
+  /** Run on the fetched folder before it is moved into place (unpack an archive). */
+  prepare?: (partial: string) => Promise<void>;
+  /** What to tell when a command is missing (ENOENT). */
+  missingCommand: string;
+  /** More Maven options (`-U`: ask the repository again rather than trust a cached "not found"). */
+  mavenArgs?: string[];
 }
 
-async function fetchJars(): Promise<string> {
-  const versionDir = path.join(KAFKA_CACHE_DIR, KAFKA_VERSION);
-  const libs = path.join(versionDir, 'libs');
-  // The stamp ties the jars to the pom's content, so a changed pom (e.g. another binding) refetches.
-  const stampName = '.pom-sha256';
-  const stamp = createHash('sha256').update(pomText).digest('hex');
-  const complete = async (): Promise<boolean> =>
-    (await readFile(path.join(libs, stampName), 'utf8').catch(() => '')) === stamp;
+const fetches = new Map<string, Promise<string>>();
 
-  if (await complete()) return libs;
-  await mkdir(versionDir, { recursive: true });
-  return withLockFile(path.join(versionDir, 'libs.lock'), async () => {
-    if (await complete()) return libs;
-    await checkJava();
-    const partial = `${libs}.partial-${process.pid}`;
+/**
+ * A pom's dependencies, copied once with Maven into `dir` and reused after that: stamped with
+ * the pom's hash (a changed pom fetches again), under a lock file (parallel jest workers and a
+ * stack start may ask at once; one fetches, the others wait), asked once per process (a failure
+ * is asked again).
+ */
+export function fetchWithMaven(fetch: MavenFetch): Promise<string> {
+  let pending = fetches.get(fetch.dir);
+  if (!pending) {
+    pending = fetchOnce(fetch).catch((error: unknown) => {
+      fetches.delete(fetch.dir);
+      throw error;
+    });
+    fetches.set(fetch.dir, pending);
+  }
+  return pending;
+}
+
+async function fetchOnce(fetch: MavenFetch): Promise<string> {
+  const { pom, dir, what, log: say, isComplete, before, prepare, missingCommand, mavenArgs = [] } = fetch;
+  const stampName = '.pom-sha256';
+  const stamp = createHash('sha256').update(readFileSync(pom)).digest('hex');
+  const complete = async (): Promise<boolean> =>
+    (await readFile(path.join(dir, stampName), 'utf8').catch(() => '')) === stamp && (isComplete?.(dir) ?? true);
+  if (await complete()) return dir;
+  await mkdir(path.dirname(dir), { recursive: true });
+  return withLockFile(`${dir}.lock`, async () => {
+    if (await complete()) return dir;
+    await before?.();
+    const partial = `${dir}.partial-${process.pid}`;
     await rm(partial, { recursive: true, force: true });
-    log(`fetching the Apache Kafka ${KAFKA_VERSION} jars with Maven into ${relative(libs)} (once)`);
+    await mkdir(partial, { recursive: true });
+    say(`fetching ${what} with Maven into ${relative(dir)} (once)`);
     const started = Date.now();
     try {
-      await runCommand('mvn', ['-B', '-q', '-f', POM, 'dependency:copy-dependencies', `-DoutputDirectory=${partial}`]);
+      await runCommand('mvn', [
+        ...['-B', '-q', ...mavenArgs, '-f', pom],
+        ...['dependency:copy-dependencies', `-DoutputDirectory=${partial}`],
+      ]);
+      await prepare?.(partial);
     } catch (error) {
       await rm(partial, { recursive: true, force: true });
-      if (errorCode(error) === 'ENOENT') {
-        throw new Error('fetching the Kafka jars needs Maven (mvn) on PATH, once (Debian: apt-get install maven)', {
-          cause: error,
-        });
-      }
+      if (errorCode(error) === 'ENOENT') throw new Error(missingCommand, { cause: error });
       throw error;
     }
     await writeFile(path.join(partial, stampName), stamp);
-    await rm(libs, { recursive: true, force: true });
-    await rename(partial, libs);
-    log(`jars ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return libs;
+    await rm(dir, { recursive: true, force: true });
+    await rename(partial, dir);
+    say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return dir;
+  });
+}
+
+/** The directory holding every jar of Kafka, its tools and the logging binding; fetched once. */
+export function ensureKafkaJars(): Promise<string> {
+  return fetchWithMaven({
+    pom: POM,
+    dir: path.join(KAFKA_CACHE_DIR, KAFKA_VERSION, 'libs'),
+    what: `the Apache Kafka ${KAFKA_VERSION} jars`,
+    log,
+    before: checkJava,
+    missingCommand: 'fetching the Kafka jars needs Maven (mvn) on PATH, once (Debian: apt-get install maven)',
   });
 }
 

@@ -2,11 +2,10 @@
 // Maven (pom.xml beside this file) into the git-ignored .cache/apicurio and run on Java 21+
 // (the Temurin 25 JDK when JAVA_HOME names an older Java). Storage: in memory (tests), or
 // KafkaSQL on a local Kafka (the stack), which keeps the schemas in a topic across restarts.
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { errorCode, relative, runCommand, withLockFile } from '../kafka/jars';
+import { fetchWithMaven, runCommand } from '../kafka/jars';
 import { startDaemon, stopDaemon, waitUntilAnswering, type Daemon } from '../stack/daemon';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -55,52 +54,21 @@ export async function registryJavaHome(): Promise<string> {
   );
 }
 
-let fetched: Promise<string> | undefined;
-
 /** The unpacked application (quarkus-run.jar and its lib/), fetched and unpacked once. */
 export function ensureApicurio(): Promise<string> {
-  fetched ??= fetchApicurio().catch((error: unknown) => {
-    fetched = undefined;
-    throw error;
-  });
-  return fetched;
-}
-
-async function fetchApicurio(): Promise<string> {
-  const versionDir = path.join(APICURIO_CACHE_DIR, APICURIO_VERSION);
-  const appDir = path.join(versionDir, 'app');
-  const stampName = '.pom-sha256';
-  const stamp = createHash('sha256').update(pomText).digest('hex');
-  const complete = async (): Promise<boolean> =>
-    (await readFile(path.join(appDir, stampName), 'utf8').catch(() => '')) === stamp &&
-    existsSync(path.join(appDir, 'quarkus-run.jar'));
-  if (await complete()) return appDir;
-  await mkdir(versionDir, { recursive: true });
-  // Parallel jest workers and a stack start may ask at once; one fetches, the others wait.
-  return withLockFile(path.join(versionDir, 'app.lock'), async () => {
-    if (await complete()) return appDir;
-    const partial = `${appDir}.partial-${process.pid}`;
-    await rm(partial, { recursive: true, force: true });
-    await mkdir(partial, { recursive: true });
-    log(`fetching Apicurio Registry ${APICURIO_VERSION} with Maven into ${relative(appDir)} (once, about 160 MB)`);
-    const started = Date.now();
-    try {
-      await runCommand('mvn', ['-B', '-q', '-f', POM, 'dependency:copy-dependencies', `-DoutputDirectory=${partial}`]);
+  return fetchWithMaven({
+    pom: POM,
+    dir: path.join(APICURIO_CACHE_DIR, APICURIO_VERSION, 'app'),
+    what: `Apicurio Registry ${APICURIO_VERSION} (about 160 MB)`,
+    log,
+    isComplete: (dir) => existsSync(path.join(dir, 'quarkus-run.jar')),
+    // The app is one tar.gz artifact: unpacked in place of itself.
+    prepare: async (partial) => {
       const archive = path.join(partial, `apicurio-registry-app-${APICURIO_VERSION}-all.tar.gz`);
       await runCommand('tar', ['-xzf', archive, '-C', partial]);
       await rm(archive);
-    } catch (error) {
-      await rm(partial, { recursive: true, force: true });
-      if (errorCode(error) === 'ENOENT') {
-        throw new Error('fetching Apicurio Registry needs Maven (mvn) and tar on PATH, once', { cause: error });
-      }
-      throw error;
-    }
-    await writeFile(path.join(partial, stampName), stamp);
-    await rm(appDir, { recursive: true, force: true });
-    await rename(partial, appDir);
-    log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return appDir;
+    },
+    missingCommand: 'fetching Apicurio Registry needs Maven (mvn) and tar on PATH, once',
   });
 }
 
