@@ -1,6 +1,6 @@
 import type { CloudEvent } from '@event-pipeline/common';
 import { DEAD_LETTER_HEADERS } from '../../consumer/src/kafka-dead-letter';
-import { groupProgress, readTopic, withAdmin } from '../support/kafka';
+import { groupProgress, withAdmin } from '../support/kafka';
 import { metricValue } from '../support/pipeline';
 import { waitFor } from '../support/wait';
 import { leaseCluster, type ClusterLease } from './support/cluster';
@@ -8,6 +8,7 @@ import { runScenario } from './support/ledger';
 import { startLoad } from './support/load';
 import {
   awaitAllProcessed,
+  awaitDeadLetters,
   FAST_GROUP_ENV,
   scenarioNames,
   startScenarioConsumer,
@@ -78,18 +79,13 @@ describe('when the handler hangs on some events', () => {
       try {
         await load.acceptMore(500);
         await load.stop();
-        const deadLettered = new Map<string, Record<string, string>>();
-        await waitFor(
+        const deadLettered = await awaitDeadLetters(
           'the dead letters of the hanging events',
-          async () => {
-            for (const record of await readTopic(names.dlq, lease.brokers)) {
-              const id = record.headers.ce_id!;
-              if (!deadLettered.has(id)) deadLettered.set(id, record.headers);
-            }
-            const acceptedHanging = [...hangingIds].filter((id) => ledger.missing().includes(id));
-            return acceptedHanging.every((id) => deadLettered.has(id));
-          },
-          { timeoutMs: 180_000, intervalMs: 1000 },
+          hangingIds,
+          ledger,
+          names,
+          lease.brokers,
+          { timeoutMs: 180_000 },
         );
         for (const id of deadLettered.keys()) ledger.process(id);
         await awaitAllProcessed(ledger, names, lease.brokers);

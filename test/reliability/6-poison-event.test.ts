@@ -1,11 +1,17 @@
 import type { CloudEvent } from '@event-pipeline/common';
 import { DEAD_LETTER_HEADERS } from '../../consumer/src/kafka-dead-letter';
-import { groupProgress, readTopic } from '../support/kafka';
+import { groupProgress } from '../support/kafka';
 import { waitFor } from '../support/wait';
 import { leaseCluster, type ClusterLease } from './support/cluster';
 import { runScenario } from './support/ledger';
 import { startLoad } from './support/load';
-import { awaitAllProcessed, scenarioNames, startScenarioConsumer, startScenarioProducer } from './support/pipeline';
+import {
+  awaitAllProcessed,
+  awaitDeadLetters,
+  scenarioNames,
+  startScenarioConsumer,
+  startScenarioProducer,
+} from './support/pipeline';
 
 jest.setTimeout(300_000);
 
@@ -51,19 +57,7 @@ describe('when poison events come among good ones', () => {
         await load.acceptMore(1500);
         await load.stop();
         // Poison events are only "processed" once their dead letter is in Kafka: the ledger learns of them there.
-        const deadLettered = new Map<string, Record<string, string>>();
-        await waitFor(
-          'the dead letters',
-          async () => {
-            for (const record of await readTopic(names.dlq, lease.brokers)) {
-              const id = record.headers.ce_id!;
-              if (!deadLettered.has(id)) deadLettered.set(id, record.headers);
-            }
-            const acceptedPoison = [...poisonIds].filter((id) => ledger.missing().includes(id));
-            return acceptedPoison.every((id) => deadLettered.has(id));
-          },
-          { timeoutMs: 90_000, intervalMs: 1000 },
-        );
+        const deadLettered = await awaitDeadLetters('the dead letters', poisonIds, ledger, names, lease.brokers);
         for (const id of deadLettered.keys()) ledger.process(id);
         await awaitAllProcessed(ledger, names, lease.brokers);
         note(

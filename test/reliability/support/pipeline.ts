@@ -137,3 +137,32 @@ export async function awaitAllProcessed(
     );
   }
 }
+
+/**
+ * Waits until every accepted event of `ids` (those the ledger still misses) has its dead letter
+ * on the scenario's dead-letter topic; answers each dead letter's headers by event id. A dead
+ * letter is how such an event counts as processed: the caller tells the ledger.
+ */
+export async function awaitDeadLetters(
+  what: string,
+  ids: ReadonlySet<string>,
+  ledger: Ledger,
+  names: ScenarioNames,
+  brokers: string[],
+  { timeoutMs = 90_000 }: { timeoutMs?: number } = {},
+): Promise<Map<string, Record<string, string>>> {
+  const deadLettered = new Map<string, Record<string, string>>();
+  await waitFor(
+    what,
+    async () => {
+      for (const record of await readTopic(names.dlq, brokers)) {
+        const id = record.headers.ce_id!;
+        if (!deadLettered.has(id)) deadLettered.set(id, record.headers);
+      }
+      const accepted = [...ids].filter((id) => ledger.missing().includes(id));
+      return accepted.every((id) => deadLettered.has(id));
+    },
+    { timeoutMs, intervalMs: 1000 },
+  );
+  return deadLettered;
+}
