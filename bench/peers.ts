@@ -39,6 +39,9 @@ export interface PeerStart {
   brokers: string;
   topic: string;
   port: number;
+}
+
+export interface BenthosStart extends PeerStart {
   /** Benthos's own endpoints (/ready, /metrics). */
   adminPort: number;
   /** With telemetry: the OTLP/HTTP endpoint (http://host:port) of the bench's Jaeger. */
@@ -50,7 +53,7 @@ export function ensureBenthos(): Promise<string> {
   return ensureGoTool('benthos');
 }
 
-export async function startBenthos(binary: string, opts: PeerStart): Promise<Child> {
+export async function startBenthos(binary: string, opts: BenthosStart): Promise<Child> {
   const dir = path.join(BENCH_CACHE, 'benthos');
   await mkdir(dir, { recursive: true });
   // Its tracer is a top-level section of its own: with telemetry the two files are one config.

@@ -15,6 +15,7 @@ import {
   eventData,
   planFor,
   requestBody,
+  scenarioName,
   type BenchPorts,
   type Mode,
   type PipelineScenario,
@@ -119,14 +120,20 @@ async function drained(metricsUrl: string, count: number, timeoutMs: number): Pr
   }
 }
 
-/** Reads a child's CPU time at the start and end of the measured run. */
-function cpuMeter(child: Child): {
+/**
+ * Reads a child's CPU time at the start and end of the measured run: its own (`cpuMs`), or with
+ * its descendants' for a peer that runs in several processes (`treeCpuMs`).
+ */
+function cpuMeter(
+  child: Child,
+  read: (pid: number | undefined) => number | undefined = cpuMs,
+): {
   mark: (phase: 'start' | 'end') => void;
   perEvent: (events: number) => number | null;
 } {
   const at: Partial<Record<'start' | 'end', number>> = {};
   return {
-    mark: (phase) => (at[phase] = cpuMs(child.process.pid)),
+    mark: (phase) => (at[phase] = read(child.process.pid)),
     perEvent: (events) =>
       at.start === undefined || at.end === undefined || events === 0 ? null : round((at.end - at.start) / events),
   };
@@ -363,7 +370,7 @@ async function runBaselines(ctx: Context): Promise<BaselineResult[]> {
 /** One peer of the bench: how to start it on a topic, and the request it takes for a shape's events. */
 interface PeerSpec {
   info: PeerInfo;
-  /** The scenario name of a shape on this peer (`-notel` without telemetry, as ours). */
+  /** With its own tracing on; its scenarios are named as ours (`-notel` without). */
   telemetry: boolean;
   start(topic: string): Promise<Child>;
   target(topic: string, shape: PipelineScenario): Target;
@@ -386,23 +393,21 @@ function eventsTarget(port: number, shape: PipelineScenario): Target {
 async function runPeer(ctx: Context, spec: PeerSpec): Promise<ScenarioResult[]> {
   const scenarios: ScenarioResult[] = [];
   for (const shape of peerShapes(ctx.plan)) {
-    const name = spec.telemetry ? shape.name : `${shape.name.replace(/-notel$/, '')}-notel`;
+    const name = scenarioName(shape.eventsPerRequest, shape.payloadBytes, spec.telemetry);
     const topic = `bench-${ctx.runId}-${spec.info.system}-${name}`;
     await createTopic(ctx.brokers, topic);
     const child = await spec.start(topic);
     try {
-      const at: Partial<Record<'start' | 'end', number>> = {};
+      const cpu = cpuMeter(child, treeCpuMs);
       const closed = await closedLoop(spec.target(topic, shape), shape.connections, ctx.plan.closedSeconds, {
         repeats: ctx.plan.closedRepeats,
-        onMeasured: (phase) => (at[phase] = treeCpuMs(child.process.pid)),
+        onMeasured: cpu.mark,
       });
       const measured = closed.best;
       const epr = shape.eventsPerRequest;
       const accepted = answered([...closed.runs, ...closed.warmups]) * epr;
       const inKafka = await recordsInTopic(ctx.brokers, topic);
-      const events = answered(closed.runs) * epr;
-      const cpuMsPerEvent =
-        at.start === undefined || at.end === undefined || events === 0 ? null : round((at.end - at.start) / events);
+      const cpuMsPerEvent = cpu.perEvent(answered(closed.runs) * epr);
       progress(
         `  ${spec.info.system} ${name}: ${describe(measured, epr)}, CPU ${cpuMsPerEvent} ms/event; ` +
           `accepted ${accepted}, in Kafka ${inKafka}${accepted === inKafka ? '' : ' MISMATCH'}`,
@@ -489,8 +494,7 @@ async function runPeers(ctx: Context): Promise<{ peers: PeerInfo[]; scenarios: S
       ...(await runPeer(ctx, {
         info: fastapiInfo,
         telemetry: false,
-        start: (topic) =>
-          startFastapi(bin, { brokers: ctx.brokers.join(','), topic, port: ctx.ports.fastapi, adminPort: 0 }),
+        start: (topic) => startFastapi(bin, { brokers: ctx.brokers.join(','), topic, port: ctx.ports.fastapi }),
         target: (_topic, shape) => eventsTarget(ctx.ports.fastapi, shape),
       })),
     );
@@ -629,7 +633,6 @@ async function checkKafkaDown(ctx: Context, cluster: KafkaCluster, peers: PeerIn
         brokers: ctx.brokers.join(','),
         topic,
         port: ctx.ports.fastapi,
-        adminPort: 0,
       });
       systems.push({ system: 'fastapi', port: ctx.ports.fastapi, child });
     }

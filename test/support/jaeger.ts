@@ -96,10 +96,9 @@ export function waitForEventTrace(
   return waitFor(
     `the trace of event ${id} in Jaeger`,
     async () => {
-      const [found] = [
-        ...(await findTraces(queryUrl, { service: 'producer', tags: { 'messaging.message.id': id } })),
-        ...(await findTraces(queryUrl, { service: 'consumer', tags: { 'cloudevents.event_id': id } })),
-      ];
+      const found =
+        (await findTraces(queryUrl, { service: 'producer', tags: { 'messaging.message.id': id } }))[0] ??
+        (await findTraces(queryUrl, { service: 'consumer', tags: { 'cloudevents.event_id': id } }))[0];
       if (!found) return undefined;
       const spans = await getTrace(queryUrl, found[0]!.traceId);
       return needs(spans) ? spans : undefined;
