@@ -3,13 +3,21 @@
 
 export interface BenchPorts {
   kafka: number;
+  /** Our producer without telemetry; the variants measured beside it in the same rounds have their own. */
   producer: number;
+  producerTraced: number;
+  producerSampled: number;
+  producerSchema: number;
   consumerMetrics: number;
   httpBaseline: number;
   bridge: number;
   benthos: number;
   benthosAdmin: number;
+  benthosTraced: number;
+  benthosTracedAdmin: number;
   fastapi: number;
+  registry: number;
+  registryManagement: number;
   jaegerOtlpGrpc: number;
   jaegerOtlpHttp: number;
   jaegerQuery: number;
@@ -20,8 +28,10 @@ export interface BenchPorts {
 
 /**
  * Every port is BENCH_PORT_BASE (default 21100) plus an offset: Kafka +92 (its controller
- * +1092), producer +80, consumer metrics +64, the bare HTTP server +81, the bridge +82, Benthos +83
- * (its own endpoints +84), the FastAPI peer +85, Jaeger +2xx.
+ * +1092), producer +80 (traced +86, 10% sampled +87, with schemas +88: the systems of a shape
+ * run side by side), consumer metrics +64, the bare HTTP server +81, the bridge +82, Benthos +83
+ * (its own endpoints +84; traced +89 and +90), the FastAPI peer +85, the schema registry +70
+ * (management +71), Jaeger +2xx.
  */
 export function benchPorts(env: Record<string, string | undefined> = process.env): BenchPorts {
   const raw = env.BENCH_PORT_BASE ?? '21100';
@@ -32,12 +42,19 @@ export function benchPorts(env: Record<string, string | undefined> = process.env
   return {
     kafka: base + 92,
     producer: base + 80,
+    producerTraced: base + 86,
+    producerSampled: base + 87,
+    producerSchema: base + 88,
     consumerMetrics: base + 64,
     httpBaseline: base + 81,
     bridge: base + 82,
     benthos: base + 83,
     benthosAdmin: base + 84,
+    benthosTraced: base + 89,
+    benthosTracedAdmin: base + 90,
     fastapi: base + 85,
+    registry: base + 70,
+    registryManagement: base + 71,
     jaegerOtlpGrpc: base + 217,
     jaegerOtlpHttp: base + 218,
     jaegerQuery: base + 286,
@@ -52,6 +69,13 @@ export type Mode = 'quick' | 'full' | 'profile';
 export interface PipelineScenario {
   /** e.g. `batch100-200B`; with `-notel` when telemetry is off. */
   name: string;
+  /** The load shape it is measured in, beside the other systems of that shape: `batch100-200B`. */
+  shape: string;
+  /**
+   * Events of a type with a schema in the registry (Avro, `SCHEMAS_REQUIRED=true`): checked
+   * and encoded as the product's normal path does, instead of schema-less JSON.
+   */
+  schema?: boolean;
   eventsPerRequest: number;
   /** Size of each event's `data` as JSON, which is the Kafka record's value. */
   payloadBytes: number;
@@ -66,9 +90,13 @@ export interface PipelineScenario {
 
 export interface Plan {
   mode: Mode;
-  /** Length of one measured closed-loop run; the best of `closedRepeats` runs counts. */
+  /** Length of one measured closed-loop run. */
   closedSeconds: number;
-  closedRepeats: number;
+  /**
+   * Rounds per shape: each round runs every system of the shape once, one after the other, so
+   * ratios are taken within a round; the report gives the median and range of the rounds.
+   */
+  rounds: number;
   openSeconds: number;
   /** Payload sizes of the baselines (bare HTTP, Kafka's producer, the bridge). */
   payloads: number[];
@@ -90,15 +118,30 @@ export function scenarioName(eventsPerRequest: number, payloadBytes: number, tel
   return `${shape}-${size}${telemetry ? '' : '-notel'}`;
 }
 
+export function shapeName(eventsPerRequest: number, payloadBytes: number): string {
+  return scenarioName(eventsPerRequest, payloadBytes, true);
+}
+
 function scenario(eventsPerRequest: number, payloadBytes: number, telemetry: boolean, open: boolean): PipelineScenario {
   return {
     name: scenarioName(eventsPerRequest, payloadBytes, telemetry),
+    shape: shapeName(eventsPerRequest, payloadBytes),
     eventsPerRequest,
     payloadBytes,
     telemetry,
     connections: connectionsFor(eventsPerRequest),
     openFractions: open ? OPEN : [],
   };
+}
+
+/**
+ * Telemetry off, events of a type with an Avro schema in the registry and SCHEMAS_REQUIRED=true,
+ * in the shape of the plain `payloadBytes` events it is measured beside.
+ */
+function withSchema(eventsPerRequest: number, payloadBytes: number): PipelineScenario {
+  const base = scenario(eventsPerRequest, payloadBytes, false, false);
+  const requests = eventsPerRequest === 1 ? 'single' : `batch${eventsPerRequest}`;
+  return { ...base, name: `${requests}-avro-notel`, schema: true };
 }
 
 /** Telemetry on, with 10% of the traces sampled: what tracing costs when it is sampled. */
@@ -112,7 +155,7 @@ export function planFor(mode: Mode): Plan {
     return {
       mode,
       closedSeconds: 3,
-      closedRepeats: 2,
+      rounds: 2,
       openSeconds: 2,
       payloads: [200],
       kafkaPerfRecords: 500_000,
@@ -120,8 +163,10 @@ export function planFor(mode: Mode): Plan {
         scenario(1, 200, true, true),
         scenario(1, 200, false, false),
         sampled(1, 200),
+        withSchema(1, 200),
         scenario(100, 200, true, true),
         scenario(100, 200, false, false),
+        withSchema(100, 200),
       ],
     };
   }
@@ -129,7 +174,7 @@ export function planFor(mode: Mode): Plan {
     return {
       mode,
       closedSeconds: 10,
-      closedRepeats: 1,
+      rounds: 1,
       openSeconds: 0,
       payloads: [200],
       kafkaPerfRecords: 0,
@@ -137,6 +182,7 @@ export function planFor(mode: Mode): Plan {
         scenario(1, 200, true, false),
         scenario(1, 200, false, false),
         sampled(1, 200),
+        withSchema(1, 200),
         scenario(100, 200, true, false),
         scenario(100, 200, false, false),
       ],
@@ -147,13 +193,16 @@ export function planFor(mode: Mode): Plan {
     for (const eventsPerRequest of [1, 10, 100]) {
       scenarios.push(scenario(eventsPerRequest, payloadBytes, true, true));
       scenarios.push(scenario(eventsPerRequest, payloadBytes, false, false));
-      if (payloadBytes === 200 && eventsPerRequest !== 10) scenarios.push(sampled(eventsPerRequest, payloadBytes));
+      if (payloadBytes === 200 && eventsPerRequest !== 10) {
+        scenarios.push(sampled(eventsPerRequest, payloadBytes));
+        scenarios.push(withSchema(eventsPerRequest, payloadBytes));
+      }
     }
   }
   return {
     mode,
     closedSeconds: 5,
-    closedRepeats: 3,
+    rounds: 3,
     openSeconds: 5,
     payloads: [200, 1024],
     kafkaPerfRecords: 500_000,
@@ -171,4 +220,20 @@ export function eventData(bytes: number): Record<string, string> {
 export function requestBody(eventsPerRequest: number, payloadBytes: number): string {
   const event = { type: 'bench.measured', data: eventData(payloadBytes) };
   return JSON.stringify(eventsPerRequest === 1 ? event : Array.from({ length: eventsPerRequest }, () => event));
+}
+
+/** The registered type the schema scenarios send (Avro, from schemas/), and its data. */
+export const SCHEMA_EVENT_TYPE = 'com.example.payment.authorized';
+
+export function schemaEventData(n: number): Record<string, unknown> {
+  return { paymentId: `p-${n}`, orderId: `o-${n}`, amountCents: 9950 + n, currency: 'EUR', method: 'CARD' };
+}
+
+/** The request body of a schema scenario: events of the registered type, one or a JSON array. */
+export function schemaRequestBody(eventsPerRequest: number): string {
+  const events = Array.from({ length: eventsPerRequest }, (_, n) => ({
+    type: SCHEMA_EVENT_TYPE,
+    data: schemaEventData(n),
+  }));
+  return JSON.stringify(eventsPerRequest === 1 ? events[0] : events);
 }

@@ -35,7 +35,7 @@ export interface OpenResult extends LoadResult {
  * One autocannon run of exactly `amount` requests. Its own clock ticks once a second, so the run
  * is timed here, from the start to the last answer.
  */
-async function autocannonRun(target: Target, connections: number, amount: number): Promise<LoadResult> {
+export async function autocannonRun(target: Target, connections: number, amount: number): Promise<LoadResult> {
   const started = performance.now();
   let lastAnswer = started;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
@@ -72,10 +72,24 @@ async function autocannonRun(target: Target, connections: number, amount: number
 }
 
 /**
- * The closed-loop ceiling: two short warm-ups (JIT, connections, Kafka metadata) size measured
- * runs of a fixed number of requests, about `seconds` each; the best of `repeats` runs is the
- * ceiling, since other work on a shared machine only ever slows a run down. Every run's answers
- * are returned, since what they sent is in Kafka too.
+ * Two short closed-loop warm-ups (JIT, connections, Kafka metadata) that size the measured runs:
+ * `amount` requests take about `seconds` at the rate the second warm-up reached.
+ */
+export async function warmUp(
+  target: Target,
+  connections: number,
+  seconds: number,
+): Promise<{ amount: number; warmups: LoadResult[] }> {
+  const first = await autocannonRun(target, connections, connections * 5);
+  const guess = Math.max(first.requestsPerSecond, 1);
+  const second = await autocannonRun(target, connections, Math.max(connections * 5, Math.round(guess)));
+  const rate = Math.max(second.requestsPerSecond, 1);
+  return { amount: Math.max(connections * 10, Math.round(rate * seconds)), warmups: [first, second] };
+}
+
+/**
+ * The closed-loop ceiling of one system alone (the profile run): warm-ups, then `repeats`
+ * measured runs; `onMeasured` marks the window the measured runs cover.
  */
 export async function closedLoop(
   target: Target,
@@ -90,17 +104,13 @@ export async function closedLoop(
     onMeasured?: (phase: 'start' | 'end') => void;
   } = {},
 ): Promise<{ best: LoadResult; runs: LoadResult[]; warmups: LoadResult[] }> {
-  const first = await autocannonRun(target, connections, connections * 5);
-  const guess = Math.max(first.requestsPerSecond, 1);
-  const second = await autocannonRun(target, connections, Math.max(connections * 5, Math.round(guess)));
-  const rate = Math.max(second.requestsPerSecond, 1);
-  const amount = Math.max(connections * 10, Math.round(rate * seconds));
+  const { amount, warmups } = await warmUp(target, connections, seconds);
   const runs: LoadResult[] = [];
   onMeasured('start');
   for (let i = 0; i < repeats; i++) runs.push(await autocannonRun(target, connections, amount));
   onMeasured('end');
   const best = runs.reduce((a, b) => (b.okPerSecond > a.okPerSecond ? b : a));
-  return { best, runs, warmups: [first, second] };
+  return { best, runs, warmups };
 }
 
 /** Fixed-rate arrivals: request i is due at start + i/rate; its latency runs from then to its answer. */

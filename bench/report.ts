@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import prettier from 'prettier';
 import type { ProfileSummary } from './profile';
-import type { BenchResult, ScenarioResult } from './result';
+import type { BenchResult, ScenarioResult, Spread } from './result';
 
 const fmt = (value: number | null | undefined, digits = 0): string =>
   value === null || value === undefined || !Number.isFinite(value)
@@ -22,19 +22,27 @@ const SYSTEM_NAMES: Record<ScenarioResult['system'], string> = {
   benthos: 'Benthos',
   fastapi: 'FastAPI',
   bridge: 'bridge',
+  http: 'bare node:http',
 };
 
 function label(scenario: ScenarioResult): string {
   return scenario.system === 'pipeline' ? scenario.name : `${SYSTEM_NAMES[scenario.system]} ${scenario.name}`;
 }
 
-/** A scenario's shape without its telemetry suffix: `batch100-200B`. */
+/** The shape a scenario was measured in, beside the other systems of that shape: `batch100-200B`. */
 function shapeOf(scenario: ScenarioResult): string {
-  return scenario.name.replace(/-(notel|sampled10)$/, '');
+  return scenario.shape;
+}
+
+/** A figure's median with the range of the rounds: `1,234 (1,100–1,300)`. */
+function spreadText(spread: Spread | null, digits = 0): string {
+  if (!spread) return 'n/a';
+  return `${fmt(spread.median, digits)} (${fmt(spread.min, digits)}–${fmt(spread.max, digits)})`;
 }
 
 function telemetryOf(scenario: ScenarioResult): string {
-  if (scenario.system === 'fastapi' || scenario.system === 'bridge') return 'none';
+  if (scenario.system === 'fastapi' || scenario.system === 'bridge' || scenario.system === 'http') return 'none';
+  if (scenario.name.includes('-avro-')) return 'off, Avro schema';
   if (!scenario.telemetry) return 'off';
   return scenario.sampleRatio === undefined ? 'on' : `on, ${scenario.sampleRatio * 100}% sampled`;
 }
@@ -44,9 +52,12 @@ function peersSection(result: BenchResult): string[] {
   const out: string[] = ['## Ours beside the peers', ''];
   out.push(
     'Each system on a fresh topic of the same Kafka, under the same load generator and connection counts, ' +
-      'answering only after Kafka acknowledged (acks=all, idempotent). The closed loop, best of ' +
-      `${String(result.settings.closedRepeats)} runs of ${String(result.settings.closedSeconds)} s; ` +
-      "`CPU ms/event` is all of the system's processes (for FastAPI, uvicorn's workers too).",
+      'answering only after Kafka acknowledged (acks=all, idempotent). The systems of a shape run side by side: ' +
+      `${String(result.settings.rounds)} rounds, each a closed-loop run of about ${String(result.settings.closedSeconds)} s ` +
+      'per system one after the other (the order rotating). Figures are the median of the rounds with the lowest and ' +
+      "highest in brackets; events/s and CPU per event come from the same runs. `CPU ms/event` is all of the system's " +
+      "processes (for FastAPI, uvicorn's workers too). `record B`: one record's value, key and headers as the system " +
+      'wrote it.',
     '',
   );
   const shapes = [...new Set(result.scenarios.map(shapeOf))];
@@ -57,11 +68,14 @@ function peersSection(result: BenchResult): string[] {
         shape,
         SYSTEM_NAMES[scenario.system],
         telemetryOf(scenario),
-        fmt(scenario.closed.eventsPerSecond),
+        spreadText(scenario.spread.eventsPerSecond),
         `${fmt(scenario.closed.latencyMs.p50, 1)} / ${fmt(scenario.closed.latencyMs.p99, 1)} / ${fmt(scenario.closed.latencyMs.p999, 1)}`,
-        fmt(scenario.cpuMsPerEvent, 3),
+        spreadText(scenario.spread.cpuMsPerEvent, 4),
+        fmt(scenario.recordBytes),
         String(scenario.errors),
-        `${fmt(scenario.delivery.accepted)} / ${fmt(scenario.delivery.inKafka)}`,
+        scenario.system === 'http'
+          ? 'no Kafka'
+          : `${fmt(scenario.delivery.accepted)} / ${fmt(scenario.delivery.inKafka)}${scenario.delivery.match ? '' : ' **MISMATCH**'}`,
       ]);
     }
   }
@@ -74,6 +88,7 @@ function peersSection(result: BenchResult): string[] {
         'events/s',
         'HTTP p50 / p99 / p99.9 ms',
         'CPU ms/event',
+        'record B',
         'errors',
         'accepted / in Kafka',
       ],
@@ -81,6 +96,7 @@ function peersSection(result: BenchResult): string[] {
     ),
     '',
   );
+  out.push('What each system does that the others do not:', '', ...result.differences.map((line) => `- ${line}`), '');
   out.push('The peers and how each does the same work:', '');
   for (const peer of result.peers) {
     out.push(
@@ -126,13 +142,17 @@ function peersSection(result: BenchResult): string[] {
 
 /** The table of the four ratios, also shown in the README. */
 export function ratiosTable(result: BenchResult): string {
-  const rows = Object.entries(result.goals).map(([name, goal]) => [
-    `\`${name}\``,
-    goal.value === null ? 'n/a' : String(goal.value),
-    goal.goal,
-    goal.met === null ? 'not measured' : goal.met ? 'met' : 'not met',
-  ]);
-  return table(['ratio', 'value', 'goal', ''], rows);
+  const rows = Object.entries(result.goals).map(([name, goal]) => {
+    const range = result.ratioRanges[name];
+    return [
+      `\`${name}\``,
+      goal.value === null ? 'n/a' : String(goal.value),
+      range ? `${range[0]}–${range[1]}` : '',
+      goal.goal,
+      goal.met === null ? 'not measured' : goal.met ? 'met' : 'not met',
+    ];
+  });
+  return table(['ratio', 'median', 'rounds', 'goal', ''], rows);
 }
 
 export function renderReport(result: BenchResult): string {
@@ -147,13 +167,20 @@ export function renderReport(result: BenchResult): string {
   );
   out.push('## Ratios', '', ratiosTable(result), '');
   out.push(
+    'Every ratio is taken round by round (the systems of a shape run one after the other in each round, so a busy ' +
+      'moment of the shared machine weighs on both sides), and the median of the rounds is shown with their range. ' +
+      'The exceptions are `consumer_vs_kafka_consumer` and `batch_vs_kafka_ceiling`, whose two sides run apart.',
+    '',
+    "- `cpu_vs_benthos`, `batch_cpu_vs_benthos` (lower is better): our producer's CPU per event over Benthos's, " +
+      'both without telemetry, one event per request and batches of 100.',
+    "- `producer_cpu_vs_http` (lower is better): our producer's CPU per one-event request, telemetry off, over a bare " +
+      "`node:http` server's CPU per request, measured in the same rounds.",
+    '- `traced_cpu_vs_untraced`, `sampled10_cpu_vs_untraced` (lower is better): CPU per one-event request with every ' +
+      'trace exported to a real Jaeger (or with the parent-based 10% sampler) over the same with `OTEL_SDK_DISABLED=true`.',
     "- `vs_benthos`, `vs_fastapi` (`batch_` for batches of 100): our events/s over the peer's, both without " +
       'telemetry; `traced_vs_benthos`: ours fully traced over Benthos with its own tracer, both to the same Jaeger.',
-    "- `producer_cpu_vs_http`: our producer's CPU per one-event request, telemetry off, over a bare `node:http` " +
-      "server's CPU per request.",
-    '- `telemetry_throughput_ratio`: one-event throughput with every trace exported to a real Jaeger over the same ' +
-      'with `OTEL_SDK_DISABLED=true`; `sampled10_`: with the parent-based 10% sampler. `dropped_spans`: spans the ' +
-      'span processors dropped in all scenarios.',
+    '- `telemetry_throughput_ratio`: one-event events/s traced over untraced; `sampled10_`: with the 10% sampler. ' +
+      '`dropped_spans`: spans the span processors dropped in all scenarios.',
     "- `consumer_vs_kafka_consumer`: our consumer's events/s over `kafka-consumer-perf-test`'s on the same topic.",
     '- `single_vs_http_ceiling`: our one-event requests per second (telemetry on) over the bare `node:http` server; ' +
       '`batch_vs_kafka_ceiling`: our events per second in batches of 100 over `kafka-producer-perf-test` ' +
@@ -175,9 +202,12 @@ export function renderReport(result: BenchResult): string {
   out.push(
     '## Delivery',
     '',
-    `Events acknowledged with a 202 (2xx answers × events per request, warm-ups included): **${fmt(result.delivery.accepted)}**; ` +
-      `records in Kafka (high minus low watermarks of each scenario's fresh topic): **${fmt(result.delivery.in_kafka)}**: ` +
-      `${result.delivery.match ? 'they match' : '**they differ**'}.`,
+    `Events acknowledged with a 2xx (2xx answers × events per request, warm-ups included): **${fmt(result.delivery.accepted)}**; ` +
+      `records in Kafka (high minus low watermarks of each scenario's fresh topic): **${fmt(result.delivery.in_kafka)}**. ` +
+      'Each scenario is checked on its own (a total could hide opposite mismatches): ' +
+      (result.delivery.match
+        ? 'every scenario matches.'
+        : `**${result.delivery.mismatched.join(', ')} do not match**, and the run failed.`),
     '',
   );
   out.push('![throughput and latency per scenario](throughput-latency.svg)', '');
@@ -195,19 +225,24 @@ export function renderReport(result: BenchResult): string {
       ],
       result.baselines.map((baseline) => [
         `${baseline.payloadBytes} B`,
-        fmt(baseline.http.okPerSecond),
-        `${fmt(baseline.http.latencyMs.p50, 1)} / ${fmt(baseline.http.latencyMs.p99, 1)} / ${fmt(baseline.http.latencyMs.p999, 1)}`,
-        fmt(baseline.httpCpuMsPerRequest, 3),
-        fmt(baseline.kafka?.recordsPerSecond),
+        fmt(baseline.http?.okPerSecond),
+        `${fmt(baseline.http?.latencyMs.p50, 1)} / ${fmt(baseline.http?.latencyMs.p99, 1)} / ${fmt(baseline.http?.latencyMs.p999, 1)}`,
+        fmt(baseline.httpCpuMsPerRequest, 4),
+        spreadText(baseline.kafkaRecordsPerSecond),
         `${fmt(baseline.kafka?.latencyMs.p50)} / ${fmt(baseline.kafka?.latencyMs.p99)}`,
       ]),
     ),
     '',
   );
+  out.push(
+    'The bare server is measured in the rounds of the one-event shapes (its round of median requests/s); ' +
+      "Kafka's perf test runs apart, the median of as many runs as there are rounds, with their range.",
+    '',
+  );
   out.push('## Our scenarios: closed loop (the ceiling)', '');
   out.push(
-    `Each closed-loop figure (and Kafka's perf test above) is the best of ${String(result.settings.closedRepeats)} runs of ` +
-      `${String(result.settings.closedSeconds)} s (other work on the machine only slows a run down). ` +
+    `Each closed-loop figure is the round of median events/s of ${String(result.settings.rounds)} rounds of about ` +
+      `${String(result.settings.closedSeconds)} s (\`CPU ms/event\`: the median of the rounds). ` +
       "The ceiling of ingestion is measured with no consumer running, as the bare server and Kafka's perf test run " +
       'alone; `events/s with consumer` repeats the closed loop with the consumer sharing the machine, and the open ' +
       'model offers fractions of that.',
@@ -256,8 +291,9 @@ export function renderReport(result: BenchResult): string {
   out.push(
     '`CPU ms/event`: user + system CPU time of the producer over the measured closed loop, per ' +
       'event: a cost that other work on a shared machine disturbs far less than throughput. `spans dropped`: spans ' +
-      "the producer's and consumer's batch span processors dropped because their queue was full (default " +
-      '`OTEL_BSP_MAX_QUEUE_SIZE` 2048); those traces are incomplete. ' +
+      "the producer's and consumer's batch span processors dropped because their queue was full " +
+      "(`OTEL_BSP_MAX_QUEUE_SIZE`, 16384 unless set: the telemetry bootstrap raises the SDK's 2048); those traces " +
+      'are incomplete. ' +
       'Closed-loop end-to-end latency is a backlog (the consumer shares the two cores with a saturated producer), so ' +
       "the table shows the open model's; both are in `latest.json`.",
     '',
@@ -383,11 +419,13 @@ export function renderPlot(result: BenchResult): string {
   const width = 900;
   const throughput: Bar[] = [];
   for (const baseline of result.baselines) {
-    throughput.push({
-      label: `bare node:http ${baseline.payloadBytes} B (req/s)`,
-      value: baseline.http.okPerSecond,
-      color: COLORS.http,
-    });
+    if (baseline.http) {
+      throughput.push({
+        label: `bare node:http ${baseline.payloadBytes} B (req/s)`,
+        value: baseline.http.okPerSecond,
+        color: COLORS.http,
+      });
+    }
     if (baseline.kafka) {
       throughput.push({
         label: `kafka perf-test ${baseline.payloadBytes} B (rec/s)`,
@@ -398,7 +436,8 @@ export function renderPlot(result: BenchResult): string {
   }
   // Grouped by shape, so that every system's bar of a shape stands beside the others.
   for (const shape of [...new Set(result.scenarios.map(shapeOf))]) {
-    for (const scenario of result.scenarios.filter((each) => shapeOf(each) === shape)) {
+    // The bare server has its bar above, with Kafka's perf test.
+    for (const scenario of result.scenarios.filter((each) => shapeOf(each) === shape && each.system !== 'http')) {
       throughput.push({ label: label(scenario), value: scenario.closed.eventsPerSecond, color: colorOf(scenario) });
     }
   }
@@ -554,7 +593,7 @@ export function readmeBlock(result: BenchResult): string {
     '',
     `Delivery: ${fmt(result.delivery.accepted)} events acknowledged, ${fmt(result.delivery.in_kafka)} in Kafka ` +
       `(${result.delivery.match ? 'equal' : '**not equal**'}). ` +
-      `For scale: bare \`node:http\` ${fmt(http?.http.okPerSecond)} req/s, Kafka's producer ` +
+      `For scale: bare \`node:http\` ${fmt(http?.http?.okPerSecond)} req/s, Kafka's producer ` +
       `${fmt(http?.kafka?.recordsPerSecond)} records/s, ours ${fmt(single?.closed.eventsPerSecond)} events/s one by one ` +
       `and ${fmt(batch?.closed.eventsPerSecond)} in batches of 100 (telemetry on).` +
       peerLine(result),

@@ -1,9 +1,28 @@
-// The shape of bench/results/latest.json (schema 2), shared by the run and its report.
+// The shape of bench/results/latest.json (schema 3), shared by the run and its report.
 import type { Mode } from './config';
 import type { KafkaPerfResult } from './kafka-perf';
 import type { LoadResult, OpenResult } from './load';
 
-export type System = 'pipeline' | 'benthos' | 'fastapi' | 'bridge';
+export type System = 'pipeline' | 'benthos' | 'fastapi' | 'bridge' | 'http';
+
+/** One measured closed-loop run: events/s and CPU per event from the same window. */
+export interface RoundResult {
+  round: number;
+  eventsPerSecond: number;
+  /** CPU time (user + system) of the system's whole process tree over this run, per event. */
+  cpuMsPerEvent: number | null;
+  latencyMs: LoadResult['latencyMs'];
+  ok: number;
+  errors: number;
+  seconds: number;
+}
+
+/** A figure over the rounds: the median, and the lowest and highest round. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
 
 export interface EndToEnd {
   events: number;
@@ -13,6 +32,8 @@ export interface EndToEnd {
 
 export interface ScenarioResult {
   name: string;
+  /** The load it was measured under, shared by every system of its group: `single-200B`, `batch100-200B`. */
+  shape: string;
   /** Ours, or a peer doing the same work on the same Kafka under the same load. */
   system: System;
   telemetry: boolean;
@@ -20,16 +41,24 @@ export interface ScenarioResult {
   eventsPerRequest: number;
   payloadBytes: number;
   connections: number;
-  /** The ceiling of ingestion: the closed loop with no consumer running (as Kafka's perf test runs). */
+  /**
+   * The ceiling of ingestion, the closed loop with no consumer running: the round of median
+   * events/s. `rounds` holds every round, measured interleaved with the other systems of the shape.
+   */
   closed: LoadResult & { eventsPerSecond: number };
-  /** CPU time (user + system) the producer (or the peer, all its processes) spent per event in the measured closed loop. */
+  /** Median over the rounds of the CPU time per event (all the system's processes). */
   cpuMsPerEvent: number | null;
+  rounds: RoundResult[];
+  spread: { eventsPerSecond: Spread | null; cpuMsPerEvent: Spread | null };
+  /** Bytes of one record this system wrote (value, key and headers), read back from its topic. */
+  recordBytes?: number | null;
   /** The closed loop again with the consumer running: what the open model's fractions are of. */
   closedWithConsumer: (LoadResult & { eventsPerSecond: number }) | null;
   open: (OpenResult & { fraction: number; eventsPerSecond: number })[];
   /** Acceptance to processed, of the events sent in the closed loop (a backlog) and in the open model. */
   endToEnd: { closed: EndToEnd; open: EndToEnd | null };
-  delivery: { accepted: number; inKafka: number };
+  /** 2xx answers × events per request (warm-ups and open model included) against the records in its topic. */
+  delivery: { accepted: number; inKafka: number; match: boolean };
   errors: number;
   /** Spans the OpenTelemetry batch span processors dropped with a full queue (warnings in the logs). */
   droppedSpans: { producer: number; consumer: number };
@@ -37,10 +66,13 @@ export interface ScenarioResult {
 
 export interface BaselineResult {
   payloadBytes: number;
-  http: LoadResult;
-  /** CPU time of the bare server per request over its measured runs. */
+  /** The bare node:http server's round of median requests/s (it runs in the one-event shapes' rounds). */
+  http: LoadResult | null;
+  /** Its CPU time per request, the median of the rounds. */
   httpCpuMsPerRequest: number | null;
+  /** kafka-producer-perf-test's run of median records/s, and the spread of its runs. */
   kafka: KafkaPerfResult | null;
+  kafkaRecordsPerSecond: Spread | null;
 }
 
 export interface PeerInfo {
@@ -71,7 +103,7 @@ export interface KafkaDownCheck {
 }
 
 export interface BenchResult {
-  schema: 2;
+  schema: 3;
   mode: Mode;
   command: string;
   started: string;
@@ -80,10 +112,15 @@ export interface BenchResult {
   machine: Record<string, unknown>;
   versions: Record<string, string>;
   settings: Record<string, unknown>;
+  /** Each ratio computed per round (systems of one shape measured side by side), the median of the rounds. */
   ratios: Record<string, number | null>;
+  /** The lowest and highest round of each ratio in `ratios`. */
+  ratioRanges: Record<string, [number, number] | null>;
   ratioDetails: Record<string, number | null | string>;
   goals: Record<string, { goal: string; value: number | null; met: boolean | null }>;
-  delivery: { accepted: number; in_kafka: number; match: boolean };
+  delivery: { accepted: number; in_kafka: number; match: boolean; mismatched: string[] };
+  /** What each system does that the others do not, so that the figures are read fairly. */
+  differences: string[];
   peers: PeerInfo[];
   consumer: ConsumerBench | null;
   kafkaDown: KafkaDownCheck[];

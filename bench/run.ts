@@ -2,12 +2,15 @@
 // this machine and reported as a ratio against a limit or a peer (docs/benchmarks.md).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { SchemaRegistryClient } from '../common/src/index';
+import { pushSchemas, readSubjects } from '../producer/src/schemas-registration';
 import { startJaeger, type Jaeger } from '../scripts/jaeger/jaeger';
+import { startRegistry, stopRegistry } from '../scripts/registry/registry';
 import { KAFKA_VERSION, startKafkaCluster, type KafkaCluster } from '../scripts/kafka/cluster';
 import { BRIDGE_CONTENT_TYPE, BRIDGE_VERSION, bridgeBody, ensureBridgeJars, startBridge } from './bridge';
 import {
@@ -16,13 +19,14 @@ import {
   planFor,
   requestBody,
   scenarioName,
+  schemaRequestBody,
   type BenchPorts,
   type Mode,
   type PipelineScenario,
   type Plan,
 } from './config';
 import { runKafkaConsumerPerf, runKafkaPerf } from './kafka-perf';
-import { closedLoop, openLoop, type LoadResult, type Target } from './load';
+import { autocannonRun, closedLoop, openLoop, warmUp, type LoadResult, type Target } from './load';
 import {
   BENTHOS_VERSION,
   ensureBenthos,
@@ -51,9 +55,22 @@ import type {
   EndToEnd,
   KafkaDownCheck,
   PeerInfo,
+  RoundResult,
   ScenarioResult,
+  Spread,
+  System,
 } from './result';
-import { histogramQuantile, parseHistogram, ratio, round, sumSamples, type HistogramBucket } from './stats';
+import {
+  histogramQuantile,
+  median,
+  parseHistogram,
+  perRoundRatio,
+  ratio,
+  round,
+  spreadOf,
+  sumSamples,
+  type HistogramBucket,
+} from './stats';
 
 export const RESULTS_DIR = path.join(__dirname, 'results');
 const PARTITIONS = 6;
@@ -141,9 +158,13 @@ function cpuMeter(
 
 /** Spans the SDK's batch span processor dropped, as its warnings in the service's log say. */
 function droppedSpans(child: Child): number {
+  return droppedSpansIn(child.logFile);
+}
+
+function droppedSpansIn(logFile: string): number {
   let text: string;
   try {
-    text = readFileSync(child.logFile, 'utf8');
+    text = readFileSync(logFile, 'utf8');
   } catch {
     return 0;
   }
@@ -176,6 +197,8 @@ interface Context {
   brokers: string[];
   runId: string;
   jaeger: Jaeger | undefined;
+  /** The schema registry of the schema scenarios, with the repository's schemas pushed. */
+  registryUrl: string | undefined;
 }
 
 function serviceEnv(ctx: Context, topic: string, scenario: PipelineScenario): Record<string, string> {
@@ -190,7 +213,15 @@ function serviceEnv(ctx: Context, topic: string, scenario: PipelineScenario): Re
     TOPIC_PARTITIONS: String(PARTITIONS),
     LOG_LEVEL: 'warn',
     OTEL_EXPORTER_OTLP_ENDPOINT: ctx.jaeger?.otlpHttpEndpoint ?? 'http://127.0.0.1:1',
+    ...(scenario.schema && ctx.registryUrl ? { SCHEMA_REGISTRY_URL: ctx.registryUrl, SCHEMAS_REQUIRED: 'true' } : {}),
   };
+}
+
+/** Our producer variants run side by side in a shape's rounds, each on a port of its own. */
+function producerPort(ctx: Context, scenario: PipelineScenario): number {
+  if (scenario.schema) return ctx.ports.producerSchema;
+  if (!scenario.telemetry) return ctx.ports.producer;
+  return scenario.sampleRatio === undefined ? ctx.ports.producerTraced : ctx.ports.producerSampled;
 }
 
 async function startProducer(
@@ -199,12 +230,13 @@ async function startProducer(
   topic: string,
   nodeFlags: string[] = [],
 ): Promise<Child> {
+  const port = producerPort(ctx, scenario);
   const producer = startService('producer', `producer-${scenario.name}`, {
     telemetry: scenario.telemetry,
     nodeFlags,
-    env: { ...serviceEnv(ctx, topic, scenario), PORT: String(ctx.ports.producer), HOST: '127.0.0.1' },
+    env: { ...serviceEnv(ctx, topic, scenario), PORT: String(port), HOST: '127.0.0.1' },
   });
-  await waitReady(producer, `http://127.0.0.1:${ctx.ports.producer}/health/ready`);
+  await waitReady(producer, `http://127.0.0.1:${port}/health/ready`);
   return producer;
 }
 
@@ -224,215 +256,317 @@ async function startConsumer(ctx: Context, scenario: PipelineScenario, topic: st
   return consumer;
 }
 
-function pipelineTarget(ctx: Context, scenario: PipelineScenario): Target {
+function eventsTarget(port: number, scenario: PipelineScenario): Target {
   return {
-    url: `http://127.0.0.1:${ctx.ports.producer}/events`,
+    url: `http://127.0.0.1:${port}/events`,
     headers: { 'content-type': 'application/json' },
-    body: requestBody(scenario.eventsPerRequest, scenario.payloadBytes),
+    body: scenario.schema
+      ? schemaRequestBody(scenario.eventsPerRequest)
+      : requestBody(scenario.eventsPerRequest, scenario.payloadBytes),
   };
 }
 
-/**
- * The closed loop runs with no consumer, as kafka-producer-perf-test and the bare server run
- * alone: the ceiling is ingestion's. The consumer starts after it (its end-to-end latency of
- * the closed loop's events is a backlog) and runs through the open model, whose end-to-end
- * latency is the pipeline's.
- */
-async function runPipelineScenario(ctx: Context, scenario: PipelineScenario): Promise<ScenarioResult> {
-  const topic = `bench-${ctx.runId}-${scenario.name}`;
-  await createTopic(ctx.brokers, topic);
-  const producer = await startProducer(ctx, scenario, topic);
-  let consumer: Child | undefined;
-  const metricsUrl = `http://127.0.0.1:${ctx.ports.consumerMetrics}/metrics`;
-  const epr = scenario.eventsPerRequest;
-  try {
-    const target = pipelineTarget(ctx, scenario);
-    const cpu = cpuMeter(producer);
-    const closed = await closedLoop(target, scenario.connections, ctx.plan.closedSeconds, {
-      repeats: ctx.plan.closedRepeats,
-      onMeasured: cpu.mark,
-    });
-    const measured = closed.best;
-    const cpuMsPerEvent = cpu.perEvent(answered(closed.runs) * epr);
-    progress(`  ${scenario.name} closed loop: ${describe(measured, epr)}, producer CPU ${cpuMsPerEvent} ms/event`);
-    let accepted = answered([...closed.runs, ...closed.warmups]) * epr;
-    // Scenarios without an open model measure ingestion only; they need no consumer.
-    const consumes = scenario.openFractions.length > 0;
-    if (consumes) consumer = await startConsumer(ctx, scenario, topic);
-    const afterClosed = consumes ? await drained(metricsUrl, await recordsInTopic(ctx.brokers, topic), 120_000) : [];
+function pipelineTarget(ctx: Context, scenario: PipelineScenario): Target {
+  return eventsTarget(producerPort(ctx, scenario), scenario);
+}
 
-    // The open model's rates are fractions of what the whole pipeline sustains: the closed loop
-    // again, now with the consumer (and its telemetry) sharing the machine.
-    let withConsumer: LoadResult | undefined;
-    let beforeOpen = afterClosed;
-    if (consumes) {
-      const again = await closedLoop(target, scenario.connections, ctx.plan.closedSeconds);
-      withConsumer = again.best;
-      accepted += answered([...again.runs, ...again.warmups]) * epr;
-      progress(`  ${scenario.name} closed loop with the consumer running: ${describe(withConsumer, epr)}`);
-      beforeOpen = await drained(metricsUrl, await recordsInTopic(ctx.brokers, topic), 120_000);
+/** One system of a shape: how to start it on a topic and the request it takes. */
+interface Contender {
+  system: System;
+  scenario: PipelineScenario;
+  start(topic: string): Promise<Child>;
+  target(topic: string): Target;
+  /** Its records are not written to Kafka (the bare HTTP server): no topic, no delivery check. */
+  writesNothing?: boolean;
+}
+
+interface Running {
+  contender: Contender;
+  topic: string;
+  child: Child;
+  target: Target;
+  amount: number;
+  accepted: number;
+  loads: LoadResult[];
+  rounds: RoundResult[];
+}
+
+/**
+ * After the rounds, our traced scenarios go on to the pipeline's own figures: the consumer
+ * starts (its end-to-end latency of the rounds' events is a backlog), the closed loop runs again
+ * with it sharing the machine, and the open model offers fractions of that.
+ */
+async function openModel(
+  ctx: Context,
+  running: Running,
+): Promise<{
+  consumer: Child;
+  withConsumer: LoadResult;
+  open: ScenarioResult['open'];
+  endToEnd: ScenarioResult['endToEnd'];
+}> {
+  const { scenario } = running.contender;
+  const epr = scenario.eventsPerRequest;
+  const metricsUrl = `http://127.0.0.1:${ctx.ports.consumerMetrics}/metrics`;
+  const consumer = await startConsumer(ctx, scenario, running.topic);
+  const afterClosed = await drained(metricsUrl, await recordsInTopic(ctx.brokers, running.topic), 120_000);
+  const withConsumer = await autocannonRun(running.target, scenario.connections, running.amount);
+  running.loads.push(withConsumer);
+  running.accepted += withConsumer.ok * epr;
+  progress(`  ${scenario.name} closed loop with the consumer running: ${describe(withConsumer, epr)}`);
+  const beforeOpen = await drained(metricsUrl, await recordsInTopic(ctx.brokers, running.topic), 120_000);
+  const open: ScenarioResult['open'] = [];
+  for (const fraction of scenario.openFractions) {
+    const rate = Math.max(1, Math.round(withConsumer.okPerSecond * fraction));
+    const result = await openLoop(running.target, rate, ctx.plan.openSeconds);
+    running.accepted += result.ok * epr;
+    running.loads.push(result);
+    open.push({ ...result, fraction, eventsPerSecond: result.okPerSecond * epr });
+    progress(
+      `  ${scenario.name} open model at ${Math.round(fraction * 100)}% (${rate} req/s): ${describe(result, epr)}`,
+    );
+  }
+  const afterOpen = await drained(metricsUrl, await recordsInTopic(ctx.brokers, running.topic), 120_000);
+  return {
+    consumer,
+    withConsumer,
+    open,
+    endToEnd: { closed: endToEnd(afterClosed), open: open.length > 0 ? endToEnd(afterOpen, beforeOpen) : null },
+  };
+}
+
+/** Bytes of the first record of each topic (value, key and header names and values), read back. */
+async function recordBytes(brokers: string[], topics: string[]): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  if (topics.length === 0) return sizes;
+  const kafka = new Kafka({ clientId: 'bench-record-bytes', brokers, logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `bench-record-bytes-${Date.now().toString(36)}` });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics, fromBeginning: true });
+    const all = new Promise<void>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ topic, message }) => {
+          if (sizes.has(topic)) return;
+          let bytes = (message.value?.length ?? 0) + (message.key?.length ?? 0);
+          for (const [name, value] of Object.entries(message.headers ?? {})) {
+            bytes += Buffer.byteLength(name);
+            for (const each of Array.isArray(value) ? value : [value])
+              bytes += each === undefined ? 0 : Buffer.byteLength(each);
+          }
+          sizes.set(topic, bytes);
+          if (sizes.size === topics.length) resolve();
+        },
+      });
+    });
+    await Promise.race([all, sleep(30_000)]);
+  } finally {
+    await consumer.disconnect();
+  }
+  return sizes;
+}
+
+function rotated<T>(items: T[], by: number): T[] {
+  const shift = by % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
+/**
+ * One shape, every system measured in it side by side: each started on a fresh topic and warmed
+ * up, then `rounds` rounds in which each system takes one measured closed-loop run in turn (the
+ * order rotating, so that no system always follows the same one). A round's events/s and CPU per
+ * event come from the same run, and ratios are taken round by round: what the machine was doing
+ * meanwhile weighs on both sides of a ratio alike.
+ */
+async function runShape(ctx: Context, shape: string, contenders: Contender[]): Promise<ScenarioResult[]> {
+  const running: Running[] = [];
+  const consumers: Child[] = [];
+  const results: ScenarioResult[] = [];
+  try {
+    for (const contender of contenders) {
+      const topic = `bench-${ctx.runId}-${contender.system}-${contender.scenario.name}`;
+      if (!contender.writesNothing) await createTopic(ctx.brokers, topic);
+      const child = await contender.start(topic);
+      running.push({
+        contender,
+        topic,
+        child,
+        target: contender.target(topic),
+        amount: 0,
+        accepted: 0,
+        loads: [],
+        rounds: [],
+      });
     }
-    const open: ScenarioResult['open'] = [];
-    for (const fraction of scenario.openFractions) {
-      const rate = Math.max(1, Math.round((withConsumer ?? measured).okPerSecond * fraction));
-      const result = await openLoop(target, rate, ctx.plan.openSeconds);
-      accepted += result.ok * epr;
-      open.push({ ...result, fraction, eventsPerSecond: result.okPerSecond * epr });
+    for (const each of running) {
+      const { scenario } = each.contender;
+      const { amount, warmups } = await warmUp(each.target, scenario.connections, ctx.plan.closedSeconds);
+      each.amount = amount;
+      each.loads.push(...warmups);
+      each.accepted += answered(warmups) * scenario.eventsPerRequest;
+    }
+    for (let round = 0; round < ctx.plan.rounds; round++) {
+      for (const each of rotated(running, round)) {
+        const { scenario, system } = each.contender;
+        const epr = scenario.eventsPerRequest;
+        const pid = each.child.process.pid;
+        const cpuBefore = treeCpuMs(pid);
+        const load = await autocannonRun(each.target, scenario.connections, each.amount);
+        const cpuAfter = treeCpuMs(pid);
+        each.loads.push(load);
+        each.accepted += load.ok * epr;
+        const events = load.ok * epr;
+        const cpuMsPerEvent =
+          cpuBefore === undefined || cpuAfter === undefined || events === 0 ? null : (cpuAfter - cpuBefore) / events;
+        each.rounds.push({
+          round,
+          eventsPerSecond: load.okPerSecond * epr,
+          cpuMsPerEvent: round_(cpuMsPerEvent),
+          latencyMs: load.latencyMs,
+          ok: load.ok,
+          errors: load.errors + load.non2xx,
+          seconds: load.seconds,
+        });
+        progress(
+          `  round ${round + 1}/${ctx.plan.rounds} ${SYSTEM_LABEL[system]} ${scenario.name}: ${describe(load, epr)}, ` +
+            `CPU ${round_(cpuMsPerEvent)} ms/event`,
+        );
+      }
+    }
+    const sizes = await recordBytes(
+      ctx.brokers,
+      running
+        .filter((each) => !each.contender.writesNothing && !each.contender.scenario.telemetry)
+        .map((each) => each.topic),
+    );
+    for (const each of running) {
+      const { scenario, system } = each.contender;
+      const epr = scenario.eventsPerRequest;
+      let extra: Awaited<ReturnType<typeof openModel>> | undefined;
+      if (system === 'pipeline' && scenario.openFractions.length > 0) {
+        extra = await openModel(ctx, each);
+        consumers.push(extra.consumer);
+      }
+      const byEvents = [...each.rounds].sort((a, b) => a.eventsPerSecond - b.eventsPerSecond);
+      const middle = byEvents[Math.floor((byEvents.length - 1) / 2)]!;
+      const middleLoad = each.loads[2 + middle.round]!;
+      const inKafka = each.contender.writesNothing ? each.accepted : await recordsInTopic(ctx.brokers, each.topic);
+      results.push({
+        name: scenario.name,
+        shape,
+        system,
+        telemetry: scenario.telemetry,
+        ...(scenario.sampleRatio === undefined ? {} : { sampleRatio: scenario.sampleRatio }),
+        eventsPerRequest: epr,
+        payloadBytes: scenario.payloadBytes,
+        connections: scenario.connections,
+        closed: { ...middleLoad, eventsPerSecond: middleLoad.okPerSecond * epr },
+        cpuMsPerEvent: round_(median(each.rounds.map((r) => r.cpuMsPerEvent))),
+        rounds: each.rounds,
+        spread: {
+          eventsPerSecond: roundSpread(spreadOf(each.rounds.map((r) => r.eventsPerSecond))),
+          cpuMsPerEvent: roundSpread(spreadOf(each.rounds.map((r) => r.cpuMsPerEvent))),
+        },
+        ...(sizes.has(each.topic) ? { recordBytes: sizes.get(each.topic)! } : {}),
+        open: extra?.open ?? [],
+        closedWithConsumer: extra
+          ? { ...extra.withConsumer, eventsPerSecond: extra.withConsumer.okPerSecond * epr }
+          : null,
+        endToEnd: extra?.endToEnd ?? { closed: { events: 0, p50Ms: null, p99Ms: null }, open: null },
+        delivery: { accepted: each.accepted, inKafka, match: each.accepted === inKafka },
+        errors: loadErrors(each.loads),
+        droppedSpans: { producer: 0, consumer: 0 },
+      });
+      if (extra) {
+        await extra.consumer.stop();
+        consumers.splice(consumers.indexOf(extra.consumer), 1);
+      }
+    }
+    await Promise.all(running.map((each) => each.child.stop()));
+    for (const [index, each] of running.entries()) {
+      const result = results[index]!;
+      // Spans are exported on flush at exit too, so the count is complete only now.
+      if (each.contender.system === 'pipeline') {
+        result.droppedSpans.producer = droppedSpans(each.child);
+        const consumerLog = path.join(path.dirname(each.child.logFile), `consumer-${each.contender.scenario.name}.log`);
+        result.droppedSpans.consumer = result.open.length > 0 ? droppedSpansIn(consumerLog) : 0;
+      }
+      const dropped = result.droppedSpans.producer + result.droppedSpans.consumer;
       progress(
-        `  ${scenario.name} open model at ${Math.round(fraction * 100)}% (${rate} req/s): ${describe(result, epr)}`,
+        `  ${SYSTEM_LABEL[result.system]} ${result.name}: median ${Math.round(result.closed.eventsPerSecond)} events/s, ` +
+          `CPU ${result.cpuMsPerEvent} ms/event; accepted ${result.delivery.accepted}, in Kafka ${result.delivery.inKafka}` +
+          (result.delivery.match ? '' : ' MISMATCH') +
+          (dropped > 0 ? `; the span processors dropped ${dropped} spans (queue full)` : ''),
       );
     }
-    const inKafka = await recordsInTopic(ctx.brokers, topic);
-    const afterOpen = open.length > 0 ? await drained(metricsUrl, inKafka, 120_000) : beforeOpen;
-    const result: ScenarioResult = {
-      name: scenario.name,
-      system: 'pipeline',
-      telemetry: scenario.telemetry,
-      ...(scenario.sampleRatio === undefined ? {} : { sampleRatio: scenario.sampleRatio }),
-      eventsPerRequest: epr,
-      payloadBytes: scenario.payloadBytes,
-      connections: scenario.connections,
-      closed: { ...measured, eventsPerSecond: measured.okPerSecond * epr },
-      cpuMsPerEvent,
-      open,
-      closedWithConsumer: withConsumer ? { ...withConsumer, eventsPerSecond: withConsumer.okPerSecond * epr } : null,
-      endToEnd: { closed: endToEnd(afterClosed), open: open.length > 0 ? endToEnd(afterOpen, beforeOpen) : null },
-      delivery: { accepted, inKafka },
-      errors: loadErrors([...closed.runs, ...closed.warmups, ...open]),
-      droppedSpans: { producer: 0, consumer: 0 },
-    };
-    await Promise.all([producer.stop(), consumer?.stop()]);
-    // Spans are exported on flush at exit too, so the count is complete only now.
-    result.droppedSpans = { producer: droppedSpans(producer), consumer: consumer ? droppedSpans(consumer) : 0 };
-    const e2e = result.endToEnd.open;
-    const dropped = result.droppedSpans.producer + result.droppedSpans.consumer;
-    progress(
-      `  ${scenario.name}: accepted ${accepted}, in Kafka ${inKafka}${accepted === inKafka ? '' : ' MISMATCH'}` +
-        (e2e ? `; end-to-end in the open model p50 ${e2e.p50Ms} ms, p99 ${e2e.p99Ms} ms` : '') +
-        (dropped > 0 ? `; the span processors dropped ${dropped} spans (queue full)` : ''),
-    );
-    return result;
+    return results;
   } finally {
-    await Promise.all([producer.stop(), consumer?.stop()]);
+    await Promise.all([...running.map((each) => each.child.stop()), ...consumers.map((each) => each.stop())]);
   }
 }
 
-async function runBaselines(ctx: Context): Promise<BaselineResult[]> {
+const round_ = (value: number | null): number | null => round(value);
+
+function roundSpread(spread: Spread | null): Spread | null {
+  return spread && { median: round(spread.median)!, min: round(spread.min)!, max: round(spread.max)! };
+}
+
+const SYSTEM_LABEL: Record<System, string> = {
+  pipeline: 'ours',
+  benthos: 'Benthos',
+  fastapi: 'FastAPI',
+  bridge: 'bridge',
+  http: 'bare node:http',
+};
+
+function httpContender(ctx: Context, scenario: PipelineScenario): Contender {
+  return {
+    system: 'http',
+    scenario: { ...scenario, name: `${scenario.shape}-http`, telemetry: false },
+    writesNothing: true,
+    start: async () => {
+      const server = startChild('http-baseline', process.execPath, [
+        '--import',
+        'tsx',
+        path.join(__dirname, 'http-baseline.ts'),
+        String(ctx.ports.httpBaseline),
+      ]);
+      await waitReady(server, `http://127.0.0.1:${ctx.ports.httpBaseline}/`);
+      return server;
+    },
+    target: () => eventsTarget(ctx.ports.httpBaseline, scenario),
+  };
+}
+
+async function runKafkaBaselines(ctx: Context): Promise<BaselineResult[]> {
   const results: BaselineResult[] = [];
-  const server = startChild('http-baseline', process.execPath, [
-    '--import',
-    'tsx',
-    path.join(__dirname, 'http-baseline.ts'),
-    String(ctx.ports.httpBaseline),
-  ]);
-  try {
-    await waitReady(server, `http://127.0.0.1:${ctx.ports.httpBaseline}/`);
-    for (const payloadBytes of ctx.plan.payloads) {
-      const target: Target = {
-        url: `http://127.0.0.1:${ctx.ports.httpBaseline}/events`,
-        headers: { 'content-type': 'application/json' },
-        body: requestBody(1, payloadBytes),
-      };
-      const cpu = cpuMeter(server);
-      const closed = await closedLoop(target, 64, ctx.plan.closedSeconds, {
-        repeats: ctx.plan.closedRepeats,
-        onMeasured: cpu.mark,
-      });
-      const measured = closed.best;
-      const cpuMsPerRequest = cpu.perEvent(answered(closed.runs));
-      progress(`  bare node:http, ${payloadBytes} B: ${describe(measured, 1)}, CPU ${cpuMsPerRequest} ms/request`);
-      results.push({ payloadBytes, http: measured, httpCpuMsPerRequest: cpuMsPerRequest, kafka: null });
-    }
-  } finally {
-    await server.stop();
-  }
-  for (const result of results) {
-    const topic = `bench-${ctx.runId}-perf-${result.payloadBytes}`;
+  for (const payloadBytes of ctx.plan.payloads) {
+    const topic = `bench-${ctx.runId}-perf-${payloadBytes}`;
     await createTopic(ctx.brokers, topic);
-    // Best of as many runs as the closed loop has, for the same reason: interference only slows a run.
-    for (let run = 0; run < ctx.plan.closedRepeats; run++) {
+    const runs = [];
+    for (let run = 0; run < ctx.plan.rounds; run++) {
       const perf = await runKafkaPerf({
         brokers: ctx.brokers.join(','),
         topic,
         records: ctx.plan.kafkaPerfRecords,
-        recordBytes: result.payloadBytes,
+        recordBytes: payloadBytes,
       });
       progress(
-        `  kafka-producer-perf-test, ${result.payloadBytes} B, acks=all: ${Math.round(perf.recordsPerSecond)} records/s, ` +
+        `  kafka-producer-perf-test, ${payloadBytes} B, acks=all: ${Math.round(perf.recordsPerSecond)} records/s, ` +
           `p50 ${perf.latencyMs.p50} ms, p99 ${perf.latencyMs.p99} ms`,
       );
-      if (!result.kafka || perf.recordsPerSecond > result.kafka.recordsPerSecond) result.kafka = perf;
+      runs.push(perf);
     }
+    const sorted = [...runs].sort((a, b) => a.recordsPerSecond - b.recordsPerSecond);
+    results.push({
+      payloadBytes,
+      http: null,
+      httpCpuMsPerRequest: null,
+      kafka: sorted[Math.floor((sorted.length - 1) / 2)] ?? null,
+      kafkaRecordsPerSecond: roundSpread(spreadOf(runs.map((run) => run.recordsPerSecond))),
+    });
   }
   return results;
-}
-
-/** One peer of the bench: how to start it on a topic, and the request it takes for a shape's events. */
-interface PeerSpec {
-  info: PeerInfo;
-  /** With its own tracing on; its scenarios are named as ours (`-notel` without). */
-  telemetry: boolean;
-  start(topic: string): Promise<Child>;
-  target(topic: string, shape: PipelineScenario): Target;
-}
-
-/** The shapes every peer is measured in: each of the plan's payloads and request sizes once. */
-function peerShapes(plan: Plan): PipelineScenario[] {
-  return plan.scenarios.filter((scenario) => scenario.telemetry && scenario.sampleRatio === undefined);
-}
-
-function eventsTarget(port: number, shape: PipelineScenario): Target {
-  return {
-    url: `http://127.0.0.1:${port}/events`,
-    headers: { 'content-type': 'application/json' },
-    body: requestBody(shape.eventsPerRequest, shape.payloadBytes),
-  };
-}
-
-/** Each shape on a fresh topic, the peer started for it and stopped after; CPU of all its processes. */
-async function runPeer(ctx: Context, spec: PeerSpec): Promise<ScenarioResult[]> {
-  const scenarios: ScenarioResult[] = [];
-  for (const shape of peerShapes(ctx.plan)) {
-    const name = scenarioName(shape.eventsPerRequest, shape.payloadBytes, spec.telemetry);
-    const topic = `bench-${ctx.runId}-${spec.info.system}-${name}`;
-    await createTopic(ctx.brokers, topic);
-    const child = await spec.start(topic);
-    try {
-      const cpu = cpuMeter(child, treeCpuMs);
-      const closed = await closedLoop(spec.target(topic, shape), shape.connections, ctx.plan.closedSeconds, {
-        repeats: ctx.plan.closedRepeats,
-        onMeasured: cpu.mark,
-      });
-      const measured = closed.best;
-      const epr = shape.eventsPerRequest;
-      const accepted = answered([...closed.runs, ...closed.warmups]) * epr;
-      const inKafka = await recordsInTopic(ctx.brokers, topic);
-      const cpuMsPerEvent = cpu.perEvent(answered(closed.runs) * epr);
-      progress(
-        `  ${spec.info.system} ${name}: ${describe(measured, epr)}, CPU ${cpuMsPerEvent} ms/event; ` +
-          `accepted ${accepted}, in Kafka ${inKafka}${accepted === inKafka ? '' : ' MISMATCH'}`,
-      );
-      scenarios.push({
-        name,
-        system: spec.info.system,
-        telemetry: spec.telemetry,
-        eventsPerRequest: epr,
-        payloadBytes: shape.payloadBytes,
-        connections: shape.connections,
-        closed: { ...measured, eventsPerSecond: measured.okPerSecond * epr },
-        cpuMsPerEvent,
-        open: [],
-        closedWithConsumer: null,
-        endToEnd: { closed: { events: 0, p50Ms: null, p99Ms: null }, open: null },
-        delivery: { accepted, inKafka },
-        errors: loadErrors([...closed.runs, ...closed.warmups]),
-        droppedSpans: { producer: 0, consumer: 0 },
-      });
-    } finally {
-      await child.stop();
-    }
-  }
-  return scenarios;
 }
 
 const BENTHOS_SETUP =
@@ -442,10 +576,29 @@ const FASTAPI_SETUP =
   'pydantic-checked events, AIOKafkaProducer(acks="all", enable_idempotence=True), 202 after every send ' +
   'of the request was awaited; uvicorn[standard], one worker per core, access log off';
 
-/** Benthos (telemetry off, then with its OTLP tracer to the same Jaeger) and the FastAPI stack. */
-async function runPeers(ctx: Context): Promise<{ peers: PeerInfo[]; scenarios: ScenarioResult[] }> {
+/** What each system does that the others do not: read the figures with these in mind. */
+const DIFFERENCES = [
+  'Ours checks every event against CloudEvents 1.0 (required attributes, their formats, extension names), ' +
+    'completes it (id, source, time) and writes it in the CloudEvents Kafka binary binding: the data as the ' +
+    'value, the attributes as `ce_*` headers, the subject as the key (the bench events have none, so they are ' +
+    "unkeyed and each produce request's events share one partition, as with Benthos). The schema scenarios " +
+    '(`*-avro-notel`) also check and encode the data against its Avro schema from ' +
+    'the registry (SCHEMAS_REQUIRED=true).',
+  "Benthos writes each request's JSON (or each element of an array) as the record value as it came, with no " +
+    'check, no key and no headers; kafka_franz compresses batches with snappy by default (ours and the FastAPI ' +
+    "peer do not compress) and franz-go's sticky partitioner fills one partition per batch for unkeyed records.",
+  'The FastAPI peer checks each event against a pydantic model of two fields (`type`, any `data`) and writes its ' +
+    "JSON as the value with no key and no headers; aiokafka's default partitioner picks a random partition for " +
+    'unkeyed records. uvicorn runs one worker process per core.',
+  'The bare node:http server reads the body and answers 202 with one id: no parsing, no Kafka. It is the floor of ' +
+    'a Node HTTP answer on this machine, the reference of `producer_cpu_vs_http`.',
+  "`recordBytes` (per scenario, in latest.json) is one record's value, key and headers as each system wrote it, " +
+    'read back from its topic.',
+];
+
+/** Ours (each telemetry variant), Benthos, FastAPI and the bridge: the contenders of each shape. */
+async function contendersOf(ctx: Context): Promise<{ peers: PeerInfo[]; byShape: Map<string, Contender[]> }> {
   const peers: PeerInfo[] = [];
-  const scenarios: ScenarioResult[] = [];
   const blocked = (info: PeerInfo, error: unknown): void => {
     const reason = error instanceof Error ? error.message : String(error);
     progress(`  ${info.name} is left out: ${reason}`);
@@ -459,56 +612,114 @@ async function runPeers(ctx: Context): Promise<{ peers: PeerInfo[]; scenarios: S
     setup: BENTHOS_SETUP,
   };
   progress(`peer: Benthos ${BENTHOS_VERSION} (built once into .cache/tools)`);
+  let benthos: string | undefined;
   try {
-    const binary = await ensureBenthos();
-    const start = (otlpHttpEndpoint?: string) => (topic: string) =>
-      startBenthos(binary, {
-        brokers: ctx.brokers.join(','),
-        topic,
-        port: ctx.ports.benthos,
-        adminPort: ctx.ports.benthosAdmin,
-        ...(otlpHttpEndpoint ? { otlpHttpEndpoint } : {}),
-      });
-    const target = (_topic: string, shape: PipelineScenario) => eventsTarget(ctx.ports.benthos, shape);
-    scenarios.push(...(await runPeer(ctx, { info: benthosInfo, telemetry: false, start: start(), target })));
-    if (ctx.jaeger) {
-      const otlp = ctx.jaeger.otlpHttpEndpoint;
-      scenarios.push(...(await runPeer(ctx, { info: benthosInfo, telemetry: true, start: start(otlp), target })));
-    }
+    benthos = await ensureBenthos();
     peers.push(benthosInfo);
   } catch (error) {
     blocked(benthosInfo, error);
   }
-  const versions = fastapiVersions();
+  const fastapiVersionsNow = fastapiVersions();
   const fastapiInfo: PeerInfo = {
     system: 'fastapi',
     name: 'FastAPI + uvicorn + aiokafka',
-    version: `FastAPI ${versions.fastapi}, uvicorn ${versions.uvicorn}, aiokafka ${versions.aiokafka}`,
+    version: `FastAPI ${fastapiVersionsNow.fastapi}, uvicorn ${fastapiVersionsNow.uvicorn}, aiokafka ${fastapiVersionsNow.aiokafka}`,
     status: 'measured',
     setup: FASTAPI_SETUP,
   };
   progress(`peer: ${fastapiInfo.name} (${fastapiInfo.version})`);
+  let fastapi: string | undefined;
   try {
-    const bin = await ensureFastapiVenv();
-    scenarios.push(
-      ...(await runPeer(ctx, {
-        info: fastapiInfo,
-        telemetry: false,
-        start: (topic) => startFastapi(bin, { brokers: ctx.brokers.join(','), topic, port: ctx.ports.fastapi }),
-        target: (_topic, shape) => eventsTarget(ctx.ports.fastapi, shape),
-      })),
-    );
+    fastapi = await ensureFastapiVenv();
     peers.push(fastapiInfo);
   } catch (error) {
     blocked(fastapiInfo, error);
   }
-  const bridge = await runBridge(ctx);
+  const bridge = await bridgeLibs();
   peers.push(bridge.peer);
-  scenarios.push(...bridge.scenarios);
-  return { peers, scenarios };
+
+  const byShape = new Map<string, Contender[]>();
+  for (const scenario of ctx.plan.scenarios) {
+    const list = byShape.get(scenario.shape) ?? [];
+    list.push({
+      system: 'pipeline',
+      scenario,
+      start: (topic) => startProducer(ctx, scenario, topic),
+      target: () => pipelineTarget(ctx, scenario),
+    });
+    byShape.set(scenario.shape, list);
+  }
+  for (const [shape, list] of byShape) {
+    const plain = list.find((each) => !each.scenario.telemetry && !each.scenario.schema)!.scenario;
+    const peerScenario = (telemetry: boolean): PipelineScenario => ({
+      ...plain,
+      name: scenarioName(plain.eventsPerRequest, plain.payloadBytes, telemetry),
+      telemetry,
+      openFractions: [],
+    });
+    if (plain.eventsPerRequest === 1) list.push(httpContender(ctx, plain));
+    if (benthos) {
+      const binary = benthos;
+      list.push({
+        system: 'benthos',
+        scenario: peerScenario(false),
+        start: (topic) =>
+          startBenthos(binary, {
+            brokers: ctx.brokers.join(','),
+            topic,
+            port: ctx.ports.benthos,
+            adminPort: ctx.ports.benthosAdmin,
+          }),
+        target: () => eventsTarget(ctx.ports.benthos, plain),
+      });
+      const traced = list.some(
+        (each) => each.system === 'pipeline' && each.scenario.telemetry && each.scenario.sampleRatio === undefined,
+      );
+      if (traced && ctx.jaeger) {
+        const otlpHttpEndpoint = ctx.jaeger.otlpHttpEndpoint;
+        list.push({
+          system: 'benthos',
+          scenario: peerScenario(true),
+          start: (topic) =>
+            startBenthos(binary, {
+              brokers: ctx.brokers.join(','),
+              topic,
+              port: ctx.ports.benthosTraced,
+              adminPort: ctx.ports.benthosTracedAdmin,
+              otlpHttpEndpoint,
+            }),
+          target: () => eventsTarget(ctx.ports.benthosTraced, plain),
+        });
+      }
+    }
+    if (fastapi) {
+      const bin = fastapi;
+      list.push({
+        system: 'fastapi',
+        scenario: peerScenario(false),
+        start: (topic) => startFastapi(bin, { brokers: ctx.brokers.join(','), topic, port: ctx.ports.fastapi }),
+        target: () => eventsTarget(ctx.ports.fastapi, plain),
+      });
+    }
+    if (bridge.libs) {
+      const libs = bridge.libs;
+      list.push({
+        system: 'bridge',
+        scenario: peerScenario(false),
+        start: () => startBridge({ libs, brokers: ctx.brokers.join(','), port: ctx.ports.bridge }),
+        target: (topic) => ({
+          url: `http://127.0.0.1:${ctx.ports.bridge}/topics/${topic}`,
+          headers: { 'content-type': BRIDGE_CONTENT_TYPE },
+          body: bridgeBody(Array.from({ length: plain.eventsPerRequest }, () => eventData(plain.payloadBytes))),
+        }),
+      });
+    }
+    progress(`shape ${shape}: ${list.map((each) => `${SYSTEM_LABEL[each.system]} ${each.scenario.name}`).join(', ')}`);
+  }
+  return { peers, byShape };
 }
 
-async function runBridge(ctx: Context): Promise<{ peer: PeerInfo; scenarios: ScenarioResult[] }> {
+async function bridgeLibs(): Promise<{ peer: PeerInfo; libs: string | undefined }> {
   const peer: PeerInfo = {
     system: 'bridge',
     name: 'Strimzi Kafka Bridge',
@@ -517,25 +728,18 @@ async function runBridge(ctx: Context): Promise<{ peer: PeerInfo; scenarios: Sce
     setup: 'kafka.producer.acks=all, enable.idempotence=true',
   };
   progress(`peer: Strimzi Kafka Bridge ${BRIDGE_VERSION}`);
-  let libs: string;
   try {
-    libs = await ensureBridgeJars();
+    return { peer, libs: await ensureBridgeJars() };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     progress(`  the bridge is left out: ${reason}`);
-    return { peer: { ...peer, status: 'blocked', reason: `not served here: ${reason}` }, scenarios: [] };
+    return { peer: { ...peer, status: 'blocked', reason: `not served here: ${reason}` }, libs: undefined };
   }
-  const scenarios = await runPeer(ctx, {
-    info: peer,
-    telemetry: false,
-    start: () => startBridge({ libs, brokers: ctx.brokers.join(','), port: ctx.ports.bridge }),
-    target: (topic, shape) => ({
-      url: `http://127.0.0.1:${ctx.ports.bridge}/topics/${topic}`,
-      headers: { 'content-type': BRIDGE_CONTENT_TYPE },
-      body: bridgeBody(Array.from({ length: shape.eventsPerRequest }, () => eventData(shape.payloadBytes))),
-    }),
-  });
-  return { peer, scenarios };
+}
+
+/** The plan's first plain scenario (schema-less events): the shape of the consumer and Kafka-down checks. */
+function plainScenario(plan: Plan): PipelineScenario {
+  return plan.scenarios.find((scenario) => !scenario.schema)!;
 }
 
 /**
@@ -546,7 +750,7 @@ async function runBridge(ctx: Context): Promise<{ peer: PeerInfo; scenarios: Sce
  */
 async function runConsumerBench(ctx: Context, topic: string): Promise<ConsumerBench> {
   const records = await recordsInTopic(ctx.brokers, topic);
-  const shape: PipelineScenario = { ...peerShapes(ctx.plan)[0]!, telemetry: false, name: 'consumer-bench' };
+  const shape: PipelineScenario = { ...plainScenario(ctx.plan), telemetry: false, name: 'consumer-bench' };
   const consumer = startService('consumer', 'consumer-bench', {
     telemetry: false,
     env: {
@@ -587,7 +791,7 @@ async function runConsumerBench(ctx: Context, topic: string): Promise<ConsumerBe
   }
   progress(`  our consumer: ${ours.eventsPerSecond} events/s, CPU ${ours.cpuMsPerEvent} ms/event (${records} records)`);
   let kafka: ConsumerBench['kafka'] = null;
-  for (let run = 0; run < ctx.plan.closedRepeats; run++) {
+  for (let run = 0; run < ctx.plan.rounds; run++) {
     const perf = await runKafkaConsumerPerf({
       brokers: ctx.brokers.join(','),
       topic,
@@ -608,7 +812,7 @@ async function checkKafkaDown(ctx: Context, cluster: KafkaCluster, peers: PeerIn
   const topic = `bench-${ctx.runId}-kafka-down`;
   await createTopic(ctx.brokers, topic);
   const shape: PipelineScenario = {
-    ...peerShapes(ctx.plan)[0]!,
+    ...plainScenario(ctx.plan),
     eventsPerRequest: 1,
     telemetry: false,
     name: 'kafka-down',
@@ -738,69 +942,165 @@ interface Measured {
   baselines: BaselineResult[];
   scenarios: ScenarioResult[];
   peers: PeerInfo[];
-  peerScenarios: ScenarioResult[];
   consumer: ConsumerBench | null;
   kafkaDown: KafkaDownCheck[];
 }
 
+type Side = { name: string; system?: System };
+
 function buildResult(plan: Plan, started: Date, measured: Measured): BenchResult {
-  const { baselines, scenarios, peers, peerScenarios, consumer, kafkaDown } = measured;
-  const all = [...scenarios, ...peerScenarios];
-  const eps = (name: string, system: ScenarioResult['system'] = 'pipeline'): number | undefined =>
+  const { baselines, scenarios: all, peers, consumer, kafkaDown } = measured;
+  const rounds = (side: Side, figure: 'eventsPerSecond' | 'cpuMsPerEvent') =>
+    find(all, side.name, side.system ?? 'pipeline')?.rounds.map((each) => each[figure]) ?? [];
+  const ranges: Record<string, [number, number] | null> = {};
+  // A ratio of two systems of one shape, taken round by round; its median goes in `ratios`.
+  const perRound = (key: string, figure: 'eventsPerSecond' | 'cpuMsPerEvent', top: Side, bottom: Side) => {
+    const spread = perRoundRatio(rounds(top, figure), rounds(bottom, figure));
+    ranges[key] = spread ? [round(spread.min)!, round(spread.max)!] : null;
+    return spread ? round(spread.median) : null;
+  };
+  const eps = (name: string, system: System = 'pipeline'): number | undefined =>
     find(all, name, system)?.closed.eventsPerSecond;
-  const cpu = (name: string, system: ScenarioResult['system'] = 'pipeline'): number | undefined =>
-    find(all, name, system)?.cpuMsPerEvent ?? undefined;
-  const http200 = baselines.find((baseline) => baseline.payloadBytes === 200);
-  const kafka200 = http200?.kafka?.recordsPerSecond;
+  const kafka200 = baselines.find((baseline) => baseline.payloadBytes === 200)?.kafka?.recordsPerSecond;
   const kafka1k = baselines.find((baseline) => baseline.payloadBytes === 1024)?.kafka?.recordsPerSecond;
-  const vs = (name: string, system: ScenarioResult['system']) => round(ratio(eps(name), eps(name, system)));
-  const droppedTotal = scenarios.reduce(
+  const single = { name: 'single-200B-notel' };
+  const batch = { name: 'batch100-200B-notel' };
+  const benthos = (name: string) => ({ name, system: 'benthos' as const });
+  const fastapi = (name: string) => ({ name, system: 'fastapi' as const });
+  const droppedTotal = all.reduce(
     (sum, scenario) => sum + scenario.droppedSpans.producer + scenario.droppedSpans.consumer,
     0,
   );
   const ratios = {
-    vs_benthos: vs('single-200B-notel', 'benthos'),
-    batch_vs_benthos: vs('batch100-200B-notel', 'benthos'),
-    traced_vs_benthos: vs('single-200B', 'benthos'),
-    batch_traced_vs_benthos: vs('batch100-200B', 'benthos'),
-    vs_fastapi: vs('single-200B-notel', 'fastapi'),
-    batch_vs_fastapi: vs('batch100-200B-notel', 'fastapi'),
-    producer_cpu_vs_http: round(ratio(cpu('single-200B-notel'), http200?.httpCpuMsPerRequest ?? undefined)),
-    telemetry_throughput_ratio: round(ratio(eps('single-200B'), eps('single-200B-notel'))),
-    sampled10_telemetry_throughput_ratio: round(ratio(eps('single-200B-sampled10'), eps('single-200B-notel'))),
+    vs_benthos: perRound('vs_benthos', 'eventsPerSecond', single, benthos('single-200B-notel')),
+    batch_vs_benthos: perRound('batch_vs_benthos', 'eventsPerSecond', batch, benthos('batch100-200B-notel')),
+    traced_vs_benthos: perRound(
+      'traced_vs_benthos',
+      'eventsPerSecond',
+      { name: 'single-200B' },
+      benthos('single-200B'),
+    ),
+    batch_traced_vs_benthos: perRound(
+      'batch_traced_vs_benthos',
+      'eventsPerSecond',
+      { name: 'batch100-200B' },
+      benthos('batch100-200B'),
+    ),
+    vs_fastapi: perRound('vs_fastapi', 'eventsPerSecond', single, fastapi('single-200B-notel')),
+    batch_vs_fastapi: perRound('batch_vs_fastapi', 'eventsPerSecond', batch, fastapi('batch100-200B-notel')),
+    cpu_vs_benthos: perRound('cpu_vs_benthos', 'cpuMsPerEvent', single, benthos('single-200B-notel')),
+    batch_cpu_vs_benthos: perRound('batch_cpu_vs_benthos', 'cpuMsPerEvent', batch, benthos('batch100-200B-notel')),
+    producer_cpu_vs_http: perRound('producer_cpu_vs_http', 'cpuMsPerEvent', single, {
+      name: 'single-200B-http',
+      system: 'http',
+    }),
+    traced_cpu_vs_untraced: perRound('traced_cpu_vs_untraced', 'cpuMsPerEvent', { name: 'single-200B' }, single),
+    sampled10_cpu_vs_untraced: perRound(
+      'sampled10_cpu_vs_untraced',
+      'cpuMsPerEvent',
+      { name: 'single-200B-sampled10' },
+      single,
+    ),
+    telemetry_throughput_ratio: perRound(
+      'telemetry_throughput_ratio',
+      'eventsPerSecond',
+      { name: 'single-200B' },
+      single,
+    ),
+    sampled10_telemetry_throughput_ratio: perRound(
+      'sampled10_telemetry_throughput_ratio',
+      'eventsPerSecond',
+      { name: 'single-200B-sampled10' },
+      single,
+    ),
     dropped_spans: droppedTotal,
     consumer_vs_kafka_consumer: round(ratio(consumer?.ours.eventsPerSecond, consumer?.kafka?.recordsPerSecond)),
-    single_vs_http_ceiling: round(ratio(eps('single-200B'), http200?.http.okPerSecond)),
+    single_vs_http_ceiling: perRound(
+      'single_vs_http_ceiling',
+      'eventsPerSecond',
+      { name: 'single-200B' },
+      {
+        name: 'single-200B-http',
+        system: 'http',
+      },
+    ),
     batch_vs_kafka_ceiling: round(ratio(eps('batch100-200B'), kafka200)),
-    vs_strimzi_bridge: vs('single-200B-notel', 'bridge'),
+    vs_strimzi_bridge: perRound('vs_strimzi_bridge', 'eventsPerSecond', single, {
+      name: 'single-200B-notel',
+      system: 'bridge',
+    }),
   };
   const ratioDetails: BenchResult['ratioDetails'] = {
-    single_notel_vs_http_ceiling: round(ratio(eps('single-200B-notel'), http200?.http.okPerSecond)),
+    single_notel_vs_http_ceiling: perRound('single_notel_vs_http_ceiling', 'eventsPerSecond', single, {
+      name: 'single-200B-http',
+      system: 'http',
+    }),
     batch_notel_vs_kafka_ceiling: round(ratio(eps('batch100-200B-notel'), kafka200)),
-    batch_telemetry_throughput_ratio: round(ratio(eps('batch100-200B'), eps('batch100-200B-notel'))),
-    batch_sampled10_telemetry_throughput_ratio: round(
-      ratio(eps('batch100-200B-sampled10'), eps('batch100-200B-notel')),
+    batch_telemetry_throughput_ratio: perRound(
+      'batch_telemetry_throughput_ratio',
+      'eventsPerSecond',
+      { name: 'batch100-200B' },
+      batch,
     ),
-    telemetry_cpu_per_event_ratio: round(ratio(cpu('single-200B-notel'), cpu('single-200B'))),
-    batch_telemetry_cpu_per_event_ratio: round(ratio(cpu('batch100-200B-notel'), cpu('batch100-200B'))),
+    batch_sampled10_telemetry_throughput_ratio: perRound(
+      'batch_sampled10_telemetry_throughput_ratio',
+      'eventsPerSecond',
+      { name: 'batch100-200B-sampled10' },
+      batch,
+    ),
+    batch_traced_cpu_vs_untraced: perRound(
+      'batch_traced_cpu_vs_untraced',
+      'cpuMsPerEvent',
+      { name: 'batch100-200B' },
+      batch,
+    ),
+    schema_cpu_vs_plain: perRound('schema_cpu_vs_plain', 'cpuMsPerEvent', { name: 'single-avro-notel' }, single),
+    batch_schema_cpu_vs_plain: perRound(
+      'batch_schema_cpu_vs_plain',
+      'cpuMsPerEvent',
+      { name: 'batch100-avro-notel' },
+      batch,
+    ),
     batch_1KB_vs_kafka_ceiling: round(ratio(eps('batch100-1KB'), kafka1k)),
-    single_1KB_vs_benthos: vs('single-1KB-notel', 'benthos'),
-    batch10_vs_benthos: vs('batch10-200B-notel', 'benthos'),
-    batch10_vs_fastapi: vs('batch10-200B-notel', 'fastapi'),
-    // CPU per event, the figure a shared machine disturbs least: the peer's over ours.
-    benthos_cpu_vs_ours: round(ratio(cpu('single-200B-notel', 'benthos'), cpu('single-200B-notel'))),
-    batch_benthos_cpu_vs_ours: round(ratio(cpu('batch100-200B-notel', 'benthos'), cpu('batch100-200B-notel'))),
-    fastapi_cpu_vs_ours: round(ratio(cpu('single-200B-notel', 'fastapi'), cpu('single-200B-notel'))),
-    batch_fastapi_cpu_vs_ours: round(ratio(cpu('batch100-200B-notel', 'fastapi'), cpu('batch100-200B-notel'))),
+    single_1KB_vs_benthos: perRound(
+      'single_1KB_vs_benthos',
+      'eventsPerSecond',
+      { name: 'single-1KB-notel' },
+      benthos('single-1KB-notel'),
+    ),
+    single_1KB_cpu_vs_benthos: perRound(
+      'single_1KB_cpu_vs_benthos',
+      'cpuMsPerEvent',
+      { name: 'single-1KB-notel' },
+      benthos('single-1KB-notel'),
+    ),
+    batch10_vs_benthos: perRound(
+      'batch10_vs_benthos',
+      'eventsPerSecond',
+      { name: 'batch10-200B-notel' },
+      benthos('batch10-200B-notel'),
+    ),
+    batch10_vs_fastapi: perRound(
+      'batch10_vs_fastapi',
+      'eventsPerSecond',
+      { name: 'batch10-200B-notel' },
+      fastapi('batch10-200B-notel'),
+    ),
+    cpu_vs_fastapi: perRound('cpu_vs_fastapi', 'cpuMsPerEvent', single, fastapi('single-200B-notel')),
+    batch_cpu_vs_fastapi: perRound('batch_cpu_vs_fastapi', 'cpuMsPerEvent', batch, fastapi('batch100-200B-notel')),
     consumer_cpu_ms_per_event: consumer?.ours.cpuMsPerEvent ?? null,
     definitions:
+      'Every ratio but the Kafka ceilings and the consumer is taken round by round (the systems of a shape measured ' +
+      'one after the other in each round) and its median reported; `ratioRanges` holds the lowest and highest round. ' +
       "vs_<peer>: our closed-loop events/s over the peer's, same shape, load and Kafka (notel: both without " +
-      'telemetry; traced: ours fully traced against Benthos with its tracer on); producer_cpu_vs_http: our ' +
-      "producer's CPU per one-event request without telemetry over the bare node:http server's; " +
-      'telemetry ratios: with telemetry (all or 10% of traces) over OTEL_SDK_DISABLED=true; dropped_spans: spans ' +
-      "the producer's and consumer's span processors dropped in all scenarios; consumer_vs_kafka_consumer: our " +
-      "consumer's events/s (default handler) over kafka-consumer-perf-test's fetch rate on the same topic; " +
-      "*_cpu_vs_ours: the peer's CPU per event (all its processes) over our producer's.",
+      "telemetry; traced: ours fully traced against Benthos with its tracer on); cpu_vs_<peer>: our producer's CPU " +
+      "per event over the peer's (all its processes), lower is better; producer_cpu_vs_http: our producer's CPU " +
+      "per one-event request without telemetry over the bare node:http server's; traced_cpu_vs_untraced and " +
+      'sampled10_cpu_vs_untraced: CPU per event with every trace (or 10%) exported over OTEL_SDK_DISABLED=true; ' +
+      'telemetry ratios: events/s likewise; dropped_spans: spans the span processors dropped in all scenarios; ' +
+      "consumer_vs_kafka_consumer: our consumer's events/s (default handler) over kafka-consumer-perf-test's fetch " +
+      'rate on the same topic; schema_cpu_vs_plain: CPU per event of Avro-typed events checked and encoded against ' +
+      'the registry over schema-less JSON events.',
   };
   for (const peer of peers) {
     if (peer.status === 'blocked') ratioDetails[`vs_${peer.system}_blocked`] = peer.reason ?? 'blocked';
@@ -811,11 +1111,15 @@ function buildResult(plan: Plan, started: Date, measured: Measured): BenchResult
     met: value === null ? null : met(value),
   });
   const atLeast = (value: number | null, bound: number) => goal(`>= ${bound}`, value, (v) => v >= bound);
+  const atMost = (value: number | null, bound: number) => goal(`<= ${bound}`, value, (v) => v <= bound);
   const accepted = all.reduce((sum, scenario) => sum + scenario.delivery.accepted, 0);
   const inKafka = all.reduce((sum, scenario) => sum + scenario.delivery.inKafka, 0);
+  const mismatched = all
+    .filter((scenario) => !scenario.delivery.match)
+    .map((scenario) => `${SYSTEM_LABEL[scenario.system]} ${scenario.name}`);
   const finished = new Date();
   return {
-    schema: 2,
+    schema: 3,
     mode: plan.mode,
     command: plan.mode === 'full' ? 'npm run bench' : `npm run bench -- --${plan.mode}`,
     started: started.toISOString(),
@@ -825,37 +1129,47 @@ function buildResult(plan: Plan, started: Date, measured: Measured): BenchResult
     versions: versions(),
     settings: {
       closedSeconds: plan.closedSeconds,
-      closedRepeats: plan.closedRepeats,
+      rounds: plan.rounds,
       openSeconds: plan.openSeconds,
       openFractions: [0.5, 0.75, 0.9],
       partitions: PARTITIONS,
       kafkaPerfRecords: plan.kafkaPerfRecords,
       logLevel: 'warn',
       acks: 'all',
+      loadGenerator: 'autocannon in the bench process, one measured run per system per round, the order rotating',
     },
     ratios,
+    ratioRanges: ranges,
     ratioDetails,
     goals: {
-      vs_benthos: atLeast(ratios.vs_benthos, 1.2),
+      cpu_vs_benthos: atMost(ratios.cpu_vs_benthos, 1.0),
+      batch_cpu_vs_benthos: atMost(ratios.batch_cpu_vs_benthos, 1.5),
+      producer_cpu_vs_http: atMost(ratios.producer_cpu_vs_http, 2.5),
+      traced_cpu_vs_untraced: atMost(ratios.traced_cpu_vs_untraced, 1.5),
+      sampled10_cpu_vs_untraced: atMost(ratios.sampled10_cpu_vs_untraced, 1.15),
+      vs_benthos: atLeast(ratios.vs_benthos, 1.0),
+      vs_fastapi: atLeast(ratios.vs_fastapi, 3),
       batch_vs_benthos: atLeast(ratios.batch_vs_benthos, 1.2),
       traced_vs_benthos: atLeast(ratios.traced_vs_benthos, 1.0),
       batch_traced_vs_benthos: atLeast(ratios.batch_traced_vs_benthos, 1.0),
-      vs_fastapi: atLeast(ratios.vs_fastapi, 4),
       batch_vs_fastapi: atLeast(ratios.batch_vs_fastapi, 4),
-      producer_cpu_vs_http: goal('<= 2.5', ratios.producer_cpu_vs_http, (v) => v <= 2.5),
       telemetry_throughput_ratio: atLeast(ratios.telemetry_throughput_ratio, 0.7),
       sampled10_telemetry_throughput_ratio: atLeast(ratios.sampled10_telemetry_throughput_ratio, 0.9),
       dropped_spans: goal('0 (no trace incomplete)', ratios.dropped_spans, (v) => v === 0),
-      consumer_vs_kafka_consumer: atLeast(ratios.consumer_vs_kafka_consumer, 0.5),
+      consumer_vs_kafka_consumer: atLeast(ratios.consumer_vs_kafka_consumer, 0.25),
       single_vs_http_ceiling: atLeast(ratios.single_vs_http_ceiling, 0.5),
       batch_vs_kafka_ceiling: atLeast(ratios.batch_vs_kafka_ceiling, 0.5),
       vs_strimzi_bridge: goal('> 1 (ahead of the bridge)', ratios.vs_strimzi_bridge, (v) => v > 1),
     },
-    delivery: { accepted, in_kafka: inKafka, match: accepted === inKafka },
+    delivery: { accepted, in_kafka: inKafka, match: mismatched.length === 0, mismatched },
+    differences: DIFFERENCES,
     peers,
     consumer,
     kafkaDown,
-    baselines,
+    baselines: baselines.map((baseline) => {
+      const http = find(all, `${scenarioName(1, baseline.payloadBytes, true)}-http`, 'http');
+      return http ? { ...baseline, http: http.closed, httpCpuMsPerRequest: http.cpuMsPerEvent } : baseline;
+    }),
     scenarios: all,
   };
 }
@@ -918,14 +1232,17 @@ async function main(): Promise<void> {
   const started = new Date();
   const runId = Date.now().toString(36);
   progress(
-    `mode ${mode}: ${plan.scenarios.length} pipeline scenarios, closed loop best of ${plan.closedRepeats} × ${plan.closedSeconds} s, ` +
+    `mode ${mode}: ${plan.scenarios.length} pipeline scenarios, ${plan.rounds} interleaved rounds of ${plan.closedSeconds} s per system, ` +
       `open model ${plan.openSeconds} s per rate; ports from ${ports.producer - 80} (BENCH_PORT_BASE)`,
   );
 
   let cluster: KafkaCluster | undefined;
   let jaeger: Jaeger | undefined;
+  const registryDir = path.join(BENCH_CACHE, 'registry');
+  let registryUrl: string | undefined;
   const cleanUp = async (): Promise<void> => {
     killAll();
+    if (registryUrl) await stopRegistry(registryDir).catch(() => undefined);
     await jaeger?.stop().catch(() => undefined);
     await cluster?.destroy().catch(() => undefined);
   };
@@ -951,27 +1268,43 @@ async function main(): Promise<void> {
         },
       });
     }
-    const ctx: Context = { plan, ports, brokers: cluster.brokers, runId, jaeger };
+    if (plan.scenarios.some((scenario) => scenario.schema)) {
+      progress(`starting the schema registry (Apicurio, on ${ports.registry}) and pushing schemas/`);
+      await rm(registryDir, { recursive: true, force: true });
+      await mkdir(registryDir, { recursive: true });
+      const registry = await startRegistry({
+        dir: registryDir,
+        port: ports.registry,
+        managementPort: ports.registryManagement,
+        storage: { kind: 'memory' },
+      });
+      registryUrl = registry.url;
+      const client = new SchemaRegistryClient({ url: registry.url, timeoutMs: 10_000 });
+      await pushSchemas(client, readSubjects(path.join(REPO_ROOT, 'schemas')), () => undefined);
+    }
+    const ctx: Context = { plan, ports, brokers: cluster.brokers, runId, jaeger, registryUrl };
 
     if (mode === 'profile') {
       await profileRun(ctx);
       return;
     }
 
-    progress('baselines: bare node:http and kafka-producer-perf-test');
-    const baselines = await runBaselines(ctx);
+    progress('baselines: kafka-producer-perf-test');
+    const baselines = await runKafkaBaselines(ctx);
+    const { peers, byShape } = await contendersOf(ctx);
     const scenarios: ScenarioResult[] = [];
-    for (const [i, scenario] of plan.scenarios.entries()) {
-      progress(`pipeline ${i + 1}/${plan.scenarios.length}: ${scenario.name}`);
-      scenarios.push(await runPipelineScenario(ctx, scenario));
+    let index = 0;
+    for (const [shape, contenders] of byShape) {
+      index += 1;
+      progress(`shape ${index}/${byShape.size}: ${shape}, ${ctx.plan.rounds} rounds of ${contenders.length} systems`);
+      scenarios.push(...(await runShape(ctx, shape, contenders)));
     }
-    const { peers, scenarios: peerScenarios } = await runPeers(ctx);
     progress('consumer: ours beside kafka-consumer-perf-test, through the batch100-200B-notel topic');
-    const consumer = await runConsumerBench(ctx, `bench-${ctx.runId}-batch100-200B-notel`);
+    const consumer = await runConsumerBench(ctx, `bench-${ctx.runId}-pipeline-batch100-200B-notel`);
     progress('Kafka down: no system may answer 2xx for an event Kafka does not have');
     const kafkaDown = await checkKafkaDown(ctx, cluster, peers);
 
-    const result = buildResult(plan, started, { baselines, scenarios, peers, peerScenarios, consumer, kafkaDown });
+    const result = buildResult(plan, started, { baselines, scenarios, peers, consumer, kafkaDown });
     await mkdir(RESULTS_DIR, { recursive: true });
     await writeFile(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
     await writeReport(RESULTS_DIR, result);
@@ -980,8 +1313,8 @@ async function main(): Promise<void> {
       progress("updated the README's latest results");
     progress(`ratios: ${JSON.stringify(result.ratios)}`);
     progress(
-      `delivery: accepted ${result.delivery.accepted}, in Kafka ${result.delivery.in_kafka} ` +
-        `(${result.delivery.match ? 'match' : 'MISMATCH'})`,
+      `delivery: accepted ${result.delivery.accepted}, in Kafka ${result.delivery.in_kafka}; ` +
+        (result.delivery.match ? 'every scenario matches' : `MISMATCH in ${result.delivery.mismatched.join(', ')}`),
     );
     progress('wrote bench/results/latest.json, report.md and throughput-latency.svg');
     if (!result.delivery.match || result.kafkaDown.some((check) => !check.passed)) process.exitCode = 1;

@@ -1,4 +1,14 @@
-import { histogramQuantile, parseHistogram, percentiles, ratio, round, sumSamples } from './stats';
+import {
+  histogramQuantile,
+  median,
+  parseHistogram,
+  percentiles,
+  perRoundRatio,
+  ratio,
+  round,
+  spreadOf,
+  sumSamples,
+} from './stats';
 import { parseProducerPerformance } from './kafka-perf';
 import { eventData, requestBody } from './config';
 import { packageOf } from './profile';
@@ -123,5 +133,26 @@ describe('profile frames', () => {
     expect(packageOf(frame('file:///r/producer/dist/publisher.js'))).toBe('@event-pipeline/producer');
     expect(packageOf(frame('node:internal/http'))).toBe('node core');
     expect(packageOf(frame('', '(garbage collector)'))).toBe('(garbage collector)');
+  });
+});
+
+describe('figures over interleaved rounds', () => {
+  it('when there is an odd or an even count of rounds, then the median is the middle one or the mean of the two', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([null, undefined])).toBeNull();
+  });
+
+  it('when a round is missing a figure, then the spread leaves it out', () => {
+    expect(spreadOf([2, null, 6, 4])).toEqual({ median: 4, min: 2, max: 6 });
+  });
+
+  it('when two systems ran in the same rounds, then the ratio is taken round by round before the median', () => {
+    // The medians' ratio would be 20 / 10 = 2; the rounds' own ratios are 1, 3 and 1.5.
+    expect(perRoundRatio([10, 30, 20], [10, 10, 40 / 3])).toEqual({ median: 1.5, min: 1, max: 3 });
+  });
+
+  it('when a denominator is 0 or missing, then that round is left out', () => {
+    expect(perRoundRatio([1, 2, 3], [0, null, 3])).toEqual({ median: 1, min: 1, max: 1 });
   });
 });

@@ -97,3 +97,36 @@ export function round(value: number | null, digits = 3): number | null {
   const factor = 10 ** Math.max(0, digits - 1 - magnitude);
   return Math.round(value * factor) / factor;
 }
+
+/** The median of the values that are numbers (the mean of the middle two for an even count), or null. */
+export function median(values: Array<number | null | undefined>): number | null {
+  const sorted = values
+    .filter((value): value is number => typeof value === 'number' && Number.isFinite(value))
+    .sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Median, lowest and highest of the values that are numbers, or null when there are none. */
+export function spreadOf(
+  values: Array<number | null | undefined>,
+): { median: number; min: number; max: number } | null {
+  const numbers = values.filter((value): value is number => typeof value === 'number' && Number.isFinite(value));
+  const middle = median(numbers);
+  if (middle === null) return null;
+  return { median: middle, min: Math.min(...numbers), max: Math.max(...numbers) };
+}
+
+/**
+ * A ratio of two systems measured in the same rounds: computed round by round (a round's two
+ * runs shared the machine's state), then the median and range of those ratios. Rounds where
+ * either figure is missing are left out.
+ */
+export function perRoundRatio(
+  numerators: Array<number | null | undefined>,
+  denominators: Array<number | null | undefined>,
+): { median: number; min: number; max: number } | null {
+  const ratios = numerators.map((numerator, index) => ratio(numerator ?? undefined, denominators[index] ?? undefined));
+  return spreadOf(ratios);
+}

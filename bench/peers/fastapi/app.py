@@ -3,7 +3,7 @@ documentation show it, answering 202 only after Kafka acknowledged every event o
 
 One event (a JSON object) or a batch (a JSON array of them), each checked by a pydantic model
 and written as one record, its JSON the value. The producer is idempotent with acks="all", as
-ours is. Run with uvicorn, one worker per core (bench/fastapi.ts starts it).
+ours is. Run with uvicorn, one worker per core (startFastapi in bench/peers.ts starts it).
 """
 
 import asyncio
