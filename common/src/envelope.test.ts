@@ -30,10 +30,10 @@ describe('the CloudEvents Kafka binding (binary mode)', () => {
     });
   });
 
-  it('keys by the partitionkey extension first, then subject, then id', () => {
+  it('keys by the partitionkey extension first, then subject; an event with neither has no key', () => {
     expect(toKafkaRecord({ ...event, extensions: { partitionkey: 'p' } }, 0).key).toBe('p');
     const { subject: _subject, ...withoutSubject } = event;
-    expect(toKafkaRecord(withoutSubject, 0).key).toBe('e-1');
+    expect(toKafkaRecord(withoutSubject, 0).key).toBeNull();
   });
 
   it('reads back what it wrote, from Buffer headers as a client delivers them', () => {
@@ -41,7 +41,12 @@ describe('the CloudEvents Kafka binding (binary mode)', () => {
     const headers = Object.fromEntries(
       Object.entries(record.headers).map(([name, value]) => [name, Buffer.from(value)]),
     );
-    const decoded = fromKafkaRecord({ key: Buffer.from(record.key), value: record.value, headers, timestamp: '1000' });
+    const decoded = fromKafkaRecord({
+      key: record.key === null ? null : Buffer.from(record.key),
+      value: record.value,
+      headers,
+      timestamp: '1000',
+    });
     expect(decoded).toEqual({ event: { ...event, extensions: { tenant: 'acme' } }, acceptedAt: 1000 });
   });
 
@@ -89,7 +94,7 @@ describe('the CloudEvents Kafka binding (binary mode)', () => {
 /** A record as a KafkaJS consumer hands it to any reader: Buffer headers and value. */
 function asDelivered(record: OutboundRecord) {
   return {
-    key: Buffer.from(record.key),
+    key: record.key === null ? null : Buffer.from(record.key),
     value: record.value,
     headers: Object.fromEntries(Object.entries(record.headers).map(([name, value]) => [name, Buffer.from(value)])),
     timestamp: record.timestamp,

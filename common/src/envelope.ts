@@ -27,7 +27,8 @@ export type MessageHeaders = Record<string, Buffer | string | Array<Buffer | str
 
 /** A record as this project writes it; `timestamp` is the acceptance time, epoch ms as a string. */
 export interface OutboundRecord {
-  key: string;
+  /** The partition key; null for an event with no order to keep (no subject, no `partitionkey`). */
+  key: string | null;
   value: Buffer | null;
   headers: Record<string, string>;
   timestamp: string;
@@ -57,9 +58,13 @@ export function isJsonMediaType(contentType: string | undefined): boolean {
   return contentType === undefined || JSON_MEDIA_TYPE.test(contentType);
 }
 
-/** The partition key: an explicit `partitionkey` extension, else the subject, else the id. */
-export function partitionKeyOf(event: CloudEvent): string {
-  return event.extensions?.partitionkey ?? event.subject ?? event.id;
+/**
+ * The partition key: an explicit `partitionkey` extension, else the subject. An event with
+ * neither has no order to keep among others, so it has no key: its partition is the producer's
+ * choice (one per produce request, as Kafka's Java producer does for records without a key).
+ */
+export function partitionKeyOf(event: CloudEvent): string | null {
+  return event.extensions?.partitionkey ?? event.subject ?? null;
 }
 
 /**

@@ -79,7 +79,13 @@ function message(offset: string, { id = `e-${offset}`, source = 's', acceptedAt 
     },
     acceptedAt,
   );
-  return { ...record, key: Buffer.from(record.key), topic: 'events', partition: 0, offset };
+  return {
+    ...record,
+    key: record.key === null ? null : Buffer.from(record.key),
+    topic: 'events',
+    partition: 0,
+    offset,
+  };
 }
 
 describe('the worker', () => {

@@ -5,7 +5,7 @@ import { createLogger, createMetricsRegistry, type OutboundRecord } from '@event
 import { startTestTracing, type TestTracing } from '../../test/support/tracing';
 import { createApp } from './app';
 import { createProducerMetrics } from './metrics';
-import { PublishError, type EventPublisher } from './publisher';
+import { PublishError, type EventPublisher } from './kafka/event-publisher';
 
 // The HTTP edge's answers to each way a publish can fail. Kafka itself is exercised by the
 // end-to-end tests; here a stand-in publisher fails on demand.

@@ -17,7 +17,7 @@ import { readRequest } from './middleware/read-request';
 import { trackRequests } from './middleware/track-requests';
 import { buildOpenApiDocument } from './openapi';
 import { problems } from './problem';
-import type { EventPublisher } from './publisher';
+import type { EventPublisher } from './kafka/event-publisher';
 import type { RateLimiter } from './rate-limit';
 import type { ReceiveBudget } from './receive-budget';
 import type { RequestTracker } from './request-tracker';

@@ -38,7 +38,12 @@ function appWith(overrides: Partial<AppOptions> = {}) {
     server: app.callback(),
     registry,
     published,
-    events: () => published.flat().map((record) => fromKafkaRecord({ ...record, key: Buffer.from(record.key) }).event),
+    events: () =>
+      published
+        .flat()
+        .map(
+          (record) => fromKafkaRecord({ ...record, key: record.key === null ? null : Buffer.from(record.key) }).event,
+        ),
   };
 }
 

@@ -18,7 +18,7 @@ import type { ProducerConfig } from './config';
 import { DataSchemas, type SchemaCatalog } from './events/data-schemas';
 import { RegistrySchemas } from './events/registry-schemas';
 import { createProducerMetrics } from './metrics';
-import { createKafkaPublisher, type KafkaPublisher } from './publisher';
+import { createKafkaPublisher, type KafkaPublisher } from './kafka/publisher';
 import { RateLimiter } from './rate-limit';
 import { ReceiveBudget } from './receive-budget';
 import { RequestTracker } from './request-tracker';

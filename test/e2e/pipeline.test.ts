@@ -127,3 +127,52 @@ describe('POST /events to the consumer group, against a real broker', () => {
     expect(metricValue(consumerMetrics, 'events_end_to_end_latency_seconds_count')).toBe(1000);
   });
 });
+
+describe('records without a key, against a real broker', () => {
+  const topic = uniqueName('events');
+  let producer: Awaited<ReturnType<typeof startProducer>>;
+
+  beforeAll(async () => {
+    producer = await startProducer({ EVENTS_TOPIC: topic, TOPIC_PARTITIONS: '6' });
+  });
+
+  afterAll(async () => {
+    await producer?.stop();
+  });
+
+  it('writes events without a subject unkeyed, one partition per produce request, and spreads requests over the partitions', async () => {
+    // One request at a time, so each is a produce request of its own.
+    for (let batch = 0; batch < 6; batch += 1) {
+      const events = Array.from({ length: 50 }, (_, index) => ({
+        type: 'page.viewed',
+        id: `b${batch}-${index}`,
+        data: { index },
+      }));
+      const response = await postJson(producer.url, events);
+      expect(response.status).toBe(202);
+    }
+    // A batch that mixes both: the keyed events keep their subject as key (and so their order).
+    const mixed = Array.from({ length: 20 }, (_, index) => ({
+      type: 'device.reading',
+      id: `m-${index}`,
+      ...(index % 2 === 0 ? { subject: `device-${index % 4}` } : {}),
+      data: { index },
+    }));
+    expect((await postJson(producer.url, mixed)).status).toBe(202);
+
+    const records = await readTopic(topic);
+    expect(records).toHaveLength(320);
+    const partitionsOf = (prefix: string) =>
+      new Set(records.filter((record) => record.headers.ce_id!.startsWith(prefix)).map((record) => record.partition));
+    for (let batch = 0; batch < 6; batch += 1) expect(partitionsOf(`b${batch}-`).size).toBe(1);
+    // Round robin from one produce request to the next: six requests do not all share one partition.
+    const used = new Set(Array.from({ length: 6 }, (_, batch) => [...partitionsOf(`b${batch}-`)][0]));
+    expect(used.size).toBeGreaterThan(1);
+    for (const record of records) {
+      expect(record.key).toBe(record.headers.ce_subject ?? null);
+    }
+    const unkeyedOfMixed = records.filter((record) => record.headers.ce_id!.startsWith('m-') && record.key === null);
+    expect(unkeyedOfMixed).toHaveLength(10);
+    expect(new Set(unkeyedOfMixed.map((record) => record.partition)).size).toBe(1);
+  });
+});

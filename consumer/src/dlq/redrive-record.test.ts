@@ -32,7 +32,7 @@ function deadLetterMessage(extra: Record<string, string> = {}): KafkaMessage {
   };
   for (const [name, value] of Object.entries(all)) headers[name] = Buffer.from(value);
   return {
-    key: Buffer.from(record.key),
+    key: record.key === null ? null : Buffer.from(record.key),
     value: record.value,
     headers,
     offset: '7',

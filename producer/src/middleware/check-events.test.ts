@@ -8,7 +8,8 @@ import type { EventCandidate } from '../events/validate';
 import { checkEvents } from './check-events';
 import type { CallerState, CheckedState, ReadState } from './ingest-state';
 
-const eventOf = (record: OutboundRecord) => fromKafkaRecord({ ...record, key: Buffer.from(record.key) }).event;
+const eventOf = (record: OutboundRecord) =>
+  fromKafkaRecord({ ...record, key: record.key === null ? null : Buffer.from(record.key) }).event;
 
 const schemas = DataSchemas.load(path.resolve(__dirname, '../../../schemas'));
 

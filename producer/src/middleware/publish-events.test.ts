@@ -1,5 +1,5 @@
 import { koaContext, runMiddleware } from '../../../test/support/koa-context';
-import { PublishError, type EventPublisher } from '../publisher';
+import { PublishError, type EventPublisher } from '../kafka/event-publisher';
 import type { CheckedState, ReadState } from './ingest-state';
 import { publishEvents, publishRefusal } from './publish-events';
 

@@ -2,7 +2,7 @@ import type { Middleware } from 'koa';
 import { itemLocation, type EventsRequest } from '../events/read-events';
 import type { IngestOutcome } from '../metrics';
 import { problems, type Problem } from '../problem';
-import { PublishError, type EventPublisher } from '../publisher';
+import { PublishError, type EventPublisher } from '../kafka/event-publisher';
 import type { CheckedState, CountIngested, ReadState } from './ingest-state';
 
 /** What a refused publish answers, and how its events count: the HTTP contract of each PublishError. */

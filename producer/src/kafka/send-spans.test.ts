@@ -1,5 +1,5 @@
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { startTestTracing, type TestTracing } from '../../test/support/tracing';
+import { startTestTracing, type TestTracing } from '../../../test/support/tracing';
 import { endSendSpans, sendSpanContextOf, startSendSpans, untracedSend, type PartitionedRecord } from './send-spans';
 
 function record(id: string): PartitionedRecord {

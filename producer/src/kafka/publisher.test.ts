@@ -1,21 +1,30 @@
 import { context, trace } from '@opentelemetry/api';
 import type { Kafka } from 'kafkajs';
 import { createLogger, createMetricsRegistry, type MetricsRegistry, type OutboundRecord } from '@event-pipeline/common';
-import { startTestTracing, type TestTracing } from '../../test/support/tracing';
-import { createProducerMetrics } from './metrics';
-import { createKafkaPublisher, PublishError, recordSize } from './publisher';
+import { startTestTracing, type TestTracing } from '../../../test/support/tracing';
+import { createProducerMetrics } from '../metrics';
+import { PublishError } from './event-publisher';
+import { createKafkaPublisher } from './publisher';
+import { recordSize } from './record-size';
 
 const TOPIC = 'events';
 
 /** A stand-in for KafkaJS whose sends answer every partition, or throw what `failSend` gives for a send. */
-function fakeKafka({ failSend = () => undefined }: { failSend?: (send: number) => Error | undefined } = {}) {
+function fakeKafka({
+  failSend = () => undefined,
+  onSend = () => undefined,
+}: {
+  failSend?: (send: number) => Error | undefined;
+  onSend?: (messages: Array<{ partition: number; key: unknown }>) => void;
+} = {}) {
   let sends = 0;
   const kafka = {
     producer: () => ({
       connect: async () => undefined,
       disconnect: async () => undefined,
-      send: async ({ messages }: { messages: Array<{ partition: number }> }) => {
+      send: async ({ messages }: { messages: Array<{ partition: number; key: unknown }> }) => {
         sends += 1;
+        onSend(messages);
         const failure = failSend(sends);
         if (failure) throw failure;
         return [...new Set(messages.map((message) => message.partition))].map((partition) => ({
@@ -37,10 +46,10 @@ function fakeKafka({ failSend = () => undefined }: { failSend?: (send: number) =
   return kafka as unknown as Kafka;
 }
 
-const record = (key: string): OutboundRecord => ({
+const record = (key: string | null): OutboundRecord => ({
   key,
   value: Buffer.from('{}'),
-  headers: { ce_id: key },
+  headers: { ce_id: key ?? 'unkeyed' },
   timestamp: String(Date.now()),
 });
 
@@ -104,6 +113,31 @@ describe('the Kafka publisher', () => {
         limit: 100_000,
       });
       expect(sends).toBe(0);
+    } finally {
+      await publisher.stop(1000);
+    }
+  });
+});
+
+describe('the Kafka publisher, records without a key', () => {
+  it('when requests of unkeyed records arrive together, then their produce request puts them in one partition, and the next another', async () => {
+    const sends: Array<Array<{ partition: number; key: unknown }>> = [];
+    const publisher = publisherOn(fakeKafka({ onSend: (messages) => sends.push(messages) }));
+    await publisher.start();
+    try {
+      // Three requests at once leave in one produce request (the coalescer's batch).
+      await Promise.all([
+        publisher.publish([record(null), record(null)]),
+        publisher.publish([record(null), record('k')]),
+        publisher.publish([record(null)]),
+      ]);
+      await publisher.publish([record(null), record(null)]);
+      expect(sends).toHaveLength(2);
+      const unkeyed = (messages: Array<{ partition: number; key: unknown }>) =>
+        new Set(messages.filter((message) => message.key === null).map((message) => message.partition));
+      expect(unkeyed(sends[0]!).size).toBe(1);
+      expect(unkeyed(sends[1]!).size).toBe(1);
+      expect([...unkeyed(sends[1]!)][0]).not.toBe([...unkeyed(sends[0]!)][0]);
     } finally {
       await publisher.stop(1000);
     }

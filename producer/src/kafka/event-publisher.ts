@@ -1,0 +1,37 @@
+import type { OutboundRecord } from '@event-pipeline/common';
+
+/**
+ * Why a publish was refused; the HTTP edge turns each into its answer. `too-large`: record
+ * `index` takes `size` bytes, more than one produce request carries (`limit`). `unavailable`:
+ * Kafka cannot take events now and may soon (not ready, shutting down, a send that failed in a
+ * way another attempt may cure); `failed`: Kafka refused the events for good (see isRetriable).
+ */
+export type PublishFailure =
+  | { failure: 'too-large'; index: number; size: number; limit: number }
+  | { failure: 'unavailable' | 'overloaded' | 'timeout' | 'failed' };
+
+export class PublishError extends Error {
+  override readonly name = 'PublishError';
+  constructor(
+    readonly reason: PublishFailure,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface Readiness {
+  ready: boolean;
+  reason?: string;
+}
+
+/** What the HTTP side needs from Kafka; nothing else of the client leaks past this folder. */
+export interface EventPublisher {
+  /**
+   * Resolves once Kafka acknowledged every record (acks=all); rejects with PublishError. Writes
+   * each event's trace context into its record's headers.
+   */
+  publish(records: OutboundRecord[]): Promise<void>;
+  readiness(): Readiness;
+}
