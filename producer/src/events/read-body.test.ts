@@ -1,5 +1,8 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
 import { Problem } from '../problem';
-import { jsonFlaw, parseJsonBody } from './read-body';
+import { jsonFlaw, parseJsonBody, readRawBody } from './read-body';
 
 function problemOf(text: string): Problem {
   try {
@@ -39,5 +42,56 @@ describe('parseJsonBody', () => {
   it('parses a body holding an array of hundreds of thousands of items', () => {
     const body = JSON.stringify({ type: 'a', data: Array.from({ length: 300_000 }, () => 0) });
     expect(parseJsonBody(Buffer.from(body))).toMatchObject({ type: 'a' });
+  });
+});
+
+describe('readRawBody', () => {
+  /** A server whose one route answers the body it read, or the problem's status. */
+  async function bodyServer(limit = 1000): Promise<{ url: string; close: () => Promise<void> }> {
+    const app = new Koa();
+    app.use(async (ctx) => {
+      try {
+        ctx.body = (await readRawBody(ctx, { limit, timeoutMs: 2000 })).toString('utf8');
+      } catch (error) {
+        ctx.status = (error as { status?: number }).status ?? 500;
+        ctx.body = '';
+      }
+    });
+    const server = http.createServer(app.callback());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  }
+
+  it('reads a body that came with its headers, and one that comes in pieces, alike', async () => {
+    const server = await bodyServer();
+    try {
+      const whole = await fetch(server.url, { method: 'POST', body: '{"type":"a"}' });
+      expect(await whole.text()).toBe('{"type":"a"}');
+      // Chunked, in two writes apart: the body is not complete when the route runs.
+      const pieces = await new Promise<string>((resolve, reject) => {
+        const request = http.request(server.url, { method: 'POST' }, (response) => {
+          let text = '';
+          response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          response.on('end', () => resolve(text));
+        });
+        request.on('error', reject);
+        request.write('{"type":');
+        setImmediate(() => request.end('"b"}'));
+      });
+      expect(pieces).toBe('{"type":"b"}');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses a whole body over the limit with 413, as it refuses a streamed one', async () => {
+    const server = await bodyServer(10);
+    try {
+      const response = await fetch(server.url, { method: 'POST', body: 'x'.repeat(11) });
+      expect(response.status).toBe(413);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import secureJson from 'secure-json-parse';
@@ -43,11 +44,31 @@ export function hasForeignCharset(ctx: Context): boolean {
  * for an answer given before the body was complete).
  */
 export function readRawBody(ctx: Context, { limit, timeoutMs }: BodyLimits): Promise<Buffer> {
-  const reading = getRawBody(ctx.req, { limit, length: ctx.get('content-length') || null }).catch((error: unknown) => {
+  const length = ctx.req.headers['content-length'];
+  const arrived = length === undefined ? undefined : bodyAlreadyArrived(ctx.req, length, limit);
+  if (arrived) return Promise.resolve(arrived);
+  const reading = getRawBody(ctx.req, { limit, length: length || null }).catch((error: unknown) => {
     throw bodyProblem(error, limit);
   });
   // Past the timeout the read goes on until the connection closes; its late failure is moot.
   return withTimeout(reading, timeoutMs, () => problems.requestTimeout(timeoutMs));
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The body of a request whose every byte the HTTP parser already holds (a small body arrives with
+ * its headers, as most events do): taken at once, without stream listeners or a timer. Undefined
+ * when any of it is still to come, or it does not match its Content-Length: the stream path then
+ * reads it and answers what is wrong.
+ */
+function bodyAlreadyArrived(request: IncomingMessage, contentLength: string, limit: number): Buffer | undefined {
+  if (!request.complete || request.readableFlowing !== null) return undefined;
+  const length = Number(contentLength);
+  if (!Number.isSafeInteger(length) || length > limit || request.readableLength !== length) return undefined;
+  if (length === 0) return EMPTY;
+  const body = request.read() as Buffer | null;
+  return body?.length === length ? body : undefined;
 }
 
 /**

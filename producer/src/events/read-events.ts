@@ -37,8 +37,12 @@ function isBinaryMode(ctx: Context): boolean {
   return ctx.get('ce-specversion') !== '' || ctx.get('ce-id') !== '' || ctx.get('ce-type') !== '';
 }
 
+/** The content types of most requests, recognised without parsing (type-is parses every time). */
+const PLAIN_JSON = new Set(['application/json', 'application/json; charset=utf-8', 'application/json;charset=utf-8']);
+
 export function detectMode(ctx: Context): RequestMode {
   const contentType = ctx.get('content-type');
+  if (PLAIN_JSON.has(contentType.toLowerCase()) && !isBinaryMode(ctx)) return 'plain';
   // type-is answers null when the request has no body at all.
   const matched = ctx.is([BATCH_MEDIA_TYPE, STRUCTURED_MEDIA_TYPE]);
   if (matched === BATCH_MEDIA_TYPE) return 'batch';
@@ -69,7 +73,7 @@ export async function readEvents(
   const mode = detectMode(ctx);
   assertIdentityEncoding(ctx);
   if (mode === 'binary') return { mode, isBatch: false, events: [await readBinary(ctx, limits)] };
-  if (hasForeignCharset(ctx)) {
+  if (!PLAIN_JSON.has(ctx.get('content-type').toLowerCase()) && hasForeignCharset(ctx)) {
     throw problems.unsupportedMediaType(
       ctx.get('content-type'),
       ACCEPTED_MEDIA_TYPES.map((type) => `${type}; charset=utf-8`),

@@ -64,7 +64,8 @@ describe('publishEvents', () => {
     await runMiddleware(middleware, ctx);
     expect(published).toEqual([ctx.state.records]);
     expect(ctx.status).toBe(202);
-    expect(ctx.body).toEqual({ ids: ['id-a', 'id-b'] });
+    expect(JSON.parse(ctx.body as string)).toEqual({ ids: ['id-a', 'id-b'] });
+    expect(ctx.response.get('content-type')).toBe('application/json; charset=utf-8');
     expect(count).toHaveBeenCalledWith('accepted', 2);
   });
 
