@@ -99,7 +99,7 @@ export const producerConfigSchema = z
       .pipe(z.number().int().min(1).max(MAX_WORKERS))
       .optional()
       .describe(
-        'Worker processes sharing PORT (node:cluster), each with its own Kafka producer and an equal share of the MAX_INFLIGHT_* and MAX_RECEIVING_BYTES budgets; unset: one per core (`os.availableParallelism()`), fewer if the budgets cannot be shared that far; 1: a single process.',
+        'Worker processes sharing PORT, each with a share of the budgets; unset: one per core (`os.availableParallelism()`), fewer if the budgets cannot be shared that far; 1: one process.',
       ),
   })
   .superRefine((config, ctx) => {

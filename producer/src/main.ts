@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   if (cluster.isWorker) {
     await runWorker({ config, workers, logger: logger.child({ worker: cluster.worker?.id }) });
   } else if (workers > 1) {
-    runPrimary({ config, workers, logger: logger.child({ worker: 'primary' }) });
+    runPrimary({ config, workers, logger });
   } else {
     await runSingle(config, logger);
   }

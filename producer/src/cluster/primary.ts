@@ -87,6 +87,7 @@ export function runPrimary({ config, workers, logger, collectTimeoutMs = 3000 }:
     // The count resolved here, so that every worker takes the same share of the budgets.
     const worker = cluster.fork({ PRODUCER_WORKERS: String(workers) });
     states.set(worker.id, { worker, readiness: { ready: false, reason: 'starting' } });
+    logger.info({ worker: worker.id, pid: worker.process.pid }, 'worker started');
     publishReadiness();
   };
 

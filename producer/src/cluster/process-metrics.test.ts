@@ -36,6 +36,12 @@ describe("prom-client's AggregatorRegistry, which this module builds on", () => 
     aggregated.setContentType(AggregatorRegistry.OPENMETRICS_CONTENT_TYPE);
     expect(await aggregated.metrics()).not.toContain(TRACE_A);
   });
+
+  it('names a counter `<name>_total_total` in OpenMetrics (why registryOf serves views of its own)', async () => {
+    const aggregated = AggregatorRegistry.aggregate([await workerSnapshot(1, TRACE_A)]);
+    aggregated.setContentType(AggregatorRegistry.OPENMETRICS_CONTENT_TYPE);
+    expect(await aggregated.metrics()).toContain('events_ingested_total_total{outcome="accepted"} 1');
+  });
 });
 
 describe('mergeProcessMetrics', () => {
