@@ -1,12 +1,11 @@
 import cluster from 'node:cluster';
 import { ConfigError, createLogger, errorMessage, exitOnSignals, type Logger } from '@event-pipeline/common';
 import { runPrimary } from './cluster/primary';
-import { runWorker } from './cluster/worker';
 import { loadProducerConfig, resolveWorkers, type ProducerConfig } from './config';
-import { startProducerService } from './service';
 
 /** PRODUCER_WORKERS=1: the whole producer in this one process, as before there were workers. */
 async function runSingle(config: ProducerConfig, logger: Logger): Promise<void> {
+  const { startProducerService } = await import('./service.js');
   const service = await startProducerService(config, { logger });
   // A start-up that Kafka refused for good (see connectWithRetry) shuts down and exits 1.
   let failed = false;
@@ -28,7 +27,9 @@ async function main(): Promise<void> {
   const config = loadProducerConfig(process.env);
   const logger = createLogger({ service: 'producer', level: config.LOG_LEVEL });
   const workers = resolveWorkers(config);
+  // The app, KafkaJS and the validators load only where requests are served, not in a primary.
   if (cluster.isWorker) {
+    const { runWorker } = await import('./cluster/worker.js');
     await runWorker({ config, workers, logger: logger.child({ worker: cluster.worker?.id }) });
   } else if (workers > 1) {
     runPrimary({ config, workers, logger });

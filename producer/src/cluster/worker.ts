@@ -66,7 +66,11 @@ export async function runWorker({ config, workers, logger, scrapeTimeoutMs = 500
         othersReadiness = message.readiness;
         return;
       case 'producer:collect':
-        if (!running.service) return;
+        // Still starting: nothing counted yet, and the scrape need not wait for it.
+        if (!running.service) {
+          tell({ type: 'producer:snapshot', id: message.id, snapshot: [] });
+          return;
+        }
         void running.service.registry
           .getMetricsAsJSON()
           .then((snapshot) =>
