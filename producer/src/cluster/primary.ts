@@ -5,6 +5,10 @@ import type { Readiness } from '../publisher';
 import { isWorkerMessage, type PrimaryMessage, type WorkerMessage } from './messages';
 import { retireProcess, type ProcessSnapshot } from './process-metrics';
 
+/** A worker that dies sooner than this after its fork counts as dying at start. */
+const QUICK_DEATH_MS = 10_000;
+const MAX_RESTART_DELAY_MS = 10_000;
+
 export interface PrimaryOptions {
   config: ProducerConfig;
   /** How many workers to keep running. */
@@ -16,6 +20,7 @@ export interface PrimaryOptions {
 
 interface WorkerState {
   readonly worker: Worker;
+  readonly forkedAt: number;
   readiness: Readiness;
   /** Its metrics as last collected. */
   snapshot?: ProcessSnapshot;
@@ -45,6 +50,8 @@ export function runPrimary({ config, workers, logger, collectTimeoutMs = 3000 }:
   const exitCodes: number[] = [];
   let allStopped = (): void => undefined;
   let allReady: Readiness = { ready: false, reason: 'starting' };
+  /** Workers in a row that died soon after they were forked: each replacement waits longer. */
+  let quickDeaths = 0;
 
   const registry = createMetricsRegistry();
   new Gauge({
@@ -86,7 +93,7 @@ export function runPrimary({ config, workers, logger, collectTimeoutMs = 3000 }:
   const fork = (): void => {
     // The count resolved here, so that every worker takes the same share of the budgets.
     const worker = cluster.fork({ PRODUCER_WORKERS: String(workers) });
-    states.set(worker.id, { worker, readiness: { ready: false, reason: 'starting' } });
+    states.set(worker.id, { worker, forkedAt: Date.now(), readiness: { ready: false, reason: 'starting' } });
     logger.info({ worker: worker.id, pid: worker.process.pid }, 'worker started');
     publishReadiness();
   };
@@ -161,9 +168,18 @@ export function runPrimary({ config, workers, logger, collectTimeoutMs = 3000 }:
     }
     // Its connections died with it: their clients got no answer, never a 2xx for events
     // Kafka had not acknowledged. The replacement takes new connections once it is ready.
-    logger.error({ worker: worker.id, pid: worker.process.pid, code, signal }, 'worker exited, starting another');
+    quickDeaths = Date.now() - state.forkedAt < QUICK_DEATH_MS ? quickDeaths + 1 : 0;
+    const delayMs = quickDeaths === 0 ? 0 : Math.min(MAX_RESTART_DELAY_MS, 250 * 2 ** (quickDeaths - 1));
+    logger.error(
+      { worker: worker.id, pid: worker.process.pid, code, signal, restart_in_ms: delayMs },
+      'worker exited, starting another',
+    );
     restarts.inc();
-    fork();
+    publishReadiness();
+    // A worker that keeps dying at start does not make the primary fork in a busy loop.
+    setTimeout(() => {
+      if (!stopping) fork();
+    }, delayMs);
   });
 
   const stopWorkers = async (): Promise<void> => {
