@@ -47,22 +47,19 @@ export interface ShutdownOptions {
 }
 
 /**
- * On SIGTERM or SIGINT runs `shutdown` once, and exits when it is done or when `timeoutMs`
- * has passed, whichever comes first. A second signal exits at once.
+ * Runs `shutdown` once, on the first call of the returned function, and exits when it is done
+ * or when `timeoutMs` has passed, whichever comes first. Later calls return false and do
+ * nothing: the caller decides what a second request to stop means.
  */
-export function exitOnSignals({
+export function shutdownOnce({
   logger,
   timeoutMs,
   shutdown,
   exit = (code) => process.exit(code),
-}: ShutdownOptions): void {
+}: ShutdownOptions): (signal: NodeJS.Signals) => boolean {
   let stopping = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal, exiting now');
-      exit(1);
-      return;
-    }
+  return (signal) => {
+    if (stopping) return false;
     stopping = true;
     logger.info({ signal, timeout_ms: timeoutMs }, 'shutting down');
     const timer = setTimeout(() => {
@@ -92,6 +89,21 @@ export function exitOnSignals({
         finish(1);
       },
     );
+    return true;
+  };
+}
+
+/**
+ * On SIGTERM or SIGINT runs `shutdown` once, and exits when it is done or when `timeoutMs`
+ * has passed, whichever comes first. A second signal exits at once.
+ */
+export function exitOnSignals(options: ShutdownOptions): void {
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const begin = shutdownOnce({ ...options, exit });
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (begin(signal)) return;
+    options.logger.warn({ signal }, 'second signal, exiting now');
+    exit(1);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

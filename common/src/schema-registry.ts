@@ -92,6 +92,8 @@ export function createSchemaRegistryMetrics(registry: MetricsRegistry): SchemaRe
     name: 'events_schema_registry_reachable',
     help: '1 while the last call to the schema registry got an answer, 0 after one that could not reach it.',
     registers: [registry],
+    // Summed over a producer's workers (node:cluster), 0 as soon as one of them cannot reach it.
+    aggregator: 'min',
   });
   reachable.set(1);
   return { lookups, requestDuration, reachable };

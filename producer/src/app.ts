@@ -1,6 +1,7 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import Router from '@koa/router';
 import Koa, { type Context, type Middleware } from 'koa';
-import { exposeMetrics, type Logger, type MetricsRegistry } from '@event-pipeline/common';
+import { exposeMetrics, type Logger, type MetricsExposition, type MetricsRegistry } from '@event-pipeline/common';
 import type { ApiKeys } from './api-keys';
 import { SchemaRegistryUnavailableError } from '@event-pipeline/common';
 import { DataSchemas, type SchemaCatalog } from './events/data-schemas';
@@ -17,7 +18,7 @@ import { readRequest } from './middleware/read-request';
 import { trackRequests } from './middleware/track-requests';
 import { buildOpenApiDocument } from './openapi';
 import { problems } from './problem';
-import type { EventPublisher } from './kafka/event-publisher';
+import type { EventPublisher, Readiness } from './kafka/event-publisher';
 import type { RateLimiter } from './rate-limit';
 import type { ReceiveBudget } from './receive-budget';
 import type { RequestTracker } from './request-tracker';
@@ -49,6 +50,10 @@ export interface AppOptions {
   isDraining?: () => boolean;
   /** Counts requests in progress, for the shut-down to wait on. */
   requests?: RequestTracker;
+  /** Whether the producer can take events; the publisher's readiness when absent. */
+  readiness?: () => Readiness;
+  /** The answer to a scrape; this process's registry when absent. */
+  exposeMetrics?: (request: { headers: IncomingHttpHeaders }) => Promise<MetricsExposition>;
 }
 
 /** The middleware of POST /events, in the order a request meets them; each refusal answers at once. */
@@ -90,6 +95,8 @@ function ingestMiddleware(
 export function createApp(options: AppOptions): Koa {
   const { publisher, logger, registry, metrics } = options;
   const isDraining = options.isDraining ?? (() => false);
+  const readinessOf = options.readiness ?? (() => publisher.readiness());
+  const scrape = options.exposeMetrics ?? ((request) => exposeMetrics(registry, request));
   const app = new Koa();
   const router = new Router();
 
@@ -138,7 +145,7 @@ export function createApp(options: AppOptions): Koa {
   };
 
   const ready = (ctx: Context): void => {
-    const readiness = publisher.readiness();
+    const readiness = readinessOf();
     if (isDraining()) {
       ctx.status = 503;
       ctx.body = { status: 'not ready', reason: 'shutting down' };
@@ -163,7 +170,7 @@ export function createApp(options: AppOptions): Koa {
     ctx.body = (await documents(ctx))?.openApi;
   });
   router.get('/metrics', async (ctx) => {
-    const { contentType, body } = await exposeMetrics(registry, ctx.req);
+    const { contentType, body } = await scrape(ctx.req);
     ctx.vary('accept');
     ctx.type = contentType;
     ctx.body = body;

@@ -1,5 +1,9 @@
+import { availableParallelism } from 'node:os';
 import { checkKafkaConfig, env, kafkaConfigSchema, parseConfig } from '@event-pipeline/common';
 import { z } from 'zod';
+
+/** Beyond this many processes per producer, run more producers (pods) instead. */
+const MAX_WORKERS = 64;
 
 export const producerConfigSchema = z
   .object({
@@ -88,17 +92,18 @@ export const producerConfigSchema = z
       'Requests one caller may send at once before the rate applies (0: one second of rate).',
       0,
     ),
+    PRODUCER_WORKERS: z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number')
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(MAX_WORKERS))
+      .optional()
+      .describe(
+        'Worker processes sharing PORT, each with a share of the budgets; unset: one per core (`os.availableParallelism()`), fewer if the budgets cannot be shared that far; 1: one process.',
+      ),
   })
   .superRefine((config, ctx) => {
     checkKafkaConfig(config, ctx);
-    // A request of the largest size must fit in flight, or it could never be accepted.
-    if (config.MAX_INFLIGHT_EVENTS < config.MAX_EVENTS_PER_REQUEST) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['MAX_INFLIGHT_EVENTS'],
-        message: `must be at least MAX_EVENTS_PER_REQUEST (${config.MAX_EVENTS_PER_REQUEST})`,
-      });
-    }
     if (config.HTTP_HEADERS_TIMEOUT_MS > config.HTTP_REQUEST_TIMEOUT_MS) {
       ctx.addIssue({
         code: 'custom',
@@ -106,24 +111,70 @@ export const producerConfigSchema = z
         message: `must be at most HTTP_REQUEST_TIMEOUT_MS (${config.HTTP_REQUEST_TIMEOUT_MS})`,
       });
     }
-    if (config.MAX_INFLIGHT_BYTES < config.BODY_LIMIT_BYTES) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['MAX_INFLIGHT_BYTES'],
-        message: `must be at least BODY_LIMIT_BYTES (${config.BODY_LIMIT_BYTES})`,
-      });
-    }
-    // A body of the largest size must fit among the large bodies' share, or it could never be read.
-    if (config.MAX_RECEIVING_BYTES * 0.75 < config.BODY_LIMIT_BYTES) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['MAX_RECEIVING_BYTES'],
-        message: `must be at least 4/3 of BODY_LIMIT_BYTES (${Math.ceil((config.BODY_LIMIT_BYTES * 4) / 3)})`,
-      });
-    }
+    // An unset PRODUCER_WORKERS is resolved to a count the budgets allow (resolveWorkers).
+    for (const issue of budgetIssues(config, config.PRODUCER_WORKERS ?? 1)) ctx.addIssue({ code: 'custom', ...issue });
   });
 
 export type ProducerConfig = z.output<typeof producerConfigSchema>;
+
+type Budgets = Pick<
+  ProducerConfig,
+  'MAX_INFLIGHT_EVENTS' | 'MAX_INFLIGHT_BYTES' | 'MAX_RECEIVING_BYTES' | 'MAX_EVENTS_PER_REQUEST' | 'BODY_LIMIT_BYTES'
+>;
+
+/**
+ * The budgets of one of `workers` processes: an equal share of the whole producer's, rounded
+ * down, so that together they never exceed what was configured.
+ */
+export function budgetShare<C extends Budgets>(config: C, workers: number): C {
+  return {
+    ...config,
+    MAX_INFLIGHT_EVENTS: Math.floor(config.MAX_INFLIGHT_EVENTS / workers),
+    MAX_INFLIGHT_BYTES: Math.floor(config.MAX_INFLIGHT_BYTES / workers),
+    MAX_RECEIVING_BYTES: Math.floor(config.MAX_RECEIVING_BYTES / workers),
+  };
+}
+
+/** Why the budgets cannot be shared among `workers` processes (none: they can). */
+function budgetIssues(config: Budgets, workers: number): Array<{ path: string[]; message: string }> {
+  const share = budgetShare(config, workers);
+  const issues: Array<{ path: string[]; message: string }> = [];
+  const each = (least: number): string => (workers > 1 ? ` per worker: ${least * workers} for ${workers} workers` : '');
+  // A request of the largest size must fit in flight, or it could never be accepted.
+  if (share.MAX_INFLIGHT_EVENTS < config.MAX_EVENTS_PER_REQUEST) {
+    issues.push({
+      path: ['MAX_INFLIGHT_EVENTS'],
+      message: `must be at least MAX_EVENTS_PER_REQUEST (${config.MAX_EVENTS_PER_REQUEST})${each(config.MAX_EVENTS_PER_REQUEST)}`,
+    });
+  }
+  if (share.MAX_INFLIGHT_BYTES < config.BODY_LIMIT_BYTES) {
+    issues.push({
+      path: ['MAX_INFLIGHT_BYTES'],
+      message: `must be at least BODY_LIMIT_BYTES (${config.BODY_LIMIT_BYTES})${each(config.BODY_LIMIT_BYTES)}`,
+    });
+  }
+  // A body of the largest size must fit among the large bodies' share, or it could never be read.
+  if (share.MAX_RECEIVING_BYTES * 0.75 < config.BODY_LIMIT_BYTES) {
+    const least = Math.ceil((config.BODY_LIMIT_BYTES * 4) / 3);
+    issues.push({
+      path: ['MAX_RECEIVING_BYTES'],
+      message: `must be at least 4/3 of BODY_LIMIT_BYTES (${least})${each(least)}`,
+    });
+  }
+  return issues;
+}
+
+/**
+ * How many worker processes run: PRODUCER_WORKERS when set (validated against the budgets), else
+ * one per core, but no more than the budgets can be shared among (each worker must fit a request
+ * of the largest size), so that the default starts on any machine.
+ */
+export function resolveWorkers(config: ProducerConfig, cores: number = availableParallelism()): number {
+  if (config.PRODUCER_WORKERS !== undefined) return config.PRODUCER_WORKERS;
+  let workers = Math.max(1, Math.min(cores, MAX_WORKERS));
+  while (workers > 1 && budgetIssues(config, workers).length > 0) workers -= 1;
+  return workers;
+}
 
 export function loadProducerConfig(source: Record<string, string | undefined>): ProducerConfig {
   return parseConfig(producerConfigSchema, source);

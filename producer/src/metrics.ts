@@ -65,6 +65,8 @@ export function createProducerMetrics(registry: MetricsRegistry): ProducerMetric
     help: 'Always 1; the topic this instance writes accepted events to, as a label.',
     labelNames: ['topic'],
     registers: [registry],
+    // Every worker says the same; the whole producer is one instance with one topic.
+    aggregator: 'max',
   });
 
   return {
@@ -102,6 +104,8 @@ export function createProducerMetrics(registry: MetricsRegistry): ProducerMetric
       name: 'events_producer_kafka_ready',
       help: '1 when the producer is connected to Kafka and knows the topic, else 0.',
       registers: [registry],
+      // With several workers, 1 only when every one of them is.
+      aggregator: 'min',
     }),
     setInfo({ topic }) {
       info.reset();

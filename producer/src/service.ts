@@ -12,12 +12,13 @@ import {
   type RunningService,
 } from '@event-pipeline/common';
 import { ApiKeys } from './api-keys';
-import { createApp } from './app';
+import { createApp, type AppOptions } from './app';
 import { answerClientErrorsAsProblems } from './client-errors';
 import type { ProducerConfig } from './config';
 import { DataSchemas, type SchemaCatalog } from './events/data-schemas';
 import { RegistrySchemas } from './events/registry-schemas';
 import { createProducerMetrics } from './metrics';
+import type { Readiness } from './kafka/event-publisher';
 import { createKafkaPublisher, type KafkaPublisher } from './kafka/publisher';
 import { RateLimiter } from './rate-limit';
 import { ReceiveBudget } from './receive-budget';
@@ -35,10 +36,18 @@ export interface ProducerService extends RunningService {
   readonly publisher: KafkaPublisher;
 }
 
+/** What a worker of several (cluster/worker.ts) changes: the answers that speak for the whole producer. */
+export interface ProducerServiceHooks {
+  /** Whether the other processes are ready; this one's publisher must be too. */
+  othersReadiness?: () => Readiness;
+  /** The answer to a scrape of /metrics, for every process of the producer. */
+  exposeMetrics?: AppOptions['exposeMetrics'];
+}
+
 /** The composition root of the producer, shared by main.ts and the tests. */
 export async function startProducerService(
   config: ProducerConfig,
-  { logger }: { logger: Logger },
+  { logger, othersReadiness, exposeMetrics }: { logger: Logger } & ProducerServiceHooks,
 ): Promise<ProducerService> {
   const registry = createMetricsRegistry();
   // With a registry it is the one source of schemas; without, the schema folder is, and a broken
@@ -108,6 +117,15 @@ export async function startProducerService(
     version: VERSION,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
     isDraining: () => draining,
+    ...(othersReadiness
+      ? {
+          readiness: (): Readiness => {
+            const own = publisher.readiness();
+            return own.ready ? othersReadiness() : own;
+          },
+        }
+      : {}),
+    ...(exposeMetrics ? { exposeMetrics } : {}),
   });
   app.silent = true;
 

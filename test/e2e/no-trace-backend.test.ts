@@ -55,6 +55,9 @@ describe('a service whose trace backend does not answer', () => {
         // Exports every 100 ms, each given up after 500 ms: many failed exports in a short test.
         OTEL_BSP_SCHEDULE_DELAY: '100',
         OTEL_EXPORTER_OTLP_TIMEOUT: '500',
+        // One process: each worker has a telemetry bootstrap of its own, and this counts the
+        // lines one bootstrap writes.
+        PRODUCER_WORKERS: '1',
       },
       { port, telemetry: true },
     );

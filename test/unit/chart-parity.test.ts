@@ -157,8 +157,12 @@ describe('the chart and the services', () => {
     });
 
     it("limits its memory as compose does (the services' budget)", () => {
-      const limit = composed[service]!.deploy!.resources!.limits!.memory!;
+      // Compose runs a producer worker per core it may use; the chart one per pod (pods scale
+      // out), in the memory compose gives every other Node service.
+      const composeService = service === 'producer' ? 'consumer' : service;
+      const limit = composed[composeService]!.deploy!.resources!.limits!.memory!;
       expect(container().resources.limits.memory).toBe(limit.replace(/m$/, 'Mi').replace(/g$/, 'Gi'));
+      if (service === 'producer') expect(find(objects, 'ConfigMap', name('producer')).data?.PRODUCER_WORKERS).toBe('1');
     });
 
     it('probes paths the service answers: live always, ready only when it is', async () => {

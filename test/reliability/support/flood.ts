@@ -9,11 +9,32 @@ import { connect } from 'node:net';
  */
 export type FloodEnding = number | 'reset' | 'closed';
 
-/** Resident memory of a process, from /proc. */
+/** A process and all its descendants (a producer's primary and its workers), from /proc. */
+export function processTree(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // Gone meanwhile: it has no children to count.
+  }
+  return [pid, ...children.flatMap(processTree)];
+}
+
+/** Resident memory of a process and its descendants, from /proc. */
 export function rssBytes(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!match) throw new Error(`no VmRSS for process ${pid}`);
-  return Number(match[1]) * 1024;
+  let total = 0;
+  for (const each of processTree(pid)) {
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${each}/status`, 'utf8');
+    } catch {
+      continue; // gone since the tree was read
+    }
+    const match = /VmRSS:\s+(\d+) kB/.exec(status);
+    if (match) total += Number(match[1]) * 1024;
+  }
+  if (total === 0) throw new Error(`no VmRSS for process ${pid}`);
+  return total;
 }
 
 /**
