@@ -8,6 +8,7 @@ export interface BenchPorts {
   producerTraced: number;
   producerSampled: number;
   producerSchema: number;
+  producerOneWorker: number;
   consumerMetrics: number;
   httpBaseline: number;
   bridge: number;
@@ -28,7 +29,7 @@ export interface BenchPorts {
 
 /**
  * Every port is BENCH_PORT_BASE (default 21100) plus an offset: Kafka +92 (its controller
- * +1092), producer +80 (traced +86, 10% sampled +87, with schemas +88: the systems of a shape
+ * +1092), producer +80 (traced +86, 10% sampled +87, with schemas +88, one process +91: the systems of a shape
  * run side by side), consumer metrics +64, the bare HTTP server +81, the bridge +82, Benthos +83
  * (its own endpoints +84; traced +89 and +90), the FastAPI peer +85, the schema registry +70
  * (management +71), Jaeger +2xx.
@@ -45,6 +46,7 @@ export function benchPorts(env: Record<string, string | undefined> = process.env
     producerTraced: base + 86,
     producerSampled: base + 87,
     producerSchema: base + 88,
+    producerOneWorker: base + 91,
     consumerMetrics: base + 64,
     httpBaseline: base + 81,
     bridge: base + 82,
@@ -76,6 +78,8 @@ export interface PipelineScenario {
    * and encoded as the product's normal path does, instead of schema-less JSON.
    */
   schema?: boolean;
+  /** PRODUCER_WORKERS; absent: the default, one worker per core. */
+  workers?: number;
   eventsPerRequest: number;
   /** Size of each event's `data` as JSON, which is the Kafka record's value. */
   payloadBytes: number;
@@ -144,6 +148,12 @@ function withSchema(eventsPerRequest: number, payloadBytes: number): PipelineSce
   return { ...base, name: `${requests}-avro-notel`, schema: true };
 }
 
+/** Telemetry off, one process (PRODUCER_WORKERS=1): the cost per event of one event loop, as the bare server's. */
+function oneWorker(eventsPerRequest: number, payloadBytes: number): PipelineScenario {
+  const base = scenario(eventsPerRequest, payloadBytes, false, false);
+  return { ...base, name: `${base.name}-1worker`, workers: 1 };
+}
+
 /** Telemetry on, with 10% of the traces sampled: what tracing costs when it is sampled. */
 function sampled(eventsPerRequest: number, payloadBytes: number): PipelineScenario {
   const base = scenario(eventsPerRequest, payloadBytes, true, false);
@@ -164,6 +174,7 @@ export function planFor(mode: Mode): Plan {
         scenario(1, 200, false, false),
         sampled(1, 200),
         withSchema(1, 200),
+        oneWorker(1, 200),
         scenario(100, 200, true, true),
         scenario(100, 200, false, false),
         withSchema(100, 200),
@@ -196,6 +207,7 @@ export function planFor(mode: Mode): Plan {
       if (payloadBytes === 200 && eventsPerRequest !== 10) {
         scenarios.push(sampled(eventsPerRequest, payloadBytes));
         scenarios.push(withSchema(eventsPerRequest, payloadBytes));
+        if (eventsPerRequest === 1) scenarios.push(oneWorker(eventsPerRequest, payloadBytes));
       }
     }
   }

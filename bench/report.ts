@@ -43,6 +43,7 @@ function spreadText(spread: Spread | null, digits = 0): string {
 function telemetryOf(scenario: ScenarioResult): string {
   if (scenario.system === 'fastapi' || scenario.system === 'bridge' || scenario.system === 'http') return 'none';
   if (scenario.name.includes('-avro-')) return 'off, Avro schema';
+  if (scenario.name.endsWith('-1worker')) return 'off, one process';
   if (!scenario.telemetry) return 'off';
   return scenario.sampleRatio === undefined ? 'on' : `on, ${scenario.sampleRatio * 100}% sampled`;
 }

@@ -219,6 +219,7 @@ function serviceEnv(ctx: Context, topic: string, scenario: PipelineScenario): Re
 
 /** Our producer variants run side by side in a shape's rounds, each on a port of its own. */
 function producerPort(ctx: Context, scenario: PipelineScenario): number {
+  if (scenario.workers === 1) return ctx.ports.producerOneWorker;
   if (scenario.schema) return ctx.ports.producerSchema;
   if (!scenario.telemetry) return ctx.ports.producer;
   return scenario.sampleRatio === undefined ? ctx.ports.producerTraced : ctx.ports.producerSampled;
@@ -231,10 +232,18 @@ async function startProducer(
   nodeFlags: string[] = [],
 ): Promise<Child> {
   const port = producerPort(ctx, scenario);
+  // Under the profiler one process, so that the profile holds all the work; else the default
+  // (one worker per core) unless the scenario names a count.
+  const workers = nodeFlags.length > 0 ? 1 : scenario.workers;
   const producer = startService('producer', `producer-${scenario.name}`, {
     telemetry: scenario.telemetry,
     nodeFlags,
-    env: { ...serviceEnv(ctx, topic, scenario), PORT: String(port), HOST: '127.0.0.1' },
+    env: {
+      ...serviceEnv(ctx, topic, scenario),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ...(workers === undefined ? {} : { PRODUCER_WORKERS: String(workers) }),
+    },
   });
   await waitReady(producer, `http://127.0.0.1:${port}/health/ready`);
   return producer;
@@ -650,7 +659,9 @@ async function contendersOf(ctx: Context): Promise<{ peers: PeerInfo[]; byShape:
     byShape.set(scenario.shape, list);
   }
   for (const [shape, list] of byShape) {
-    const plain = list.find((each) => !each.scenario.telemetry && !each.scenario.schema)!.scenario;
+    const plain = list.find(
+      (each) => !each.scenario.telemetry && !each.scenario.schema && each.scenario.workers === undefined,
+    )!.scenario;
     const peerScenario = (telemetry: boolean): PipelineScenario => ({
       ...plain,
       name: scenarioName(plain.eventsPerRequest, plain.payloadBytes, telemetry),
@@ -1054,6 +1065,24 @@ function buildResult(plan: Plan, started: Date, measured: Measured): BenchResult
       { name: 'batch100-200B' },
       batch,
     ),
+    producer_cpu_vs_http_1worker: perRound(
+      'producer_cpu_vs_http_1worker',
+      'cpuMsPerEvent',
+      { name: 'single-200B-notel-1worker' },
+      { name: 'single-200B-http', system: 'http' },
+    ),
+    cpu_vs_benthos_1worker: perRound(
+      'cpu_vs_benthos_1worker',
+      'cpuMsPerEvent',
+      { name: 'single-200B-notel-1worker' },
+      benthos('single-200B-notel'),
+    ),
+    vs_benthos_1worker: perRound(
+      'vs_benthos_1worker',
+      'eventsPerSecond',
+      { name: 'single-200B-notel-1worker' },
+      benthos('single-200B-notel'),
+    ),
     schema_cpu_vs_plain: perRound('schema_cpu_vs_plain', 'cpuMsPerEvent', { name: 'single-avro-notel' }, single),
     batch_schema_cpu_vs_plain: perRound(
       'batch_schema_cpu_vs_plain',
@@ -1100,7 +1129,8 @@ function buildResult(plan: Plan, started: Date, measured: Measured): BenchResult
       'telemetry ratios: events/s likewise; dropped_spans: spans the span processors dropped in all scenarios; ' +
       "consumer_vs_kafka_consumer: our consumer's events/s (default handler) over kafka-consumer-perf-test's fetch " +
       'rate on the same topic; schema_cpu_vs_plain: CPU per event of Avro-typed events checked and encoded against ' +
-      'the registry over schema-less JSON events.',
+      'the registry over schema-less JSON events; *_1worker: ours with PRODUCER_WORKERS=1 (one event loop, as the ' +
+      'bare server), where the others run the default of one worker per core.',
   };
   for (const peer of peers) {
     if (peer.status === 'blocked') ratioDetails[`vs_${peer.system}_blocked`] = peer.reason ?? 'blocked';
