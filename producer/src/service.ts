@@ -124,6 +124,9 @@ export async function startProducerService(
   );
   answerClientErrorsAsProblems(server);
   server.keepAliveTimeout = 65_000;
+  // Per process: what Node may hold per connection (a socket read of a refused body) times this
+  // bounds the memory that grows with clients; past it Node closes new connections at once.
+  server.maxConnections = config.MAX_CONNECTIONS;
   const port = await listen(server, config.PORT, config.HOST);
   logger.info(
     {
