@@ -11,7 +11,7 @@ import { closeConnectionsWhileDraining, refuseWhileDraining } from './middleware
 import { errorEdge } from './middleware/error-edge';
 import { observeHttpDuration } from './middleware/http-metrics';
 import type { CountIngested, IngestState } from './middleware/ingest-state';
-import { limitRate } from './middleware/limit-rate';
+import { limitRate, limitRefusedAuthentication } from './middleware/limit-rate';
 import { publishEvents } from './middleware/publish-events';
 import { readRequest } from './middleware/read-request';
 import { trackRequests } from './middleware/track-requests';
@@ -60,7 +60,14 @@ function ingestMiddleware(
   const chain: Array<Middleware<IngestState>> = [];
   if (isDraining) chain.push(refuseWhileDraining({ isDraining, count, retryAfterSeconds }));
   // Who is calling, and whether it may, before anything of the body is read.
-  if (apiKeys?.enabled) chain.push(authenticate({ apiKeys, count }));
+  if (apiKeys?.enabled) {
+    const authenticateCaller = authenticate({ apiKeys, count });
+    chain.push(
+      rateLimiter
+        ? limitRefusedAuthentication({ rateLimiter, count, authenticate: authenticateCaller })
+        : authenticateCaller,
+    );
+  }
   if (rateLimiter) chain.push(limitRate({ rateLimiter, count }));
   chain.push(
     readRequest({

@@ -140,6 +140,10 @@ export async function startProducerService(
     },
     'listening',
   );
+  // Said at every start, so an API that was meant to be closed is not open unnoticed.
+  if (!config.API_KEYS?.length)
+    logger.warn({ authentication: 'none' }, 'POST /events is open to every caller: API_KEYS is not set');
+  else logger.info({ authentication: 'api-keys', apiKeys: config.API_KEYS.length }, 'POST /events needs an API key');
 
   registrySchemas?.start();
   const { started, abort } = startInBackground((signal) => publisher.start(signal), logger);
