@@ -162,3 +162,24 @@ describe('GET /metrics', () => {
     expect(response.text).not.toContain('trace_id');
   });
 });
+
+// Issue 29: a method no route has (TRACE) answered 501, a server error, for a client's choice.
+describe('a method the resource does not have', () => {
+  it.each(['TRACE', 'PUT', 'DELETE', 'PATCH'])(
+    'answers %s with a 405 problem that names the allowed ones',
+    async (method) => {
+      const { server, published } = appWith(async () => undefined);
+      const response = await request(server)[method.toLowerCase() as 'put']('/events').expect(405);
+      expect(response.headers.allow).toBe('POST');
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(response.body).toMatchObject({ type: 'urn:event-pipeline:problem:method-not-allowed', status: 405 });
+      expect(published).toEqual([]);
+    },
+  );
+
+  it('answers TRACE on a read-only resource with 405 and Allow: HEAD, GET', async () => {
+    const { server } = appWith(async () => undefined);
+    const response = await request(server).trace('/health/live').expect(405);
+    expect(response.headers.allow).toBe('HEAD, GET');
+  });
+});

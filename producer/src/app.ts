@@ -1,3 +1,4 @@
+import { METHODS } from 'node:http';
 import Router from '@koa/router';
 import Koa, { type Context, type Middleware } from 'koa';
 import { exposeMetrics, type Logger, type MetricsRegistry } from '@event-pipeline/common';
@@ -98,7 +99,9 @@ export function createApp(options: AppOptions): Koa {
   const { publisher, logger, registry, metrics } = options;
   const isDraining = options.isDraining ?? (() => false);
   const app = new Koa();
-  const router = new Router();
+  // Every method Node parses counts as implemented, so one a route does not have (TRACE, say)
+  // is the client's 405 with Allow, not the server's 501 that the router answers by default.
+  const router = new Router({ methods: METHODS });
 
   if (options.requests) app.use(trackRequests(options.requests));
   // Outside the error edge: these see the answer the edge made of a failure (its status, its headers).
