@@ -153,8 +153,10 @@ export function createApp(options: AppOptions): Koa {
       ctx.status = 503;
       ctx.body = { status: 'not ready', reason: 'shutting down' };
     } else if (!readiness.ready) {
+      // Open to anyone: Kafka's own words (broker addresses, its errors) stay in the log, where
+      // the publisher writes them as it turns not ready.
       ctx.status = 503;
-      ctx.body = { status: 'not ready', reason: readiness.reason };
+      ctx.body = { status: 'not ready', reason: 'kafka unavailable' };
     } else {
       ctx.body = { status: 'ready' };
     }
