@@ -467,4 +467,56 @@ describe('dlq: inspect and redrive dead letters', () => {
     const again = await runDlq('redrive', '--id', 'audit-2', '--yes');
     expect(again.stdout).toContain('nothing to send: all 1 matching dead letter(s)');
   });
+
+  // Issue 29: `--to` could name the dead-letter topic or one of Kafka's own, a dead letter's own
+  // dlq.original.topic header chose where it went back to, and a header without a value (null)
+  // broke `dlq list` and `dlq show`.
+  it('refuses the dead-letter topic and internal topics as targets, follows no header elsewhere, and reads a header without a value', async () => {
+    const producer = testKafka().producer();
+    await producer.connect();
+    await producer.send({
+      topic: dlq,
+      messages: [
+        {
+          key: 'crafted-1',
+          value: JSON.stringify({ n: 1 }),
+          headers: {
+            ce_specversion: '1.0',
+            ce_id: 'crafted-1',
+            ce_source: '/shop',
+            ce_type: 'order.placed',
+            'content-type': 'application/json',
+            'dlq.error.name': 'Error',
+            'dlq.error.message': 'crafted',
+            'dlq.original.topic': '__consumer_offsets',
+            // KafkaJS writes a null value as a header without one (length -1), as any producer may.
+            'x-empty': null as unknown as string,
+          },
+        },
+      ],
+    });
+    await producer.disconnect();
+
+    const listed = await runDlq('list', '--id', 'crafted-1');
+    expect({ code: listed.code, stderr: listed.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(listed.stdout).toContain('order.placed');
+    const shown = await runDlq('show', '--id', 'crafted-1');
+    expect({ code: shown.code, stderr: shown.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(shown.stdout).toContain('crafted-1');
+
+    const before = await topicRecordCount(topic);
+    const followed = await runDlq('redrive', '--id', 'crafted-1', '--yes');
+    expect(followed.code).toBe(1);
+    expect(followed.stderr).toMatch(/came from a topic other than the events topic/);
+    for (const [target, reason] of [
+      [dlq, /is the dead-letter topic itself; nothing was sent/],
+      ['__consumer_offsets', /is an internal topic of Kafka's; nothing was sent/],
+      ['kafkasql-journal', /is a schema registry's journal; nothing was sent/],
+    ] as const) {
+      const refused = await runDlq('redrive', '--id', 'audit-1', '--yes', '--to', target);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(reason);
+    }
+    expect(await topicRecordCount(topic)).toBe(before);
+  });
 });
