@@ -472,30 +472,28 @@ describe('dlq: inspect and redrive dead letters', () => {
   // dlq.original.topic header chose where it went back to, and a header without a value (null)
   // broke `dlq list` and `dlq show`.
   it('refuses the dead-letter topic and internal topics as targets, follows no header elsewhere, and reads a header without a value', async () => {
-    const producer = testKafka().producer();
-    await producer.connect();
-    await producer.send({
-      topic: dlq,
-      messages: [
-        {
-          key: 'crafted-1',
-          value: JSON.stringify({ n: 1 }),
-          headers: {
-            ce_specversion: '1.0',
-            ce_id: 'crafted-1',
-            ce_source: '/shop',
-            ce_type: 'order.placed',
-            'content-type': 'application/json',
-            'dlq.error.name': 'Error',
-            'dlq.error.message': 'crafted',
-            'dlq.original.topic': '__consumer_offsets',
-            // KafkaJS writes a null value as a header without one (length -1), as any producer may.
-            'x-empty': null as unknown as string,
-          },
-        },
-      ],
+    // KafkaJS cannot write a header without a value; kcat can (`-H name`), as other producers may.
+    // It exits once the broker has acknowledged the record.
+    await new Promise<void>((resolve, reject) => {
+      const child = execFile(
+        kcat,
+        [
+          '-b',
+          testBrokers()[0]!,
+          '-P',
+          '-t',
+          dlq,
+          '-k',
+          'crafted-1',
+          ...['ce_specversion=1.0', 'ce_id=crafted-1', 'ce_source=/shop', 'ce_type=order.placed']
+            .concat(['content-type=application/json', 'dlq.error.name=Error', 'dlq.error.message=crafted'])
+            .concat(['dlq.original.topic=__consumer_offsets', 'x-empty'])
+            .flatMap((header) => ['-H', header]),
+        ],
+        (error) => (error ? reject(error) : resolve()),
+      );
+      child.stdin!.end('{"n":1}\n');
     });
-    await producer.disconnect();
 
     const listed = await runDlq('list', '--id', 'crafted-1');
     expect({ code: listed.code, stderr: listed.stderr }).toEqual({ code: 0, stderr: '' });
