@@ -132,7 +132,10 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
             '422': problem(
               'Event data violates the schema of its type (errors name each item and field); nothing was produced.',
             ),
-            '429': problem('This caller sent more requests than its rate limit.', retryAfter),
+            '429': problem(
+              'This caller sent more requests than its rate limit, or its address sent more refused keys than that.',
+              retryAfter,
+            ),
             '503': problem('Kafka unavailable, too many events in flight, or shutting down.', retryAfter),
           },
         },
