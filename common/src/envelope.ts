@@ -104,8 +104,9 @@ function headerText(headers: MessageHeaders | undefined, name: string): string |
     const match = Object.keys(headers).find((key) => key.toLowerCase() === name);
     raw = match === undefined ? undefined : headers[match];
   }
-  const first = Array.isArray(raw) ? raw[0] : raw;
-  return first === undefined ? undefined : first.toString('utf8');
+  // KafkaJS reads a header written without a value (any producer may) as null.
+  const first: unknown = Array.isArray(raw) ? raw[0] : raw;
+  return typeof first === 'string' || Buffer.isBuffer(first) ? first.toString('utf8') : undefined;
 }
 
 export interface DecodedRecord {

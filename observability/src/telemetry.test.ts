@@ -1,5 +1,12 @@
 import path from 'node:path';
-import { createTelemetry, identifyService, instrumentationsFor, isOperationalRequest } from './telemetry';
+import { defaultTextMapSetter, propagation, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+import {
+  createTelemetry,
+  identifyService,
+  instrumentationsFor,
+  isOperationalRequest,
+  propagatorFor,
+} from './telemetry';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -47,5 +54,30 @@ describe('the instrumentations', () => {
 
   it('are not even constructed when OTEL_SDK_DISABLED=true', () => {
     expect(createTelemetry({ OTEL_SDK_DISABLED: 'TRUE' }, path.join(root, 'producer/dist/main.js'))).toBeUndefined();
+  });
+});
+
+// Issue 29: the SDK's default propagators carried a client's `baggage` header into every record.
+describe('the propagators', () => {
+  const injected = (env: Record<string, string>): Record<string, string> | undefined => {
+    const propagator = propagatorFor(env);
+    if (!propagator) return undefined;
+    const parent = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: TraceFlags.SAMPLED,
+    });
+    const context = propagation.setBaggage(parent, propagation.createBaggage({ user: { value: 'alice' } }));
+    const carrier: Record<string, string> = {};
+    propagator.inject(context, carrier, defaultTextMapSetter);
+    return carrier;
+  };
+
+  it('carry the trace context on and drop baggage when OTEL_PROPAGATORS names none', () => {
+    expect(injected({})).toEqual({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+  });
+
+  it('are left to the SDK when OTEL_PROPAGATORS names some (baggage only when asked for)', () => {
+    expect(injected({ OTEL_PROPAGATORS: 'tracecontext,baggage' })).toBeUndefined();
   });
 });

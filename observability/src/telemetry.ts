@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
-import { loggingErrorHandler, setGlobalErrorHandler } from '@opentelemetry/core';
+import { loggingErrorHandler, setGlobalErrorHandler, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -100,7 +100,18 @@ export function createTelemetry(
     ...(named(env, 'OTEL_METRICS_EXPORTER') ? {} : { metricReaders: [] }),
     ...(named(env, 'OTEL_LOGS_EXPORTER') ? {} : { logRecordProcessors: [] }),
     instrumentations: instrumentationsFor(identity, env),
+    ...(propagatorFor(env) ? { textMapPropagator: propagatorFor(env)! } : {}),
   });
+}
+
+/**
+ * The propagator when OTEL_PROPAGATORS does not name one: W3C trace context alone. The SDK's
+ * default adds W3C baggage, which would copy whatever `baggage` header a client sends into the
+ * headers of every record its request produces, and on into the consumer's outgoing calls.
+ * A client's `traceparent` is continued; its baggage is dropped unless OTEL_PROPAGATORS asks.
+ */
+export function propagatorFor(env: Env): W3CTraceContextPropagator | undefined {
+  return named(env, 'OTEL_PROPAGATORS') ? undefined : new W3CTraceContextPropagator();
 }
 
 /**

@@ -1,7 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { context, ROOT_CONTEXT, trace, TraceFlags, type Span } from '@opentelemetry/api';
 import request from 'supertest';
-import { createLogger, createMetricsRegistry, type OutboundRecord } from '@event-pipeline/common';
+import {
+  createLogger,
+  createMetricsRegistry,
+  SchemaRegistryUnavailableError,
+  type OutboundRecord,
+} from '@event-pipeline/common';
 import { startTestTracing, type TestTracing } from '../../test/support/tracing';
 import { createApp } from './app';
 import { createProducerMetrics } from './metrics';
@@ -160,5 +165,97 @@ describe('GET /metrics', () => {
     const response = await request(server).get('/metrics').set('accept', PROMETHEUS_ACCEPT).expect(200);
     expect(eventsBuckets(response.text).length).toBeGreaterThan(0);
     expect(response.text).not.toContain('trace_id');
+  });
+});
+
+// Issue 29: a method no route has (TRACE) answered 501, a server error, for a client's choice.
+describe('a method the resource does not have', () => {
+  it.each(['TRACE', 'PUT', 'DELETE', 'PATCH'])(
+    'answers %s with a 405 problem that names the allowed ones',
+    async (method) => {
+      const { server, published } = appWith(async () => undefined);
+      const response = await request(server)[method.toLowerCase() as 'put']('/events').expect(405);
+      expect(response.headers.allow).toBe('POST');
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(response.body).toMatchObject({ type: 'urn:event-pipeline:problem:method-not-allowed', status: 405 });
+      expect(published).toEqual([]);
+    },
+  );
+
+  it('answers TRACE on a read-only resource with 405 and Allow: HEAD, GET', async () => {
+    const { server } = appWith(async () => undefined);
+    const response = await request(server).trace('/health/live').expect(405);
+    expect(response.headers.allow).toBe('HEAD, GET');
+  });
+});
+
+// Issue 29: Kafka's and the registry's own error text (broker and registry addresses, their
+// errors) reached anyone who asked /health/ready or got a 503.
+describe("a dependency's own words", () => {
+  const KAFKA_WORDS = 'Connection error: connect ECONNREFUSED 10.0.0.7:9092';
+  const REGISTRY_WORDS = 'schema registry: connect ECONNREFUSED 10.0.0.8:8081';
+
+  function appLogging({
+    publisher,
+    schemas,
+  }: {
+    publisher: EventPublisher;
+    schemas?: Parameters<typeof createApp>[0]['schemas'];
+  }): { server: ReturnType<ReturnType<typeof createApp>['callback']>; lines: () => string } {
+    let lines = '';
+    const registry = createMetricsRegistry();
+    const app = createApp({
+      publisher,
+      logger: createLogger({ service: 'test', destination: { write: (line: string) => void (lines += line) } }),
+      registry,
+      metrics: createProducerMetrics(registry),
+      bodyLimitBytes: 100_000,
+      maxEventsPerRequest: 100,
+      eventSource: 'urn:test',
+      retryAfterSeconds: 3,
+      ...(schemas ? { schemas } : {}),
+    });
+    return { server: app.callback(), lines: () => lines };
+  }
+
+  it('stay out of /health/ready', async () => {
+    const { server } = appLogging({
+      publisher: { publish: async () => undefined, readiness: () => ({ ready: false, reason: KAFKA_WORDS }) },
+    });
+    const response = await request(server).get('/health/ready').expect(503);
+    expect(response.body).toEqual({ status: 'not ready', reason: 'kafka unavailable' });
+  });
+
+  it("stay out of a 503's problem, and go to the log", async () => {
+    const { server, lines } = appLogging({
+      publisher: {
+        publish: async () => {
+          throw new PublishError({ failure: 'unavailable' }, `kafka did not take the events: ${KAFKA_WORDS}`);
+        },
+        readiness: () => ({ ready: true }),
+      },
+    });
+    const response = await request(server).post('/events').send(batch).expect(503);
+    expect(response.body.type).toBe('urn:event-pipeline:problem:kafka-unavailable');
+    expect(JSON.stringify(response.body)).not.toMatch(/ECONNREFUSED|10\.0\.0\.7/);
+    expect(lines()).toContain(KAFKA_WORDS);
+  });
+
+  it("stay out of the schema registry's 503, and go to the log", async () => {
+    const unreachable = async (): Promise<never> => {
+      throw new SchemaRegistryUnavailableError(REGISTRY_WORDS);
+    };
+    const { server, lines } = appLogging({
+      publisher: { publish: async () => undefined, readiness: () => ({ ready: true }) },
+      schemas: { forTypes: unreachable, current: unreachable },
+    });
+    for (const response of [
+      await request(server).post('/events').send(batch).expect(503),
+      await request(server).get('/openapi.json').expect(503),
+    ]) {
+      expect(response.body.type).toBe('urn:event-pipeline:problem:schema-registry-unavailable');
+      expect(JSON.stringify(response.body)).not.toMatch(/ECONNREFUSED|10\.0\.0\.8/);
+    }
+    expect(lines()).toContain(REGISTRY_WORDS);
   });
 });

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import { METHODS, type IncomingHttpHeaders } from 'node:http';
 import Router from '@koa/router';
 import Koa, { type Context, type Middleware } from 'koa';
 import { exposeMetrics, type Logger, type MetricsExposition, type MetricsRegistry } from '@event-pipeline/common';
@@ -12,7 +12,7 @@ import { closeConnectionsWhileDraining, refuseWhileDraining } from './middleware
 import { errorEdge } from './middleware/error-edge';
 import { observeHttpDuration } from './middleware/http-metrics';
 import type { CountIngested, IngestState } from './middleware/ingest-state';
-import { limitRate } from './middleware/limit-rate';
+import { limitRate, limitRefusedAuthentication } from './middleware/limit-rate';
 import { publishEvents } from './middleware/publish-events';
 import { readRequest } from './middleware/read-request';
 import { trackRequests } from './middleware/track-requests';
@@ -65,7 +65,14 @@ function ingestMiddleware(
   const chain: Array<Middleware<IngestState>> = [];
   if (isDraining) chain.push(refuseWhileDraining({ isDraining, count, retryAfterSeconds }));
   // Who is calling, and whether it may, before anything of the body is read.
-  if (apiKeys?.enabled) chain.push(authenticate({ apiKeys, count }));
+  if (apiKeys?.enabled) {
+    const authenticateCaller = authenticate({ apiKeys, count });
+    chain.push(
+      rateLimiter
+        ? limitRefusedAuthentication({ rateLimiter, count, authenticate: authenticateCaller })
+        : authenticateCaller,
+    );
+  }
   if (rateLimiter) chain.push(limitRate({ rateLimiter, count }));
   chain.push(
     readRequest({
@@ -98,7 +105,9 @@ export function createApp(options: AppOptions): Koa {
   const readinessOf = options.readiness ?? (() => publisher.readiness());
   const scrape = options.exposeMetrics ?? ((request) => exposeMetrics(registry, request));
   const app = new Koa();
-  const router = new Router();
+  // Every method Node parses counts as implemented, so one a route does not have (TRACE, say)
+  // is the client's 405 with Allow, not the server's 501 that the router answers by default.
+  const router = new Router({ methods: METHODS });
 
   if (options.requests) app.use(trackRequests(options.requests));
   // Outside the error edge: these see the answer the edge made of a failure (its status, its headers).
@@ -150,8 +159,10 @@ export function createApp(options: AppOptions): Koa {
       ctx.status = 503;
       ctx.body = { status: 'not ready', reason: 'shutting down' };
     } else if (!readiness.ready) {
+      // Open to anyone: Kafka's own words (broker addresses, its errors) stay in the log, where
+      // the publisher writes them as it turns not ready.
       ctx.status = 503;
-      ctx.body = { status: 'not ready', reason: readiness.reason };
+      ctx.body = { status: 'not ready', reason: 'kafka unavailable' };
     } else {
       ctx.body = { status: 'ready' };
     }

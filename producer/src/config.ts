@@ -27,6 +27,11 @@ export const producerConfigSchema = z
       32 * 1024 * 1024,
       { min: 1024 },
     ),
+    MAX_CONNECTIONS: env.int(
+      'Open connections this process holds at once; past it a new connection is closed at once. Bounds the memory that grows with clients (docs/guarantees.md).',
+      1000,
+      { min: 1 },
+    ),
     PRODUCE_TIMEOUT_MS: env.int('How long a request waits for Kafka to acknowledge its events before 503.', 10_000, {
       min: 100,
     }),

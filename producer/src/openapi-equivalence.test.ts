@@ -10,9 +10,12 @@ import { buildOpenApiDocument } from './openapi';
 // The OpenAPI document refuses exactly what the server refuses. Every case goes to the real app
 // in-process and through the document's request-body schema for its media type, compiled with a
 // standard JSON Schema 2020-12 validator (ajv and ajv-formats); the two verdicts must agree.
-// Out of scope, on purpose: the binary mode (its attributes are headers, which the document
-// describes but cannot check once percent-decoded, and its body is data in any media type), and
-// the data schemas of event types (this app has none, so every type is free-form).
+// The headers the document describes (the binary mode's ce- headers and Idempotency-Key) are
+// held to the same rule below: each value goes to the server and through the parameter's schema.
+// Out of scope, on purpose: percent-encoded header values (the server checks the text they
+// decode to, which a schema of the raw header cannot say; the parameters' descriptions do), the
+// body of the binary mode (data in any media type), and the data schemas of event types (this
+// app has none, so every type is free-form).
 const MAX_EVENTS = 3;
 const schemas = DataSchemas.empty();
 
@@ -230,5 +233,101 @@ describe('the OpenAPI document and the server', () => {
     const verdicts = await Promise.all(cases.map(([mediaType, , body]) => serverAccepts(mediaType, body)));
     expect(verdicts.filter(Boolean).length).toBeGreaterThan(30);
     expect(verdicts.filter((verdict) => !verdict).length).toBeGreaterThan(100);
+  });
+});
+
+// Issue 29: the document gave the ce- headers as plain strings while the server refused values
+// that were not "1.0", RFC 3339 or an absolute URI, and gave Idempotency-Key a minimum length
+// the server did not hold (an empty header was taken as none).
+const parameters = (
+  document.paths as Record<string, { post?: { parameters?: Array<{ name: string; schema: object }> } }>
+)['/events']!.post!.parameters!;
+const headerAccepts = (header: string) => {
+  const parameter = parameters.find((candidate) => candidate.name.toLowerCase() === header);
+  if (!parameter) throw new Error(`the document has no parameter ${header}`);
+  return ajv.compile(parameter.schema);
+};
+
+const BINARY_BASE: Record<string, string> = {
+  'ce-specversion': '1.0',
+  'ce-id': 'e-1',
+  'ce-source': '/shop',
+  'ce-type': 'com.example.thing',
+};
+
+async function serverAcceptsHeader(header: string, value: string): Promise<boolean> {
+  // Binary mode for the ce- headers; Idempotency-Key belongs to the plain mode.
+  const response = header.startsWith('ce-')
+    ? await request(app)
+        .post('/events')
+        .set({ ...BINARY_BASE, [header]: value, 'content-type': 'text/plain' })
+        .send('hello')
+    : await request(app)
+        .post('/events')
+        .set({ [header]: value, 'content-type': 'application/json' })
+        .send(JSON.stringify({ type: 'com.example.thing' }));
+  if (response.status === 202) return true;
+  expect(response.status).toBe(400);
+  expect(['urn:event-pipeline:problem:invalid-event', 'urn:event-pipeline:problem:invalid-header']).toContain(
+    response.body.type,
+  );
+  return false;
+}
+
+const headerCases: Array<[string, string, string]> = [
+  ['ce-specversion', '1.0', 'the only version'],
+  ['ce-specversion', '0.3', 'an older version'],
+  ['ce-specversion', '1', 'a version without its minor'],
+  ['ce-specversion', 'v1.0', 'a version with a prefix'],
+  ['ce-id', 'x'.repeat(256), 'a 256-character id'],
+  ['ce-id', 'x'.repeat(257), 'a 257-character id'],
+  ['ce-id', '', 'an empty id'],
+  ['ce-source', 'https://example.com/shop?x=1#y', 'a URL'],
+  ['ce-source', 'urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66', 'a URN'],
+  ['ce-source', 'my shop', 'a source with a space'],
+  ['ce-source', 'x'.repeat(1024), 'a 1024-character source'],
+  ['ce-source', 'x'.repeat(1025), 'a 1025-character source'],
+  ['ce-type', '', 'an empty type'],
+  ['ce-type', 'x'.repeat(257), 'a 257-character type'],
+  ['ce-subject', '', 'an empty subject'],
+  ['ce-subject', 'x'.repeat(1024), 'a 1024-character subject'],
+  ['ce-subject', 'x'.repeat(1025), 'a 1025-character subject'],
+  ['ce-time', '2026-01-02T03:04:05Z', 'a time in UTC'],
+  ['ce-time', '2026-01-02T03:04:05.123456+01:00', 'a time with fractions and an offset'],
+  ['ce-time', '2024-02-29T00:00:00Z', 'a time on 29 February of a leap year'],
+  ['ce-time', '2023-02-29T00:00:00Z', 'a time on 29 February of another year'],
+  ['ce-time', '2026-01-02 03:04:05Z', 'a time with a space for T'],
+  ['ce-time', '2026-01-02T03:04:05z', 'a time with a lower-case z'],
+  ['ce-time', '2026-01-02T03:04:05', 'a time without an offset'],
+  ['ce-time', '2016-12-31T23:59:60Z', 'a time on a leap second'],
+  ['ce-time', 'noon', 'a time that is a word'],
+  ['ce-time', '', 'an empty time'],
+  ['ce-dataschema', 'https://example.com/schemas/order.json', 'an absolute URL'],
+  ['ce-dataschema', 'urn:event-pipeline:schema:order:1', 'a URN'],
+  ['ce-dataschema', '/schemas/order.json', 'a relative reference'],
+  ['ce-dataschema', 'not a uri', 'a dataschema that is not a URI'],
+  ['ce-dataschema', 'http://example.com/a b', 'a dataschema with a space in its path'],
+  ['ce-dataschema', '', 'an empty dataschema'],
+  ['ce-dataschema', 'urn:' + 'x'.repeat(1021), 'a 1025-character dataschema'],
+  ['idempotency-key', 'retry-1', 'a key'],
+  ['idempotency-key', 'k'.repeat(255), 'a 255-character key'],
+  ['idempotency-key', 'k'.repeat(256), 'a 256-character key'],
+  ['idempotency-key', 'has space', 'a key with a space'],
+  ['idempotency-key', '', 'an empty key'],
+];
+
+describe('the OpenAPI document and the server, on headers', () => {
+  it.each(headerCases.map(([header, value, name]) => [header, name, value]))(
+    'when %s carries %s, then both give the same verdict',
+    async (header, _name, value) => {
+      const accepted = await serverAcceptsHeader(header!, value!);
+      expect({ documentAccepts: headerAccepts(header!)(value) }).toEqual({ documentAccepts: accepted });
+    },
+  );
+
+  it('accept some header values and refuse others, so the agreement above means something', async () => {
+    const verdicts = await Promise.all(headerCases.map(([header, value]) => serverAcceptsHeader(header, value)));
+    expect(verdicts.filter(Boolean).length).toBeGreaterThan(10);
+    expect(verdicts.filter((verdict) => !verdict).length).toBeGreaterThan(20);
   });
 });

@@ -1,4 +1,4 @@
-import { attributeJsonSchema, eventJsonSchemas, type AttributeName } from './events/attributes';
+import { attributeJsonSchema, eventJsonSchemas, MAX_EXTENSION_LENGTH, type AttributeName } from './events/attributes';
 import type { DataSchemas } from './events/data-schemas';
 import { BATCH_MEDIA_TYPE, PLAIN_MEDIA_TYPE, STRUCTURED_MEDIA_TYPE } from './events/read-events';
 
@@ -65,16 +65,17 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
     items: item,
   });
 
-  // Header values are percent-decoded before they are checked, so only the description gives the limits.
+  // The schema is the attribute's own, as the server checks it: a tool that generates headers
+  // from it sends only values the server takes. The server percent-decodes a value first (the
+  // HTTP binding's encoding), so an encoded value is checked as the text it decodes to.
   const ceHeader = (name: AttributeName) => {
-    const { description, maxLength } = attributeJsonSchema(name);
-    const limit = typeof maxLength === 'number' ? ` (at most ${maxLength} characters once percent-decoded)` : '';
+    const { description, ...schema } = attributeJsonSchema(name);
     return {
       name: `ce-${name}`,
       in: 'header',
       required: false,
-      description: `Binary mode: ${String(description)}${limit}.`,
-      schema: { type: 'string' },
+      description: `Binary mode: ${String(description)}. Percent-encoded where it leaves printable ASCII; the limits hold for the decoded value.`,
+      schema,
     };
   };
 
@@ -92,7 +93,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
         post: {
           operationId: 'postEvents',
           summary: 'Send one event or a batch',
-          description: `At most ${options.maxEventsPerRequest} events and ${options.bodyLimitBytes} bytes per request. Binary mode: the CloudEvents attributes as ce- headers, the data as the body in any media type.`,
+          description: `At most ${options.maxEventsPerRequest} events and ${options.bodyLimitBytes} bytes per request. Binary mode: the CloudEvents attributes as ce- headers (ce-specversion, ce-id, ce-source and ce-type required), the data as the body in any media type named by Content-Type; any other ce-<name> header is an extension attribute, checked as one in the JSON modes (a name of lower-case letters and digits, a value of at most ${MAX_EXTENSION_LENGTH} characters); ce-datacontenttype, ce-data and ce-data_base64 are refused (the body is the data).`,
           ...(options.apiKeysEnabled ? { security: [{ apiKey: [] }] } : {}),
           parameters: [
             {
@@ -101,7 +102,8 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
               required: false,
               description:
                 'Plain mode: events without an id get ids derived from this key and their index, so a retry with the same key yields the same ids.',
-              schema: { type: 'string', minLength: 1, maxLength: 255 },
+              // As the server checks it: present means 1 to 255 visible ASCII characters (an empty one is a 400).
+              schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
             },
             ...(['specversion', 'id', 'source', 'type', 'subject', 'time', 'dataschema'] as const).map(ceHeader),
           ],
@@ -130,7 +132,10 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
             '422': problem(
               'Event data violates the schema of its type (errors name each item and field); nothing was produced.',
             ),
-            '429': problem('This caller sent more requests than its rate limit.', retryAfter),
+            '429': problem(
+              'This caller sent more requests than its rate limit, or its address sent more refused keys than that.',
+              retryAfter,
+            ),
             '503': problem('Kafka unavailable, too many events in flight, or shutting down.', retryAfter),
           },
         },

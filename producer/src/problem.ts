@@ -131,15 +131,23 @@ export const problems = {
       detail: `the request bodies being received at once hold the ${budgetBytes} bytes this instance takes; retry later`,
       headers: { 'retry-after': String(retryAfterSeconds), connection: 'close' },
     }),
-  unavailable: (retryAfterSeconds: number, detail: string) =>
+  /**
+   * `reason` is the raw error (Kafka's own words, broker addresses): it goes to the log and the
+   * trace, never to the client, who may be anyone.
+   */
+  unavailable: (retryAfterSeconds: number, reason: string, cause?: unknown) =>
     new Problem(503, 'kafka-unavailable', 'Kafka unavailable', {
-      detail,
+      detail: 'Kafka cannot take the events of this request now; nothing of it was acknowledged, retry later',
       headers: { 'retry-after': String(retryAfterSeconds) },
+      cause: cause ?? new Error(reason),
     }),
-  schemaRegistryUnavailable: (retryAfterSeconds: number, detail: string) =>
+  /** As `unavailable`: `reason` (the registry's error, its address) is for the log and the trace only. */
+  schemaRegistryUnavailable: (retryAfterSeconds: number, reason: string) =>
     new Problem(503, 'schema-registry-unavailable', 'Schema registry unavailable', {
-      detail: `${detail}; nothing of this request was produced, retry later`,
+      detail:
+        'the schema of an event type of this request is not known yet and the schema registry cannot be reached; nothing of this request was produced, retry later',
       headers: { 'retry-after': String(retryAfterSeconds) },
+      cause: new Error(reason),
     }),
   shuttingDown: (retryAfterSeconds: number) =>
     new Problem(503, 'shutting-down', 'Shutting down', {

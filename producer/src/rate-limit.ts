@@ -1,3 +1,5 @@
+import ipaddr from 'ipaddr.js';
+
 /**
  * Token buckets per caller, in this process's memory: each caller may send `burst` requests at
  * once and `ratePerSecond` on average. Memory is bounded: past `maxCallers`, the least recently
@@ -35,6 +37,15 @@ export class RateLimiter {
 
   /** Takes one token from `caller`'s bucket, or says how long until one is there. */
   take(caller: string): RateDecision {
+    return this.decide(caller, true);
+  }
+
+  /** Whether `caller` has a token, without taking it. */
+  check(caller: string): RateDecision {
+    return this.decide(caller, false);
+  }
+
+  private decide(caller: string, take: boolean): RateDecision {
     const now = this.now();
     const bucket = this.buckets.get(caller) ?? { tokens: this.burst, updated: now };
     bucket.tokens = Math.min(this.burst, bucket.tokens + (now - bucket.updated) * this.ratePerMs);
@@ -44,7 +55,7 @@ export class RateLimiter {
     this.buckets.set(caller, bucket);
     if (this.buckets.size > this.maxCallers) this.forgetOldest();
     if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
+      if (take) bucket.tokens -= 1;
       return { allowed: true };
     }
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.ratePerMs / 1000)) };
@@ -60,4 +71,18 @@ export class RateLimiter {
       this.buckets.delete(caller);
     }
   }
+}
+
+/**
+ * The bucket of a client address. An IPv6 client is usually given a whole /64 and may pick any
+ * address in it, so one bucket per address would let it have 2^64 buckets: its /64 is the
+ * client. IPv4-mapped IPv6 addresses (`::ffff:192.0.2.1`, as a dual-stack socket reports IPv4
+ * peers) are the IPv4 client they map.
+ */
+export function addressBucket(address: string): string {
+  if (!ipaddr.isValid(address)) return `address:${address}`;
+  const parsed = ipaddr.process(address);
+  if (parsed.kind() === 'ipv4') return `address:${parsed.toString()}`;
+  const network = new ipaddr.IPv6([...(parsed as ipaddr.IPv6).parts.slice(0, 4), 0, 0, 0, 0]);
+  return `address:${network.toString()}/64`;
 }

@@ -142,6 +142,9 @@ export async function startProducerService(
   );
   answerClientErrorsAsProblems(server);
   server.keepAliveTimeout = 65_000;
+  // Per process: what Node may hold per connection (a socket read of a refused body) times this
+  // bounds the memory that grows with clients; past it Node closes new connections at once.
+  server.maxConnections = config.MAX_CONNECTIONS;
   const port = await listen(server, config.PORT, config.HOST);
   logger.info(
     {
@@ -155,6 +158,10 @@ export async function startProducerService(
     },
     'listening',
   );
+  // Said at every start, so an API that was meant to be closed is not open unnoticed.
+  if (!config.API_KEYS?.length)
+    logger.warn({ authentication: 'none' }, 'POST /events is open to every caller: API_KEYS is not set');
+  else logger.info({ authentication: 'api-keys', apiKeys: config.API_KEYS.length }, 'POST /events needs an API key');
 
   registrySchemas?.start();
   const { started, abort } = startInBackground((signal) => publisher.start(signal), logger);

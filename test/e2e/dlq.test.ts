@@ -467,4 +467,54 @@ describe('dlq: inspect and redrive dead letters', () => {
     const again = await runDlq('redrive', '--id', 'audit-2', '--yes');
     expect(again.stdout).toContain('nothing to send: all 1 matching dead letter(s)');
   });
+
+  // Issue 29: `--to` could name the dead-letter topic or one of Kafka's own, a dead letter's own
+  // dlq.original.topic header chose where it went back to, and a header without a value (null)
+  // broke `dlq list` and `dlq show`.
+  it('refuses the dead-letter topic and internal topics as targets, follows no header elsewhere, and reads a header without a value', async () => {
+    // KafkaJS cannot write a header without a value; kcat can (`-H name`), as other producers may.
+    // It exits once the broker has acknowledged the record.
+    await new Promise<void>((resolve, reject) => {
+      const child = execFile(
+        kcat,
+        [
+          '-b',
+          testBrokers()[0]!,
+          '-P',
+          '-t',
+          dlq,
+          '-k',
+          'crafted-1',
+          ...['ce_specversion=1.0', 'ce_id=crafted-1', 'ce_source=/shop', 'ce_type=order.placed']
+            .concat(['content-type=application/json', 'dlq.error.name=Error', 'dlq.error.message=crafted'])
+            .concat(['dlq.original.topic=__consumer_offsets', 'x-empty'])
+            .flatMap((header) => ['-H', header]),
+        ],
+        (error) => (error ? reject(error) : resolve()),
+      );
+      child.stdin!.end('{"n":1}\n');
+    });
+
+    const listed = await runDlq('list', '--id', 'crafted-1');
+    expect({ code: listed.code, stderr: listed.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(listed.stdout).toContain('order.placed');
+    const shown = await runDlq('show', '--id', 'crafted-1');
+    expect({ code: shown.code, stderr: shown.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(shown.stdout).toContain('crafted-1');
+
+    const before = await topicRecordCount(topic);
+    const followed = await runDlq('redrive', '--id', 'crafted-1', '--yes');
+    expect(followed.code).toBe(1);
+    expect(followed.stderr).toMatch(/came from a topic other than the events topic/);
+    for (const [target, reason] of [
+      [dlq, /is the dead-letter topic itself; nothing was sent/],
+      ['__consumer_offsets', /is an internal topic of Kafka's; nothing was sent/],
+      ['kafkasql-journal', /is a schema registry's journal; nothing was sent/],
+    ] as const) {
+      const refused = await runDlq('redrive', '--id', 'audit-1', '--yes', '--to', target);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(reason);
+    }
+    expect(await topicRecordCount(topic)).toBe(before);
+  });
 });

@@ -1,4 +1,5 @@
-import { connect } from 'node:net';
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
 import { CloudEvent as SdkEvent, emitterFor, Kafka, Mode } from 'cloudevents';
 import type { CloudEvent } from '@event-pipeline/common';
 import type { EventHandler } from '../../consumer/src/handler';
@@ -158,6 +159,42 @@ describe('the ingest API contract, against a real broker', () => {
     expect(validateOpenApi(document)).toMatchObject({ valid: true, version: '3.1' });
   });
 
+  // Issue 29: nothing bounded the connections, so memory grew with the number of clients.
+  it('holds at most MAX_CONNECTIONS connections and closes one more at once, then serves again once one closes', async () => {
+    const bounded = await startProducer({ EVENTS_TOPIC: topic, MAX_CONNECTIONS: '2' });
+    const open = async (): Promise<Socket> => {
+      const socket = connect(bounded.port, '127.0.0.1');
+      await once(socket, 'connect');
+      return socket;
+    };
+    const held = [await open(), await open()];
+    try {
+      const extra = await open();
+      const received = await new Promise<string>((resolve) => {
+        let text = '';
+        extra.on('data', (chunk) => (text += chunk.toString()));
+        extra.on('close', () => resolve(text));
+        extra.on('error', () => undefined);
+        extra.write('GET /health/live HTTP/1.1\r\nhost: x\r\n\r\n');
+      });
+      expect(received).toBe('');
+      held.pop()!.destroy();
+      const answer = await waitFor('a connection to be served again', async () => {
+        const socket = await open();
+        socket.write('GET /health/live HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+        let text = '';
+        socket.on('data', (chunk) => (text += chunk.toString()));
+        socket.on('error', () => undefined);
+        await once(socket, 'close');
+        return text.startsWith('HTTP/1.1 200') && text;
+      });
+      expect(answer).toContain('"status":"live"');
+    } finally {
+      for (const socket of held) socket.destroy();
+      await bounded.stop();
+    }
+  });
+
   it('cuts off a client that drips its body slower than HTTP_BODY_TIMEOUT_MS with 408', async () => {
     const slow = await startProducer({ EVENTS_TOPIC: topic, HTTP_BODY_TIMEOUT_MS: '1000' });
     try {
@@ -201,16 +238,6 @@ describe('API keys and the rate limit, against a real broker', () => {
     await producer?.stop();
   });
 
-  it('answers 401 without a key and with a wrong one, and nothing reaches the topic', async () => {
-    expect((await postJson(producer.url, { type: 'a' })).status).toBe(401);
-    const wrong = await postJson(producer.url, { type: 'a' }, { authorization: 'Bearer not-the-key-000000' });
-    expect(wrong.status).toBe(401);
-    expect(wrong.headers.get('www-authenticate')).toMatch(/^Bearer/);
-    expect(await topicRecordCount(topic)).toBe(0);
-    const metrics = await (await fetch(`${producer.url}/metrics`)).text();
-    expect(metricValue(metrics, 'events_ingested_total{outcome="unauthorized"}')).toBe(2);
-  });
-
   it('answers 202 with the right key, then 429 with Retry-After past the rate', async () => {
     const send = () => postJson(producer.url, { type: 'a' }, { authorization: `Bearer ${API_KEY}` });
     // At once, so no token refills in between: the burst of 2 passes, the rest waits.
@@ -229,6 +256,21 @@ describe('API keys and the rate limit, against a real broker', () => {
     expect(
       (await postJson(producer.url, { type: 'a' }, { authorization: 'Bearer another-key-0123456789' })).status,
     ).toBe(202);
+  });
+
+  // Runs after the test above: its callers had valid keys, which spend nothing of their address.
+  it('answers 401 without a key and with a wrong one, then 429 to the address before any key is looked at', async () => {
+    expect((await postJson(producer.url, { type: 'a' })).status).toBe(401);
+    const wrong = await postJson(producer.url, { type: 'a' }, { authorization: 'Bearer not-the-key-000000' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    // Issue 29: refusals were not throttled. The address's burst (2) is spent: even the right key waits.
+    const throttled = await postJson(producer.url, { type: 'a' }, { authorization: `Bearer ${API_KEY}` });
+    expect(throttled.status).toBe(429);
+    expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(await topicRecordCount(topic)).toBe(3);
+    const metrics = await (await fetch(`${producer.url}/metrics`)).text();
+    expect(metricValue(metrics, 'events_ingested_total{outcome="unauthorized"}')).toBe(2);
   });
 });
 

@@ -53,6 +53,13 @@ describe('the producer and consumer processes', () => {
     await waitFor('200 log lines', () => consumer.output().match(/"msg":"event processed"/g)?.length === 200);
   });
 
+  // Issue 29: nothing said that the API ran without authentication.
+  it('logs at start that POST /events is open to every caller when API_KEYS is not set', () => {
+    expect(producer.output()).toMatch(
+      /"level":"warn",.*"authentication":"none".*"msg":"POST \/events is open to every caller: API_KEYS is not set"/,
+    );
+  });
+
   it('answers malformed JSON with 400 problem+json', async () => {
     const response = await postJson(producer.url, '{"type":');
     expect(response.status).toBe(400);

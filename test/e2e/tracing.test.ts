@@ -211,6 +211,24 @@ describe('tracing from the HTTP request through Kafka to the worker', () => {
     expect(received?.traceparent).toBe(`00-${call.traceId}-${call.spanId}-01`);
   });
 
+  // Issue 29: the SDK's default propagators wrote a client's `baggage` header into every record
+  // of its request, for every later reader to trust.
+  it("continues a client's traceparent, and carries none of its baggage into the record", async () => {
+    const clientTraceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const response = await postJson(
+      producer.url,
+      { type: 'order.created', data: { baggage: true } },
+      { traceparent: `00-${clientTraceId}-00f067aa0ba902b7-01`, baggage: 'user.id=alice,tenant=acme' },
+    );
+    expect(response.status).toBe(202);
+    const [id] = ((await response.json()) as { ids: string[] }).ids;
+    const record = await waitFor('the record', async () =>
+      (await readTopic(topic)).find((candidate) => candidate.headers.ce_id === id),
+    );
+    expect(traceIdOf(record.headers.traceparent)).toBe(clientTraceId);
+    expect(Object.keys(record.headers).map((name) => name.toLowerCase())).not.toContain('baggage');
+  });
+
   it('marks the span of a refused request with the type of its problem', async () => {
     const response = await postJson(producer.url, { data: { no: 'type' } });
     expect(response.status).toBe(400);

@@ -49,6 +49,9 @@ describe('when 2,000 connections hold large bodies while the steady load runs', 
           EVENTS_TOPIC: names.topic,
           BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES),
           MAX_RECEIVING_BYTES: String(MAX_RECEIVING_BYTES),
+          // The receive budget is what this scenario tries: every flood connection gets in, as
+          // with the connection bound (MAX_CONNECTIONS, 1,000 by default) raised past the flood.
+          MAX_CONNECTIONS: String(FLOOD_CONNECTIONS + 100),
           PRODUCE_TIMEOUT_MS: String(PRODUCE_TIMEOUT_MS),
           ...TOPIC_ENV,
         },

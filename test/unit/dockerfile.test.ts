@@ -27,10 +27,17 @@ describe.each(IMAGES)('$service/Dockerfile', ({ service, port, portVariable }) =
   it('builds in stages and ships the final one with production dependencies only', () => {
     expect(froms.length).toBeGreaterThanOrEqual(2);
     expect(
-      finalStage.some((line) => line.startsWith('RUN npm ci --omit=dev') && line.includes(`--workspace ${service}`)),
+      finalStage.some((line) => line.startsWith('RUN npm ci --omit=dev ') && line.includes(`--workspace ${service}`)),
     ).toBe(true);
     // Only compiled code comes over from the build stage, never its node_modules.
     for (const copy of finalStage.filter((line) => line.startsWith('COPY --from='))) expect(copy).toMatch(/\/dist /);
+  });
+
+  // Issue 29: every install ran each package's install script, needed or not.
+  it('installs with npm ci --ignore-scripts in every stage', () => {
+    const installs = lines.filter((line) => /^RUN .*\bnpm (ci|install|i)\b/.test(line));
+    expect(installs.length).toBeGreaterThanOrEqual(2);
+    for (const install of installs) expect(install).toMatch(/\bnpm ci --(omit=dev --)?ignore-scripts\b/);
   });
 
   it('pins its base image by version', () => {
@@ -72,5 +79,27 @@ describe.each(IMAGES)('$service/Dockerfile', ({ service, port, portVariable }) =
     const startArgs = start.slice(start.indexOf(' node ') + 1).split(' ');
     expect(JSON.parse(cmd.replace(/^CMD\s+/, ''))).toEqual(startArgs);
     expect(startArgs).toContain('@event-pipeline/observability/register');
+  });
+});
+
+// The images skip install scripts because none of theirs is needed. A package that brings a new
+// one fails here, so that someone reads its script and says here whether the images need it.
+describe('the install scripts in the lock file', () => {
+  const NOT_NEEDED: Record<string, string> = {
+    'node_modules/protobufjs': 'production: only warns when a dependent names it with another version scheme',
+    'node_modules/@swc/core': 'development (jest): checks its native binding, which an optional package brings',
+    'node_modules/esbuild': 'development (tsx): checks its binary, which an optional package brings',
+    'node_modules/@parcel/watcher': 'development (jest): builds from source only where no prebuilt package fits',
+  };
+
+  it('are only the ones whose need is known', () => {
+    const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { hasInstallScript?: boolean }>;
+    };
+    const withScripts = Object.entries(lock.packages)
+      .filter(([, entry]) => entry.hasInstallScript)
+      .map(([name]) => name)
+      .sort();
+    expect(withScripts).toEqual(Object.keys(NOT_NEEDED).sort());
   });
 });

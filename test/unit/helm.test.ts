@@ -237,6 +237,21 @@ describe('a wrong value', () => {
       /consumer\.keda\.maxReplicas \(8\) exceeds kafka\.topicPartitions \(6\)/,
     ],
     [
+      'an Ingress without API keys',
+      ['producer.ingress.enabled=true'],
+      /producer\.ingress\.enabled without API keys would open POST \/events to anyone/,
+    ],
+    [
+      'API keys in an existing Secret that is not named',
+      ['producer.apiKeysInExistingSecret=true'],
+      /producer\.apiKeysInExistingSecret is set: name the Secret in secrets\.existingSecret/,
+    ],
+    [
+      'API keys as values that an existing Secret would shadow',
+      ['secrets.existingSecret=mine', 'producer.apiKeys={0123456789abcdef}'],
+      /producer\.apiKeys would be ignored/,
+    ],
+    [
       'SASL without credentials',
       ['kafka.sasl.mechanism=plain'],
       /kafka\.sasl\.mechanism is set: give kafka\.sasl\.username and kafka\.sasl\.password/,
@@ -244,6 +259,42 @@ describe('a wrong value', () => {
   ])('fails helm template: %s', async (_, set, message) => {
     expect((await failureOf(template([], set))).output).toMatch(message);
     expect((await failureOf(template([], set, 'helm3'))).output).toMatch(message);
+  });
+});
+
+// Issue 29: the key was `optional: true` whenever it came from an existing Secret, so a Secret
+// without `api-keys` started the producer with authentication off, and nothing said so.
+describe('the API keys of the producer', () => {
+  interface EnvVar {
+    name: string;
+    valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } };
+  }
+  const apiKeysEnv = async (set: string[]): Promise<EnvVar | undefined> => {
+    const deployment = find(objectsOf(await template([], set)), 'Deployment', name('producer'));
+    const pod = (deployment.spec as { template: { spec: { containers: Array<{ env: EnvVar[] }> } } }).template.spec;
+    return pod.containers[0]!.env.find((variable) => variable.name === 'API_KEYS');
+  };
+
+  it.each([
+    ['given as values', ['producer.apiKeys={0123456789abcdef}'], `${RELEASE}-event-pipeline`],
+    ['in an existing Secret', ['secrets.existingSecret=mine', 'producer.apiKeysInExistingSecret=true'], 'mine'],
+  ])('when they are %s, then the pod needs the Secret key and does not start without it', async (_, set, secret) => {
+    expect((await apiKeysEnv(set))?.valueFrom?.secretKeyRef).toEqual({
+      name: secret,
+      key: 'api-keys',
+      optional: false,
+    });
+  });
+
+  it('when an existing Secret holds only Kafka credentials, then the producer gets no API_KEYS at all', async () => {
+    expect(await apiKeysEnv(['secrets.existingSecret=mine'])).toBeUndefined();
+  });
+
+  it('when an open Ingress is asked for explicitly, then the chart renders it', async () => {
+    const objects = objectsOf(
+      await template([], ['producer.ingress.enabled=true', 'producer.ingress.allowUnauthenticated=true']),
+    );
+    expect(find(objects, 'Ingress', name('producer'))).toBeDefined();
   });
 });
 

@@ -32,11 +32,12 @@ export function positionOf({ topic, partition, offset }: Pick<DeadLetter, 'topic
   return `${topic}/${partition}/${offset}`;
 }
 
+/** Header values as text; a header without a value (null on the wire, which any producer may write) is left out. */
 export function headersAsText(headers: MessageHeaders | undefined): Record<string, string> {
   const text: Record<string, string> = {};
   for (const [name, raw] of Object.entries(headers ?? {})) {
-    const first = Array.isArray(raw) ? raw[0] : raw;
-    if (first !== undefined) text[name] = first.toString('utf8');
+    const first: unknown = Array.isArray(raw) ? raw[0] : raw;
+    if (typeof first === 'string' || Buffer.isBuffer(first)) text[name] = first.toString('utf8');
   }
   return text;
 }

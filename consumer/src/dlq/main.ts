@@ -156,6 +156,7 @@ async function redriveCommand(
     report = await redrive({
       kafka,
       dlqTopic: config.DLQ_TOPIC,
+      eventsTopic: config.EVENTS_TOPIC,
       selector: command.selector,
       to: command.to,
       send: command.send,

@@ -3,6 +3,7 @@ import { toKafkaRecord } from '@event-pipeline/common';
 import { DEAD_LETTER_HEADERS, REDRIVE_HEADERS } from '../dead-letter-headers';
 import { readDeadLetter } from './dead-letter';
 import { decodePendingSend, encodePendingSend, redrivenRecord } from './redrive-record';
+import { refusedTarget } from './redrive';
 import { canonicalSelector, createMatcher, EMPTY_SELECTOR } from './selector';
 
 function deadLetterMessage(extra: Record<string, string> = {}): KafkaMessage {
@@ -106,5 +107,36 @@ describe('a selector', () => {
     expect(canonicalSelector({ ...EMPTY_SELECTOR, types: ['b', 'a'] })).toBe(
       canonicalSelector({ ...EMPTY_SELECTOR, types: ['a', 'b', 'a'] }),
     );
+  });
+});
+
+// Issue 29: a header without a value (null, as KafkaJS reads it) threw in `dlq list` and `dlq show`.
+describe('a dead letter with a header that has no value', () => {
+  it('reads as the event, the header left out of the text, and redrives without it', () => {
+    const message = deadLetterMessage();
+    (message.headers as Record<string, unknown>)['x-empty'] = null;
+    (message.headers as Record<string, unknown>).ce_tenant = null;
+    const deadLetter = readDeadLetter('events.dlq', 0, message);
+    expect(deadLetter.unreadable).toBeUndefined();
+    expect(deadLetter.event?.id).toBe('evt-1');
+    expect(deadLetter.headerText).not.toHaveProperty('x-empty');
+    expect(redrivenRecord(deadLetter, new Date(0)).headers).not.toHaveProperty('x-empty');
+  });
+});
+
+// Issue 29: `--to` (and a dead letter's own header) could name the dead-letter topic or Kafka's own.
+describe('refusedTarget', () => {
+  it.each([
+    ['the dead-letter topic itself', 'events.dlq', /dead-letter topic itself/],
+    ["Kafka's offsets", '__consumer_offsets', /internal topic/],
+    ["Kafka's transaction state", '__transaction_state', /internal topic/],
+    ["Apicurio's KafkaSQL journal", 'kafkasql-journal', /schema registry's journal/],
+    ["Confluent's schema topic", '_schemas', /schema registry's journal/],
+  ])('refuses %s', (_, topic, reason) => {
+    expect(refusedTarget(topic, 'events.dlq')).toMatch(reason);
+  });
+
+  it.each(['events', 'quarantine', 'events_v2'])('lets %s be a target', (topic) => {
+    expect(refusedTarget(topic, 'events.dlq')).toBeUndefined();
   });
 });

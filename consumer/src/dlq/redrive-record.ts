@@ -19,8 +19,8 @@ export function redrivenRecord(deadLetter: DeadLetter, at: Date): RedrivenRecord
   const headers: Record<string, string | Buffer> = {};
   for (const [name, raw] of Object.entries(deadLetter.headers)) {
     if (name.toLowerCase().startsWith(DEAD_LETTER_HEADER_PREFIX) || raw === undefined) continue;
-    const first = Array.isArray(raw) ? raw[0] : raw;
-    if (first !== undefined) headers[name] = first;
+    const first: unknown = Array.isArray(raw) ? raw[0] : raw;
+    if (typeof first === 'string' || Buffer.isBuffer(first)) headers[name] = first;
   }
   headers[REDRIVE_HEADERS.at] = at.toISOString();
   headers[REDRIVE_HEADERS.from] = positionOf(deadLetter);

@@ -35,8 +35,10 @@ export const REDRIVE_OUTCOMES: readonly RedriveOutcome[] = ['sent', 'already_sen
 export interface RedriveOptions {
   kafka: Kafka;
   dlqTopic: string;
+  /** Where events go back to unless `to` names another topic. */
+  eventsTopic: string;
   selector: Selector;
-  /** Every event goes there instead of its original topic. */
+  /** Every event goes there instead of the events topic. */
   to: string | undefined;
   /** False: plan only (a dry run). */
   send: boolean;
@@ -149,8 +151,25 @@ function takeOldest(byPartition: Map<number, PlannedEvent[]>, limit: number | un
  * It reads the dead-letter topic up to its end at the start; later dead letters wait for the
  * next run. It never deletes or changes a dead letter.
  */
+/**
+ * Why `topic` may not be a redrive's target, or undefined when it may: never the dead-letter
+ * topic itself (each redrive would feed the next), nor a topic of Kafka's own (`__*`: offsets,
+ * transactions) or a schema registry's journal, whose records are state, not events.
+ */
+export function refusedTarget(topic: string, dlqTopic: string): string | undefined {
+  if (topic === dlqTopic) return `${topic} is the dead-letter topic itself`;
+  if (topic.startsWith('__')) return `${topic} is an internal topic of Kafka's`;
+  if (REGISTRY_JOURNALS.includes(topic)) return `${topic} is a schema registry's journal`;
+  return undefined;
+}
+
+/** Where schema registries keep their state in Kafka: Apicurio's KafkaSQL storage, Confluent's. */
+const REGISTRY_JOURNALS = ['kafkasql-journal', '_schemas'];
+
 export async function redrive(options: RedriveOptions): Promise<RedriveReport> {
-  const { kafka, dlqTopic, selector, to } = options;
+  const { kafka, dlqTopic, eventsTopic, selector, to } = options;
+  const forbidden = to === undefined ? undefined : refusedTarget(to, dlqTopic);
+  if (forbidden) throw new RedriveRefusedError(`--to ${to}: ${forbidden}; nothing was sent`);
   const now = options.now ?? (() => new Date());
   const groupId = redriveGroupId(dlqTopic, selector, to);
   const report: RedriveReport = {
@@ -186,8 +205,10 @@ export async function redrive(options: RedriveOptions): Promise<RedriveReport> {
           report.alreadyRedriven += 1;
           continue;
         }
-        const target = to ?? deadLetter.original.topic;
-        if (target === undefined) {
+        const target = to ?? eventsTopic;
+        // A dead letter's headers are data like any other: one that names another topic is not
+        // followed there without --to saying so.
+        if (to === undefined && deadLetter.original.topic !== undefined && deadLetter.original.topic !== eventsTopic) {
           refused.push(positionOf(deadLetter));
           continue;
         }
@@ -212,7 +233,7 @@ export async function redrive(options: RedriveOptions): Promise<RedriveReport> {
   }
   if (refused.length > 0) {
     throw new RedriveRefusedError(
-      `${refused.length} selected dead letter(s) (${refused.slice(0, 3).join(', ')}${refused.length > 3 ? ', …' : ''}) carry no ${'dlq.original.topic'} header: give --to TOPIC, or narrow the selector`,
+      `${refused.length} selected dead letter(s) (${refused.slice(0, 3).join(', ')}${refused.length > 3 ? ', …' : ''}) came from a topic other than the events topic ${eventsTopic} (their dlq.original.topic header): give --to TOPIC, or narrow the selector`,
     );
   }
   report.planned = takeOldest(candidates, options.limit);

@@ -10,9 +10,9 @@ import { problems } from '../problem';
 import { errorEdge } from './error-edge';
 
 function appAnswering(handler: Middleware) {
-  const logger = { error: jest.fn() };
+  const logger = { error: jest.fn(), warn: jest.fn() };
   const app = new Koa().use(errorEdge(logger as unknown as Logger)).use(handler);
-  return { app, logged: logger.error };
+  return { app, logged: logger.error, warned: logger.warn };
 }
 
 describe('errorEdge', () => {
@@ -55,12 +55,29 @@ describe('errorEdge', () => {
     expect(logged).toHaveBeenCalledWith({ err: 'secret internals', method: 'GET', path: '/x' }, 'request failed');
   });
 
-  it('does not log a 503: it is back-pressure, not a fault', async () => {
-    const { app, logged } = appAnswering(() => {
-      throw problems.unavailable(1, 'no broker');
+  it('does not log a 503 as a fault: it is back-pressure', async () => {
+    const { app, logged, warned } = appAnswering(() => {
+      throw problems.overloaded(1, 'too many');
     });
     await request(app.callback()).get('/x').expect(503);
     expect(logged).not.toHaveBeenCalled();
+    expect(warned).not.toHaveBeenCalled();
+  });
+
+  it("keeps a dependency's own words of a 503 in a warning, out of the answer", async () => {
+    const { app, logged, warned } = appAnswering(() => {
+      throw problems.unavailable(1, 'connect ECONNREFUSED 10.0.0.7:9092');
+    });
+    const response = await request(app.callback()).get('/x').expect(503);
+    expect(response.text).not.toContain('ECONNREFUSED');
+    expect(logged).not.toHaveBeenCalled();
+    expect(warned).toHaveBeenCalledWith(
+      expect.objectContaining({
+        err: 'connect ECONNREFUSED 10.0.0.7:9092',
+        problem: 'urn:event-pipeline:problem:kafka-unavailable',
+      }),
+      'request refused: a dependency is unavailable',
+    );
   });
 
   it('turns a bare error status without a body into its problem', async () => {

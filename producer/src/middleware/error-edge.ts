@@ -34,6 +34,13 @@ export function errorEdge(logger: Logger): Middleware {
       const span = trace.getActiveSpan();
       span?.setAttribute('problem.type', problem.type);
       if (problem.status >= 500) span?.recordException(problem.cause instanceof Error ? problem.cause : problem);
+      // A dependency's own words stay here and in the trace; the client's answer has none of them.
+      if (problem.status === 503 && problem.cause !== undefined) {
+        logger.warn(
+          { err: errorMessage(problem.cause), problem: problem.type, method: ctx.method, path: ctx.path },
+          'request refused: a dependency is unavailable',
+        );
+      }
       if (problem.status >= 500 && problem.status !== 503) {
         logger.error(
           { err: errorMessage(problem.cause ?? problem), method: ctx.method, path: ctx.path },

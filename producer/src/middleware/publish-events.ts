@@ -21,7 +21,7 @@ export function publishRefusal(
     case 'overloaded':
       return { problem: problems.overloaded(retryAfterSeconds, error.message), outcome: 'overloaded' };
     default:
-      return { problem: problems.unavailable(retryAfterSeconds, error.message), outcome: 'failed' };
+      return { problem: problems.unavailable(retryAfterSeconds, error.message, error), outcome: 'failed' };
   }
 }
 

@@ -53,7 +53,8 @@ export function readRequest({
     }
     try {
       const idempotencyKey = ctx.get('idempotency-key');
-      if (idempotencyKey !== '' && !isValidIdempotencyKey(idempotencyKey)) {
+      // A header sent empty is refused, not taken as none: the client meant a key and has none.
+      if (ctx.headers['idempotency-key'] !== undefined && !isValidIdempotencyKey(idempotencyKey)) {
         throw problems.invalidHeader('idempotency-key', 'must be 1 to 255 visible ASCII characters');
       }
       state.idempotencyKey = idempotencyKey;

@@ -244,6 +244,15 @@ topologySpreadConstraints:
 {{- if and .Values.consumer.keda.enabled (gt (int .Values.consumer.keda.maxReplicas) $partitions) }}
 {{- fail (printf "consumer.keda.maxReplicas (%d) exceeds kafka.topicPartitions (%d): the extra members of the group would sit idle" (int .Values.consumer.keda.maxReplicas) $partitions) }}
 {{- end }}
+{{- if and $producer.apiKeysInExistingSecret (not .Values.secrets.existingSecret) }}
+{{- fail "producer.apiKeysInExistingSecret is set: name the Secret in secrets.existingSecret" }}
+{{- end }}
+{{- if and $producer.apiKeys .Values.secrets.existingSecret }}
+{{- fail "producer.apiKeys would be ignored: with secrets.existingSecret the keys live under api-keys in that Secret (set producer.apiKeysInExistingSecret)" }}
+{{- end }}
+{{- if and $producer.ingress.enabled (not (or $producer.apiKeys $producer.apiKeysInExistingSecret)) (not $producer.ingress.allowUnauthenticated) }}
+{{- fail "producer.ingress.enabled without API keys would open POST /events to anyone: set producer.apiKeys (or producer.apiKeysInExistingSecret), or producer.ingress.allowUnauthenticated=true if that is what you mean" }}
+{{- end }}
 {{- if and .Values.kafka.sasl.mechanism (not .Values.secrets.existingSecret) (or (not .Values.kafka.sasl.username) (not .Values.kafka.sasl.password)) }}
 {{- fail "kafka.sasl.mechanism is set: give kafka.sasl.username and kafka.sasl.password, or secrets.existingSecret" }}
 {{- end }}
