@@ -399,7 +399,7 @@ describe('Idempotency-Key', () => {
 
   it('stamps the caller (authtype, authid: the key id, never the key) on every event, and refuses a client that sets them', async () => {
     const { server, events } = appWith({ apiKeys: new ApiKeys([KEY, `${KEY}-2`]) });
-    const send = (apiKey: string, body: unknown) =>
+    const send = (apiKey: string, body: object) =>
       request(server).post('/events').set('authorization', `Bearer ${apiKey}`).send(body);
     await send(KEY, [{ type: 'a' }, { type: 'b' }]).expect(202);
     await send(`${KEY}-2`, { type: 'a' }).expect(202);
