@@ -29,7 +29,11 @@ interface KnownSchema {
   id: number;
   versions: Array<{ subject: string; version: number }>;
   type: Type;
+  /** When `versions` was read; a mismatch reads it again at most once per RECHECK_SUBJECTS_MS. */
+  checkedAt: number;
 }
+
+const RECHECK_SUBJECTS_MS = 10_000;
 
 /** A record whose data cannot be decoded: its bytes are not what they claim, or its schema does not exist. */
 export class UndecodableDataError extends EnvelopeError {
@@ -81,7 +85,7 @@ export function createDataDecoder({
     try {
       const [{ format }, versions] = await Promise.all([client.schema(id), client.schemaVersions(id)]);
       if (format !== 'avro') throw new UndecodableDataError(`schema ${id} is a ${format} schema, not Avro`);
-      const schema: KnownSchema = { id, versions, type: await client.avroType(id) };
+      const schema: KnownSchema = { id, versions, type: await client.avroType(id), checkedAt: Date.now() };
       known.set(id, schema);
       metrics.lookups.inc({ outcome: 'miss' });
       return schema;
@@ -106,7 +110,13 @@ export function createDataDecoder({
     const schema = await schemaOf(id);
     // Only a schema of the event's own type: the id is the record's word, and any other schema
     // (one with an array, say) would read its bytes as something else entirely.
-    const own = schema.versions.find((version) => version.subject === event.type);
+    let own = schema.versions.find((version) => version.subject === event.type);
+    if (!own && schema.checkedAt < Date.now() - RECHECK_SUBJECTS_MS) {
+      // The same schema may have been registered under this type since it was fetched.
+      schema.versions = await client.schemaVersions(id);
+      schema.checkedAt = Date.now();
+      own = schema.versions.find((version) => version.subject === event.type);
+    }
     if (!own) {
       const holders = schema.versions.map((version) => version.subject).join(', ') || 'no subject';
       throw new UndecodableDataError(
