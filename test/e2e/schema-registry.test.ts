@@ -282,7 +282,10 @@ describe('with a schema registry (real Apicurio, KafkaSQL on the test broker)', 
           type: 'record',
           name: 'tagged',
           namespace: 'com.example.test',
-          fields: [{ name: 'tags', type: { type: 'array', items: 'int' } }],
+          fields: [
+            { name: 'tags', type: { type: 'array', items: 'int' } },
+            { name: 'marks', type: { type: 'array', items: 'null' } },
+          ],
         }),
       }),
     });
@@ -293,8 +296,10 @@ describe('with a schema registry (real Apicurio, KafkaSQL on the test broker)', 
       header.writeInt32BE(id, 1);
       return Buffer.concat([header, Buffer.from(payload)]);
     };
-    // A block of 200 million ints (zig-zag varint 400,000,000), then the end of the array: ten bytes.
+    // A block of 200 million ints (zig-zag varint 400,000,000): six bytes after the wire header.
     const hugeCount = wire(taggedId, [0x80, 0x88, 0xde, 0xbe, 0x01, 0]);
+    // No tags, then 20 million nulls: items of size zero, which avsc decodes and keeps (160 MB of array).
+    const zeroSized = wire(taggedId, [0, 0x80, 0xb4, 0x89, 0x13, 0]);
     const headers = (id: string, type: string) => ({
       ce_specversion: '1.0',
       ce_id: id,
@@ -316,8 +321,9 @@ describe('with a schema registry (real Apicurio, KafkaSQL on the test broker)', 
       topic,
       messages: [
         { key: 'k', value: hugeCount, headers: headers('crafted-count', tagged) },
-        // Bytes of the tagged schema under the payment type: decoded with its own schema, never the id's.
-        { key: 'k', value: wire(taggedId, [2, 2, 0]), headers: headers('crafted-foreign', PAYMENT) },
+        { key: 'k', value: zeroSized, headers: headers('crafted-nulls', tagged) },
+        // Valid bytes of the tagged schema under the payment type: its own schema or none, never the id's.
+        { key: 'k', value: wire(taggedId, [2, 2, 0, 0]), headers: headers('crafted-foreign', PAYMENT) },
       ],
     });
     await kafka.disconnect();
@@ -327,7 +333,7 @@ describe('with a schema registry (real Apicurio, KafkaSQL on the test broker)', 
     await waitFor('the event after the crafted ones handled', () => handledById('after-crafted'), {
       timeoutMs: 60_000,
     });
-    await waitFor('two more dead letters', async () => (await topicRecordCount(dlq)) >= deadLettersBefore + 2);
+    await waitFor('three more dead letters', async () => (await topicRecordCount(dlq)) >= deadLettersBefore + 3);
     const letters = await readTopic(dlq);
     const reasonOf = (id: string) => letters.find((record) => record.headers.ce_id === id)?.headers;
     expect(reasonOf('crafted-count')).toMatchObject({
@@ -337,12 +343,17 @@ describe('with a schema registry (real Apicurio, KafkaSQL on the test broker)', 
       ),
       [DEAD_LETTER_HEADERS.attempts]: '1',
     });
+    expect(reasonOf('crafted-nulls')).toMatchObject({
+      [DEAD_LETTER_HEADERS.errorName]: 'UndecodableDataError',
+      [DEAD_LETTER_HEADERS.errorMessage]: expect.stringContaining('(a block of 20000000)'),
+    });
     expect(reasonOf('crafted-foreign')).toMatchObject({
       [DEAD_LETTER_HEADERS.errorName]: 'UndecodableDataError',
       [DEAD_LETTER_HEADERS.errorMessage]: `the record's schema id ${taggedId} is not a schema of its type ${PAYMENT} (it belongs to ${tagged})`,
     });
     expect(handledById('crafted-count')).toBeUndefined();
     expect(handledById('crafted-foreign')).toBeUndefined();
+    expect(handledById('crafted-nulls')).toBeUndefined();
     expect(handledById('before-crafted')!.event.data).toEqual({ ...payment(20), provider: null });
     expect(handledById('after-crafted')!.event.data).toEqual({ ...payment(21), provider: null });
   });
