@@ -272,7 +272,7 @@ describe('with a schema registry (real Apicurio, KafkaSQL on the test broker)', 
     });
   });
 
-  it("a crafted Avro record (a huge array count, or another type's schema id) is dead-lettered with its reason; the group keeps consuming and loses nothing else", async () => {
+  it("a crafted Avro record (a huge array count, millions of zero-size items, or another type's schema id) is dead-lettered with its reason; the group keeps consuming and loses nothing else", async () => {
     const tagged = 'com.example.test.tagged';
     const registered = await fetch(`${registry.url}/subjects/${tagged}/versions`, {
       method: 'POST',
