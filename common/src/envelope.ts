@@ -48,6 +48,20 @@ const OCTET_STREAM = 'application/octet-stream';
 const EMPTY = Buffer.alloc(0);
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json(?:\s*;.*)?$/i;
 
+/**
+ * The CloudEvents Auth Context extension: who sent the event. With API keys on, the producer sets
+ * `authtype` to `api_key` and `authid` to the key's id (a short hash, never the key); a client can
+ * set none of them, so `authid` tells callers apart wherever an event's identity matters.
+ */
+export const AUTH_CONTEXT_EXTENSIONS = { type: 'authtype', id: 'authid', claims: 'authclaims' } as const;
+
+/** `application/avro`: data in the Confluent wire format, which only the producer writes. */
+const AVRO_MEDIA_TYPE = /^application\/avro(?:\s*;.*)?$/i;
+
+export function isAvroMediaType(contentType: string | undefined): boolean {
+  return contentType !== undefined && AVRO_MEDIA_TYPE.test(contentType.trim());
+}
+
 export class EnvelopeError extends Error {
   override readonly name: string = 'EnvelopeError';
   /** A record that cannot be read will not become readable by retrying. */

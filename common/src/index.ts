@@ -12,3 +12,4 @@ export * from './telemetry';
 export * from './topics';
 export * from './timeout';
 export * from './schema-registry';
+export * from './avro-bounds';

@@ -37,7 +37,7 @@ export const consumerConfigShape = {
   SESSION_TIMEOUT_MS: env.int('Kafka group session timeout.', 30_000, { min: 6000 }),
   HEARTBEAT_INTERVAL_MS: env.int('Kafka group heartbeat interval.', 3000, { min: 100 }),
   DEDUPE_WINDOW_SIZE: env.int(
-    'Events (by source and id) remembered after processing, to drop duplicates of them (0: no de-duplication).',
+    'Events (by caller, source and id) remembered after processing, to drop duplicates of them (0: no de-duplication).',
     100_000,
     { max: 10_000_000 },
   ),

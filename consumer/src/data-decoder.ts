@@ -1,9 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Type } from 'avsc';
 import {
+  checkAvroBounds,
   EnvelopeError,
   errorMessage,
+  isAvroMediaType,
   SchemaNotFoundError,
   SchemaRegistryUnavailableError,
+  WIRE_HEADER_BYTES,
   wireSchemaId,
   type CloudEvent,
   type Logger,
@@ -20,15 +24,20 @@ export interface DataSchemaRef {
   version: number;
 }
 
+/** A schema id as the registry holds it: where it is registered, and its avsc type. */
+interface KnownSchema {
+  id: number;
+  versions: Array<{ subject: string; version: number }>;
+  type: Type;
+  /** When `versions` was read; a mismatch reads it again at most once per RECHECK_SUBJECTS_MS. */
+  checkedAt: number;
+}
+
+const RECHECK_SUBJECTS_MS = 10_000;
+
 /** A record whose data cannot be decoded: its bytes are not what they claim, or its schema does not exist. */
 export class UndecodableDataError extends EnvelopeError {
   override readonly name: string = 'UndecodableDataError';
-}
-
-const AVRO_MEDIA_TYPE = /^application\/avro(?:\s*;.*)?$/i;
-
-export function isAvroMediaType(contentType: string | undefined): boolean {
-  return contentType !== undefined && AVRO_MEDIA_TYPE.test(contentType);
 }
 
 export interface DataDecoder {
@@ -36,7 +45,8 @@ export interface DataDecoder {
    * Replaces the Avro data of an event (content-type application/avro, Confluent wire format)
    * with the plain object it encodes and says which schema that was; other events are left as
    * they are (undefined). Throws UndecodableDataError (not retriable) for bytes that do not
-   * decode or a schema id the registry does not have. While the registry cannot be reached it
+   * decode, would decode to more than their size allows (see checkAvroBounds), or name a schema
+   * id the registry does not have or does not hold under the event's type. While the registry cannot be reached it
    * waits, retrying with backoff, until it answers or `signal` aborts.
    */
   decode(
@@ -63,10 +73,10 @@ export function createDataDecoder({
   maxDelayMs,
 }: DataDecoderOptions): DataDecoder {
   const log = logger.child({ component: 'schema-registry' });
-  /** Schema ids known, with where they are; a schema never changes under its id. */
-  const known = new Map<number, DataSchemaRef>();
+  /** Schema ids known, with the subjects and versions that hold them; a schema never changes under its id. */
+  const known = new Map<number, KnownSchema>();
 
-  const schemaOf = async (id: number): Promise<DataSchemaRef> => {
+  const schemaOf = async (id: number): Promise<KnownSchema> => {
     const cached = known.get(id);
     if (cached) {
       metrics.lookups.inc({ outcome: 'hit' });
@@ -75,13 +85,10 @@ export function createDataDecoder({
     try {
       const [{ format }, versions] = await Promise.all([client.schema(id), client.schemaVersions(id)]);
       if (format !== 'avro') throw new UndecodableDataError(`schema ${id} is a ${format} schema, not Avro`);
-      // Fetched into the codec's cache, so the decoding needs no call.
-      await client.avroType(id);
-      const first = versions[0];
-      const ref: DataSchemaRef = { id, subject: first?.subject ?? '', version: first?.version ?? 0 };
-      known.set(id, ref);
+      const schema: KnownSchema = { id, versions, type: await client.avroType(id), checkedAt: Date.now() };
+      known.set(id, schema);
       metrics.lookups.inc({ outcome: 'miss' });
-      return ref;
+      return schema;
     } catch (error) {
       metrics.lookups.inc({ outcome: 'error' });
       if (error instanceof SchemaNotFoundError) {
@@ -95,20 +102,37 @@ export function createDataDecoder({
     const id = wireSchemaId(value);
     if (id === undefined) {
       throw new UndecodableDataError(
-        value.length < 5
+        value.length < WIRE_HEADER_BYTES
           ? `the Avro value has ${value.length} bytes, fewer than the 5 of the wire format's header`
           : `the Avro value starts with byte ${value[0]}, not the wire format's magic byte 0`,
       );
     }
-    const ref = await schemaOf(id);
+    const schema = await schemaOf(id);
+    // Only a schema of the event's own type: the id is the record's word, and any other schema
+    // (one with an array, say) would read its bytes as something else entirely.
+    let own = schema.versions.find((version) => version.subject === event.type);
+    if (!own && schema.checkedAt < Date.now() - RECHECK_SUBJECTS_MS) {
+      // The same schema may have been registered under this type since it was fetched.
+      schema.versions = await client.schemaVersions(id);
+      schema.checkedAt = Date.now();
+      own = schema.versions.find((version) => version.subject === event.type);
+    }
+    if (!own) {
+      const holders = schema.versions.map((version) => version.subject).join(', ') || 'no subject';
+      throw new UndecodableDataError(
+        `the record's schema id ${id} is not a schema of its type ${event.type} (it belongs to ${holders})`,
+      );
+    }
+    const payload = value.subarray(WIRE_HEADER_BYTES);
     try {
-      event.data = plain(await client.decode(value));
+      checkAvroBounds(schema.type, payload);
+      event.data = plain(schema.type.fromBuffer(payload));
     } catch (error) {
       throw new UndecodableDataError(`the value does not decode with schema ${id}: ${errorMessage(error)}`, {
         cause: error,
       });
     }
-    return ref;
+    return { id, subject: own.subject, version: own.version };
   };
 
   return {

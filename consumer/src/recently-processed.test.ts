@@ -12,6 +12,16 @@ describe('the window of recently processed events', () => {
     expect(window.has({ source: 'x', id: ':1y' })).toBe(false);
   });
 
+  it('tells callers apart by the authid the producer stamped, so one cannot pass for another', () => {
+    const window = createRecentlyProcessed({ maxEntries: 10, maxAgeMs: 0 });
+    window.add({ source: 'a', id: '1', extensions: { authid: 'mallory' } });
+    expect(window.has({ source: 'a', id: '1', extensions: { authid: 'mallory' } })).toBe(true);
+    expect(window.has({ source: 'a', id: '1', extensions: { authid: 'alice' } })).toBe(false);
+    expect(window.has({ source: 'a', id: '1' })).toBe(false);
+    window.add({ source: '1:a', id: '1' });
+    expect(window.has({ source: 'a', id: '1', extensions: { authid: '1:a' } })).toBe(false);
+  });
+
   it('holds at most maxEntries events, forgetting the oldest first', () => {
     const window = createRecentlyProcessed({ maxEntries: 3, maxAgeMs: 0 });
     for (const id of ['1', '2', '3', '4']) window.add({ source: 's', id });

@@ -1,8 +1,12 @@
 import { LRUCache } from 'lru-cache';
-import type { CloudEvent } from '@event-pipeline/common';
+import { AUTH_CONTEXT_EXTENSIONS, type CloudEvent } from '@event-pipeline/common';
 
-/** What identifies an event in CloudEvents: `source` and `id` together. */
-export type EventIdentity = Pick<CloudEvent, 'source' | 'id'>;
+/**
+ * What identifies an event in CloudEvents: `source` and `id` together, both chosen by the
+ * client; and, with API keys on, the caller the producer stamped (`authid`), so that one caller
+ * cannot make another's events look like duplicates of its own.
+ */
+export type EventIdentity = Pick<CloudEvent, 'source' | 'id' | 'extensions'>;
 
 export interface RecentlyProcessedOptions {
   /** Most events remembered; past it the oldest is forgotten first. Bounds the memory. */
@@ -31,8 +35,11 @@ export interface RecentlyProcessed {
   readonly size: number;
 }
 
-// Length-prefixed, so that no (source, id) pair can collide with another whatever they contain.
-const keyOf = ({ source, id }: EventIdentity): string => `${source.length}:${source}${id}`;
+// Length-prefixed, so that no (caller, source, id) can collide with another whatever they contain.
+const keyOf = ({ source, id, extensions }: EventIdentity): string => {
+  const caller = extensions?.[AUTH_CONTEXT_EXTENSIONS.id] ?? '';
+  return `${caller.length}:${caller}${source.length}:${source}${id}`;
+};
 
 export function createRecentlyProcessed({ maxEntries, maxAgeMs, now }: RecentlyProcessedOptions): RecentlyProcessed {
   if (!Number.isInteger(maxEntries) || maxEntries < 1) {

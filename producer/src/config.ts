@@ -63,7 +63,7 @@ export const producerConfigSchema = z
       "Base URL of the schema registry's Confluent API (Apicurio: http://host:8081/apis/ccompat/v7); when set, the registry is the one source of event schemas and SCHEMAS_DIR is not read.",
     ),
     SCHEMA_REGISTRY_REFRESH_MS: env.int(
-      'How often the registry is asked again for every known type and the list of subjects: the bound on seeing a new version or type.',
+      'How often the list of subjects in the registry, and every subject in it, is read again: the bound on seeing a new type or version (a type the list does not name costs no call).',
       30_000,
       { min: 100 },
     ),

@@ -187,6 +187,110 @@ describe('invalid events', () => {
     await request(server).post('/events').set('content-type', 'application/cloudevents+json').send('[]').expect(400);
   });
 
+  it.each([
+    ['id', { ...structured, id: 'ce-\u001b[2J' }, /control characters/],
+    ['source', { ...structured, source: '/shop\r' }, /control characters/],
+    ['type', { ...structured, type: 'order\u0085created' }, /control characters/],
+    ['subject', { ...structured, subject: 'order-\ud800' }, /unpaired surrogate/],
+    ['tenant', { ...structured, tenant: 'acme\u0000' }, /control characters/],
+    ['priority', { ...structured, priority: 2 ** 53 }, /beyond ±\(2\^53-1\)/],
+  ])('refuses, with 400 naming it, a %s outside what CloudEvents allows', async (attribute, event, message) => {
+    const { server, published } = appWith();
+    const response = await request(server)
+      .post('/events')
+      .set('content-type', 'application/cloudevents+json')
+      .send(JSON.stringify(event))
+      .expect(400);
+    expect(response.body.errors).toEqual([
+      expect.objectContaining({ attribute, pointer: `/${attribute}`, message: expect.stringMatching(message) }),
+    ]);
+    expect(published).toEqual([]);
+  });
+
+  it('refuses a control character or an unpaired surrogate percent-decoded from a ce- header, and a plain event with one', async () => {
+    const { server, published } = appWith();
+    const binary = await request(server)
+      .post('/events')
+      .set({
+        'ce-specversion': '1.0',
+        'ce-id': 'a%1B%5B2J',
+        'ce-source': '/x',
+        'ce-type': 't',
+        'ce-tenant': '%C2%9B31m',
+      })
+      .set('content-type', 'application/json')
+      .send('{}')
+      .expect(400);
+    expect(binary.body.errors.map((error: { header?: string; attribute: string }) => error.header).sort()).toEqual([
+      'ce-id',
+      'ce-tenant',
+    ]);
+    // An integer past 2^53 in a JSON attribute: JSON.parse has rounded it already, so it is refused, not stored.
+    const plain = await request(server)
+      .post('/events')
+      .set('content-type', 'application/json')
+      .send('{"type":"t","id":"x\\u0007"}')
+      .expect(400);
+    expect(plain.body.errors).toEqual([expect.objectContaining({ pointer: '/id' })]);
+    const big = await request(server)
+      .post('/events')
+      .set('content-type', 'application/cloudevents+json')
+      .send('{"specversion":"1.0","id":"a","source":"/x","type":"t","seq":9007199254740993}')
+      .expect(400);
+    expect(big.body.errors).toEqual([expect.objectContaining({ attribute: 'seq' })]);
+    expect(published).toEqual([]);
+  });
+
+  it('refuses more extensions than an event may carry, in one error', async () => {
+    const { server } = appWith();
+    const many = Object.fromEntries(Array.from({ length: 33 }, (_, index) => [`x${index}`, 'v']));
+    const response = await request(server)
+      .post('/events')
+      .set('content-type', 'application/cloudevents+json')
+      .send(JSON.stringify({ ...structured, tenant: undefined, priority: undefined, ...many }))
+      .expect(400);
+    expect(response.body.errors).toEqual([
+      { pointer: '', message: 'an event has at most 32 extension attributes; this one has 33' },
+    ]);
+    const fits = Object.fromEntries(Array.from({ length: 32 }, (_, index) => [`x${index}`, 'v']));
+    await request(server)
+      .post('/events')
+      .set('content-type', 'application/cloudevents+json')
+      .send(JSON.stringify({ ...structured, tenant: undefined, priority: undefined, ...fits }))
+      .expect(202);
+  });
+
+  it('refuses Avro a client encoded, in binary mode and as data_base64: only the API writes application/avro', async () => {
+    const { server, published } = appWith();
+    const binary = await request(server)
+      .post('/events')
+      .set({ 'ce-specversion': '1.0', 'ce-id': 'a', 'ce-source': '/x', 'ce-type': 'com.example.payment.authorized' })
+      .set('content-type', 'application/avro')
+      .send(Buffer.from([0, 0, 0, 0, 1, 0xfe, 0xff, 0xff, 0xff, 0x0f]))
+      .expect(400);
+    expect(binary.body.errors).toEqual([
+      expect.objectContaining({ attribute: 'datacontenttype', header: 'content-type' }),
+    ]);
+    const structuredAvro = await request(server)
+      .post('/events')
+      .set('content-type', 'application/cloudevents+json')
+      .send(
+        JSON.stringify({
+          specversion: '1.0',
+          id: 'b',
+          source: '/x',
+          type: 'no.schema',
+          datacontenttype: 'Application/Avro; v=1',
+          data_base64: 'AAAAAAH+////Dw==',
+        }),
+      )
+      .expect(400);
+    expect(structuredAvro.body.errors).toEqual([
+      expect.objectContaining({ attribute: 'datacontenttype', pointer: '/datacontenttype' }),
+    ]);
+    expect(published).toEqual([]);
+  });
+
   it('answers 415 for text/plain without ce- headers, listing the accepted types', async () => {
     const { server } = appWith();
     const response = await request(server).post('/events').set('content-type', 'text/plain').send('hello').expect(415);
@@ -296,6 +400,28 @@ describe('Idempotency-Key', () => {
         .set('idempotency-key', 'k')
         .send({ type: 'a' });
     expect((await send(KEY).expect(202)).body.ids).not.toEqual((await send(`${KEY}-2`).expect(202)).body.ids);
+  });
+
+  it('stamps the caller (authtype, authid: the key id, never the key) on every event, and refuses a client that sets them', async () => {
+    const { server, events } = appWith({ apiKeys: new ApiKeys([KEY, `${KEY}-2`]) });
+    const send = (apiKey: string, body: object) =>
+      request(server).post('/events').set('authorization', `Bearer ${apiKey}`).send(body);
+    await send(KEY, [{ type: 'a' }, { type: 'b' }]).expect(202);
+    await send(`${KEY}-2`, { type: 'a' }).expect(202);
+    const stamped = events().map((event) => event.extensions);
+    expect(stamped[0]).toEqual({ authtype: 'api_key', authid: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    expect(stamped[1]).toEqual(stamped[0]);
+    expect(stamped[2]?.authid).not.toBe(stamped[0]?.authid);
+    expect(JSON.stringify(stamped)).not.toContain(KEY);
+    for (const forged of ['authid', 'authtype', 'authclaims']) {
+      const refused = await request(server)
+        .post('/events')
+        .set('authorization', `Bearer ${KEY}`)
+        .set('content-type', 'application/cloudevents+json')
+        .send(JSON.stringify({ ...structured, [forged]: 'x' }))
+        .expect(400);
+      expect(refused.body.errors).toEqual([expect.objectContaining({ attribute: forged })]);
+    }
   });
 
   it('without API keys gives the same ids to a retry from another client address', async () => {

@@ -517,4 +517,48 @@ describe('dlq: inspect and redrive dead letters', () => {
     }
     expect(await topicRecordCount(topic)).toBe(before);
   });
+
+  it('prints what another writer put in a dead letter with its control characters escaped, in list and show', async () => {
+    // Not through the producer, which refuses such attributes: any writer of the topic could.
+    const producer = testKafka().producer();
+    await producer.connect();
+    await producer.send({
+      topic: dlq,
+      messages: [
+        {
+          key: 'k',
+          value: Buffer.from('{}'),
+          headers: {
+            ce_specversion: '1.0',
+            ce_id: 'hostile-1',
+            ce_source: '/x\u001b]0;owned\u0007',
+            ce_type: 'evil\u001b[2J\u009b31m',
+            'content-type': 'application/json',
+            'dlq.error.name': 'Error',
+            'dlq.error.message': 'fine\rforged line',
+            'dlq.attempts': '1',
+            'dlq.original.topic': topic,
+            'dlq.failed.at': new Date().toISOString(),
+          },
+        },
+      ],
+    });
+    await producer.disconnect();
+    const shown = await runDlq('show', '--id', 'hostile-1');
+    expect(shown.code).toBe(0);
+    const listed = await runDlq('list', '--id', 'hostile-1');
+    expect(listed.code).toBe(0);
+    const json = await runDlq('show', '--id', 'hostile-1', '--json');
+    const controls = (output: string) =>
+      [...output].filter((character) => {
+        const code = character.codePointAt(0)!;
+        return (code < 0x20 && code !== 0x0a) || (code >= 0x7f && code <= 0x9f);
+      });
+    for (const output of [shown.stdout, listed.stdout, json.stdout]) expect(controls(output)).toEqual([]);
+    expect(shown.stdout).toContain('evil\\u001b[2J\\u009b31m');
+    expect(shown.stdout).toContain('fine\\u000dforged line');
+    expect(listed.stdout).toContain('evil\\u001b[2J\\u009b31m');
+    const [deadLetter] = JSON.parse(json.stdout) as Array<{ event: { type: string; source: string } }>;
+    expect(deadLetter!.event).toMatchObject({ type: 'evil\u001b[2J\u009b31m', source: '/x\u001b]0;owned\u0007' });
+  });
 });

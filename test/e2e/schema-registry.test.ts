@@ -272,6 +272,119 @@ describe('with a schema registry (real Apicurio, KafkaSQL on the test broker)', 
     });
   });
 
+  it("a crafted Avro record (a huge array count, millions of zero-size items, or another type's schema id) is dead-lettered with its reason; the group keeps consuming and loses nothing else", async () => {
+    const tagged = 'com.example.test.tagged';
+    const registered = await fetch(`${registry.url}/subjects/${tagged}/versions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+      body: JSON.stringify({
+        schema: JSON.stringify({
+          type: 'record',
+          name: 'tagged',
+          namespace: 'com.example.test',
+          fields: [
+            { name: 'tags', type: { type: 'array', items: 'int' } },
+            { name: 'marks', type: { type: 'array', items: 'null' } },
+          ],
+        }),
+      }),
+    });
+    expect(registered.status).toBe(200);
+    const { id: taggedId } = (await registered.json()) as { id: number };
+    const wire = (id: number, payload: number[]) => {
+      const header = Buffer.alloc(5);
+      header.writeInt32BE(id, 1);
+      return Buffer.concat([header, Buffer.from(payload)]);
+    };
+    // A block of 200 million ints (zig-zag varint 400,000,000): six bytes after the wire header.
+    const hugeCount = wire(taggedId, [0x80, 0x88, 0xde, 0xbe, 0x01, 0]);
+    // No tags, then 20 million nulls: items of size zero, which avsc decodes and keeps (160 MB of array).
+    const zeroSized = wire(taggedId, [0, 0x80, 0xb4, 0x89, 0x13, 0]);
+    const headers = (id: string, type: string) => ({
+      ce_specversion: '1.0',
+      ce_id: id,
+      ce_source: 'urn:attacker',
+      ce_type: type,
+      'content-type': 'application/avro',
+    });
+    const before = await postJson(producer.url, {
+      id: 'before-crafted',
+      subject: 'k',
+      type: PAYMENT,
+      data: payment(20),
+    });
+    expect(before.status).toBe(202);
+    const deadLettersBefore = await topicRecordCount(dlq);
+    const kafka = testKafka().producer();
+    await kafka.connect();
+    await kafka.send({
+      topic,
+      messages: [
+        { key: 'k', value: hugeCount, headers: headers('crafted-count', tagged) },
+        { key: 'k', value: zeroSized, headers: headers('crafted-nulls', tagged) },
+        // Valid bytes of the tagged schema under the payment type: its own schema or none, never the id's.
+        { key: 'k', value: wire(taggedId, [2, 2, 0, 0]), headers: headers('crafted-foreign', PAYMENT) },
+      ],
+    });
+    await kafka.disconnect();
+    const after = await postJson(producer.url, { id: 'after-crafted', subject: 'k', type: PAYMENT, data: payment(21) });
+    expect(after.status).toBe(202);
+
+    await waitFor('the event after the crafted ones handled', () => handledById('after-crafted'), {
+      timeoutMs: 60_000,
+    });
+    await waitFor('three more dead letters', async () => (await topicRecordCount(dlq)) >= deadLettersBefore + 3);
+    const letters = await readTopic(dlq);
+    const reasonOf = (id: string) => letters.find((record) => record.headers.ce_id === id)?.headers;
+    expect(reasonOf('crafted-count')).toMatchObject({
+      [DEAD_LETTER_HEADERS.errorName]: 'UndecodableDataError',
+      [DEAD_LETTER_HEADERS.errorMessage]: expect.stringMatching(
+        new RegExp(`^the value does not decode with schema ${taggedId}: the value asks for more array items`),
+      ),
+      [DEAD_LETTER_HEADERS.attempts]: '1',
+    });
+    expect(reasonOf('crafted-nulls')).toMatchObject({
+      [DEAD_LETTER_HEADERS.errorName]: 'UndecodableDataError',
+      [DEAD_LETTER_HEADERS.errorMessage]: expect.stringContaining('(a block of 20000000)'),
+    });
+    expect(reasonOf('crafted-foreign')).toMatchObject({
+      [DEAD_LETTER_HEADERS.errorName]: 'UndecodableDataError',
+      [DEAD_LETTER_HEADERS.errorMessage]: `the record's schema id ${taggedId} is not a schema of its type ${PAYMENT} (it belongs to ${tagged})`,
+    });
+    expect(handledById('crafted-count')).toBeUndefined();
+    expect(handledById('crafted-foreign')).toBeUndefined();
+    expect(handledById('crafted-nulls')).toBeUndefined();
+    expect(handledById('before-crafted')!.event.data).toEqual({ ...payment(20), provider: null });
+    expect(handledById('after-crafted')!.event.data).toEqual({ ...payment(21), provider: null });
+  });
+
+  it('a request of 1,000 new types makes no registry call (the subject list answers), and names the registry refuses get 202', async () => {
+    const junkTopic = uniqueName('junk-types');
+    // A refresh far off, so that every call counted is one the requests made.
+    const quiet = await startProducer({
+      EVENTS_TOPIC: junkTopic,
+      SCHEMA_REGISTRY_URL: registry.url,
+      SCHEMA_REGISTRY_REFRESH_MS: '600000',
+    });
+    try {
+      expect((await fetch(`${quiet.url}/schemas`)).status).toBe(200);
+      const callsBefore = registryCalls(await (await fetch(`${quiet.url}/metrics`)).text());
+      const junk = Array.from({ length: 1000 }, (_, index) => ({ type: `com.example.junk.${index}`, data: {} }));
+      expect((await postJson(quiet.url, junk)).status).toBe(202);
+      // Names Apicurio refuses as artifact ids: they were a 500 when looked up one by one.
+      for (const type of ['.', ' test ', '..', 'a/b', '%2e']) {
+        const response = await postJson(quiet.url, { type, data: {} });
+        expect({ type, status: response.status }).toEqual({ type, status: 202 });
+      }
+      // A known type is still checked against its schema.
+      expect((await postJson(quiet.url, { type: PAYMENT, data: { paymentId: 1 } })).status).toBe(422);
+      const callsAfter = registryCalls(await (await fetch(`${quiet.url}/metrics`)).text());
+      expect(callsAfter - callsBefore).toBe(0);
+    } finally {
+      await quiet.stop();
+    }
+  });
+
   it('with the registry stopped: cached types get 202 and are processed, an unknown type gets 503; the consumer waits instead of dead-lettering', async () => {
     const deadLettersBefore = await topicRecordCount(dlq);
     const v1 = (await (await fetch(`${registry.url}/subjects/${PAYMENT}/versions/1`)).json()) as { id: number };
@@ -332,6 +445,14 @@ describe('with a schema registry (real Apicurio, KafkaSQL on the test broker)', 
     });
   });
 });
+
+/** Calls the producer made to the registry, every operation together. */
+function registryCalls(exposition: string): number {
+  return exposition
+    .split('\n')
+    .filter((line) => line.startsWith('events_schema_registry_request_duration_seconds_count'))
+    .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+}
 
 /** The record values as bytes, by event id (readTopic gives them as text). */
 async function rawValues(topic: string): Promise<Map<string, Buffer>> {

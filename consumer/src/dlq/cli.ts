@@ -1,10 +1,11 @@
 // The `dlq` command: consumer/bin/dlq.js runs it with the telemetry bootstrap preloaded.
 import { errorMessage, flushTelemetry } from '@event-pipeline/common';
 import { EXIT, runDlq, type Io } from './main';
+import { printableOutput } from './printable';
 
 const io: Io = {
-  out: (text) => process.stdout.write(`${text}\n`),
-  err: (text) => process.stderr.write(`${text}\n`),
+  out: (text) => process.stdout.write(`${printableOutput(text)}\n`),
+  err: (text) => process.stderr.write(`${printableOutput(text)}\n`),
   progress: process.stderr.isTTY ? (text) => process.stderr.write(text) : undefined,
 };
 

@@ -1,6 +1,7 @@
 import Table from 'cli-table3';
 import { DEAD_LETTER_HEADER_PREFIX } from '../dead-letter-headers';
 import { positionOf, totalAttempts, type DeadLetter } from './dead-letter';
+import { printable } from './printable';
 
 export interface Count {
   count: number;
@@ -80,14 +81,14 @@ const shorten = (text: string, length: number): string =>
 export function renderSummary(summary: DeadLetterSummary, selection: string): string {
   if (summary.total === 0) return `no dead letter in ${summary.topic} matches ${selection}`;
   const byType = table(['event type', 'count', 'oldest', 'newest']);
-  for (const row of summary.byType) byType.push([row.type, row.count, row.oldest, row.newest]);
+  for (const row of summary.byType) byType.push([printable(row.type), row.count, row.oldest, row.newest]);
   const byError = table(['error', 'count', 'oldest', 'newest']);
   for (const row of summary.byError) {
-    byError.push([shorten(`${row.name}: ${row.message}`, 80), row.count, row.oldest, row.newest]);
+    byError.push([shorten(printable(`${row.name}: ${row.message}`), 80), row.count, row.oldest, row.newest]);
   }
   const byPartition = table(['original topic/partition', 'count', 'oldest', 'newest']);
   for (const row of summary.byOriginalPartition) {
-    byPartition.push([`${row.topic}/${row.partition ?? '?'}`, row.count, row.oldest, row.newest]);
+    byPartition.push([printable(`${row.topic}/${row.partition ?? '?'}`), row.count, row.oldest, row.newest]);
   }
   return [
     `${summary.total} dead letter(s) in ${summary.topic} (${selection}), dead-lettered from ${summary.oldest} to ${summary.newest}`,
@@ -130,7 +131,8 @@ export function renderDeadLetter(deadLetter: DeadLetter): string {
   const lines = [`── ${details.position}`];
   const field = (name: string, value: unknown): void => {
     if (value !== undefined && value !== null) {
-      lines.push(`  ${name.padEnd(24)} ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+      const text = typeof value === 'string' ? value : JSON.stringify(value);
+      lines.push(`  ${printable(name).padEnd(24)} ${printable(text)}`);
     }
   };
   const { event } = deadLetter;

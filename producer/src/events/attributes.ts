@@ -1,5 +1,6 @@
 import { fullFormats } from 'ajv-formats/dist/formats';
 import { z } from 'zod';
+import { AUTH_CONTEXT_EXTENSIONS } from '@event-pipeline/common';
 
 /*
  * The one declaration of the event attributes this API takes: their types, lengths, formats,
@@ -19,13 +20,35 @@ function matchesFormat(format: Format, value: string): boolean {
   return check instanceof RegExp ? check.test(value) : (check as (value: string) => boolean)(value);
 }
 
+/*
+ * CloudEvents 1.0 (type system, String) excludes the control characters U+0000-U+001F and
+ * U+007F-U+009F, and unpaired surrogates. Kafka headers are UTF-8, where an unpaired surrogate
+ * becomes U+FFFD: two different ids would then be one, and the id answered in the 202 would not
+ * be the id stored. Control characters reach logs and an operator's terminal (`dlq show`).
+ */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+// With the u flag a pair is one code point, so only an unpaired surrogate is a Cs code point.
+const UNPAIRED_SURROGATE = /\p{Cs}/u;
+export const CONTROL_CHARACTER_MESSAGE = 'must not contain control characters (U+0000-U+001F, U+007F-U+009F)';
+export const UNPAIRED_SURROGATE_MESSAGE = 'must not contain an unpaired surrogate (it is not Unicode text)';
+
+/** The CloudEvents String rules, for any string-valued attribute or extension. */
+function cloudEventsString<T extends z.ZodString>(schema: T) {
+  return schema
+    .refine((value) => !CONTROL_CHARACTER.test(value), { message: CONTROL_CHARACTER_MESSAGE, abort: true })
+    .refine((value) => !UNPAIRED_SURROGATE.test(value), { message: UNPAIRED_SURROGATE_MESSAGE, abort: true });
+}
+
 /** A string attribute: not empty, at most `max` characters, and of `format` if one is named. */
 function text(description: string, max: number, format?: { name: Format; message: string }) {
-  const schema = z
-    .string({ error: (issue) => (issue.input === undefined ? 'is required' : `must be a string (${description})`) })
-    // Aborting here keeps an empty or over-long value to one error, and no format check of a huge string.
-    .min(1, { message: 'must not be empty', abort: true })
-    .max(max, { abort: true });
+  const schema = cloudEventsString(
+    z
+      .string({ error: (issue) => (issue.input === undefined ? 'is required' : `must be a string (${description})`) })
+      // Aborting here keeps an empty or over-long value to one error, and no format check of a huge string.
+      .min(1, { message: 'must not be empty', abort: true })
+      .max(max, { abort: true }),
+  );
   if (!format) return schema.meta({ description });
   return schema
     .refine((value) => matchesFormat(format.name, value), format.message)
@@ -91,7 +114,12 @@ export const EXCLUSIVE_DATA = ['data', 'data_base64'] as const;
 export const EXCLUSIVE_DATA_MESSAGE = 'an event has data or data_base64, not both';
 
 export const MAX_EXTENSION_LENGTH = 4096;
+/** Extension attributes one event may carry: each is a Kafka header, kept and copied at every hop. */
+export const MAX_EXTENSIONS = 32;
+export const MAX_EXTENSIONS_MESSAGE = `an event has at most ${MAX_EXTENSIONS} extension attributes`;
 const EXTENSION_VALUE_MESSAGE = `an extension is a string (at most ${MAX_EXTENSION_LENGTH}), an integer or a boolean`;
+const UNSAFE_INTEGER_MESSAGE =
+  'is an integer beyond ±(2^53-1), which JSON readers round (this one may already be); send it as a string';
 
 /**
  * The name of an extension attribute. `schemaurl` was the dataschema of CloudEvents 0.3: the SDK
@@ -103,10 +131,23 @@ export const extensionName = z
   .regex(/^(?!schemaurl$)/, 'is the CloudEvents 0.3 name of dataschema, which readers refuse on a 1.0 event');
 
 /** The value of an extension attribute; it travels on Kafka as a string header. */
+/** A string-valued extension, checked apart so that its own reason (not the union's) is reported. */
+export const extensionString = cloudEventsString(
+  z.string().max(MAX_EXTENSION_LENGTH, { message: EXTENSION_VALUE_MESSAGE, abort: true }),
+);
+
 export const extensionValue = z.union(
-  [z.string().max(MAX_EXTENSION_LENGTH, EXTENSION_VALUE_MESSAGE), z.boolean(), z.int()],
+  [
+    extensionString,
+    z.boolean(),
+    z.int({ error: (issue) => (Number.isInteger(issue.input) ? UNSAFE_INTEGER_MESSAGE : EXTENSION_VALUE_MESSAGE) }),
+  ],
   { error: EXTENSION_VALUE_MESSAGE },
 );
+
+/** Extensions only the server sets (the caller, with API keys on); a client's are refused, not overwritten. */
+export const SERVER_SET_EXTENSIONS: ReadonlySet<string> = new Set(Object.values(AUTH_CONTEXT_EXTENSIONS));
+export const SERVER_SET_MESSAGE = 'is set by the server (the CloudEvents Auth Context extension), never by a client';
 
 /** One event in the plain JSON mode. Unknown members are refused rather than dropped. */
 export const plainEventSchema = z.strictObject(plainEventShape);

@@ -1,6 +1,7 @@
 import {
   errorMessage,
   SchemaNotFoundError,
+  SchemaRegistryRefusedError,
   SchemaRegistryUnavailableError,
   type Logger,
   type RegisteredSchema,
@@ -21,47 +22,51 @@ export interface RegistrySchemasOptions {
   client: SchemaRegistryClient;
   metrics: SchemaRegistryMetrics;
   logger: Logger;
-  /** Every known type, and the list of subjects, is looked up again this often: the bound on seeing a new version. */
+  /** The list of subjects, and every subject in it, is read again this often: the bound on seeing a new type or version. */
   refreshMs: number;
-  /** Types found without a subject that are remembered (each until the next refresh). */
-  maxUnknownTypes?: number;
+  /** Registry calls under way at once for the look-ups of subjects (the list itself is one call). */
+  maxConcurrentLookups?: number;
 }
 
-/** A type as last seen in the registry: its versions, oldest first; none when it has no subject. */
+/** A type with a subject, as last seen in the registry: its versions, oldest first. */
 interface TypeEntry {
   versions: CompiledSchema[];
 }
 
 /**
- * The event schemas, from the registry: one subject per event type. A type is looked up the
- * first time an event of it comes (a miss) and kept (later events are hits, with no call);
- * every `refreshMs` a background pass lists the subjects and looks up every known type again,
- * so a new version or a new type is seen within that bound. When the registry cannot be
- * reached, the types already known keep their schemas, and a type not known yet cannot be
- * checked: forTypes throws SchemaRegistryUnavailableError (the API answers 503).
+ * The event schemas, from the registry: one subject per event type. Which types have a schema
+ * is answered from the registry's list of subjects, read once per pass: a type not in it has
+ * none, with no call, however many such types clients send (and whatever name: a name the
+ * registry would refuse is never sent to it). Every `refreshMs` a background pass reads the list
+ * and looks up the subjects in it, a few at a time, so a new type or version is seen within
+ * that bound. When the registry cannot be reached, the types already known keep their schemas;
+ * while the list cannot be read, a type not known cannot be checked: forTypes throws
+ * SchemaRegistryUnavailableError (the API answers 503).
  */
 export class RegistrySchemas implements SchemaCatalog {
   private readonly client: SchemaRegistryClient;
   private readonly metrics: SchemaRegistryMetrics;
   private readonly log: Logger;
   private readonly refreshMs: number;
-  private readonly maxUnknownTypes: number;
   private readonly types = new Map<string, TypeEntry>();
-  private readonly pending = new Map<string, Promise<TypeEntry>>();
+  private readonly pending = new Map<string, Promise<TypeEntry | undefined>>();
+  private readonly limit: <T>(work: () => Promise<T>) => Promise<T>;
   /** One compiler for the process: a compiled version is kept by its registry id. */
   private readonly ajv: Ajv2020 = createSchemaCompiler();
   private readonly compiled = new Map<number, CompiledSchema>();
   private snapshot = DataSchemas.empty();
+  /** The subjects the last pass listed; undefined while the list could not be read. */
+  private subjects: ReadonlySet<string> | undefined;
   private listed = false;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
 
-  constructor({ client, metrics, logger, refreshMs, maxUnknownTypes = 10_000 }: RegistrySchemasOptions) {
+  constructor({ client, metrics, logger, refreshMs, maxConcurrentLookups = 4 }: RegistrySchemasOptions) {
     this.client = client;
     this.metrics = metrics;
     this.log = logger.child({ component: 'schema-registry' });
     this.refreshMs = refreshMs;
-    this.maxUnknownTypes = maxUnknownTypes;
+    this.limit = concurrencyLimit(maxConcurrentLookups);
   }
 
   /** Starts the background refresh, with a first pass now (not waited for). */
@@ -78,15 +83,26 @@ export class RegistrySchemas implements SchemaCatalog {
   }
 
   async forTypes(types: ReadonlySet<string>): Promise<DataSchemas> {
+    const unknown = [...types].filter((type) => !this.types.has(type));
+    // The list is read again (one call, shared by concurrent requests) only while it is not known.
+    if (unknown.length > 0 && this.subjects === undefined) await this.refresh();
+    const subjects = this.subjects;
     const missing: string[] = [];
     for (const type of types) {
-      if (this.types.has(type)) this.metrics.lookups.inc({ outcome: 'hit' });
-      else missing.push(type);
+      if (this.types.has(type) || (subjects !== undefined && !subjects.has(type))) {
+        this.metrics.lookups.inc({ outcome: 'hit' });
+      } else missing.push(type);
     }
     if (missing.length > 0) {
       await Promise.all(
         missing.map(async (type) => {
           try {
+            if (subjects === undefined) {
+              throw new SchemaRegistryUnavailableError(
+                'the list of subjects could not be read from the schema registry',
+              );
+            }
+            // Listed but not looked up yet: the pass that listed it is looking it up now.
             await this.lookUp(type);
             this.metrics.lookups.inc({ outcome: 'miss' });
           } catch (error) {
@@ -108,13 +124,23 @@ export class RegistrySchemas implements SchemaCatalog {
     return this.snapshot;
   }
 
-  /** One pass: the list of subjects, then every subject and every type known. Never throws. */
+  /** One pass: the list of subjects, then every subject in it. Never throws. */
   refresh(): Promise<void> {
     this.refreshing ??= (async () => {
       try {
-        const subjects = await this.client.subjects();
-        const all = new Set([...subjects, ...this.types.keys()]);
-        await Promise.all([...all].map((type) => this.lookUp(type)));
+        let listed: string[];
+        try {
+          listed = await this.client.subjects();
+        } catch (error) {
+          this.subjects = undefined;
+          throw error;
+        }
+        this.subjects = new Set(listed);
+        this.forgetUnlisted(this.subjects);
+        const failures = (await Promise.allSettled(listed.map((type) => this.lookUp(type)))).filter(
+          (result) => result.status === 'rejected',
+        );
+        if (failures.length > 0) throw failures[0]!.reason;
         this.listed = true;
       } catch (error) {
         this.log.warn({ err: errorMessage(error) }, 'schema registry refresh failed; known schemas stay in use');
@@ -125,11 +151,11 @@ export class RegistrySchemas implements SchemaCatalog {
     return this.refreshing;
   }
 
-  /** Looks a type up in the registry (one call at a time per type) and keeps what it found. */
-  private lookUp(type: string): Promise<TypeEntry> {
+  /** Looks a subject up in the registry (one call at a time per subject, a few subjects at once) and keeps what it found. */
+  private lookUp(type: string): Promise<TypeEntry | undefined> {
     let lookup = this.pending.get(type);
     if (!lookup) {
-      lookup = this.fetchType(type)
+      lookup = this.limit(() => this.fetchType(type))
         .then((entry) => {
           this.keep(type, entry);
           return entry;
@@ -140,14 +166,30 @@ export class RegistrySchemas implements SchemaCatalog {
     return lookup;
   }
 
-  private async fetchType(type: string): Promise<TypeEntry> {
+  /** Types whose subject is gone (deleted in the registry) are schema-less from now on. */
+  private forgetUnlisted(subjects: ReadonlySet<string>): void {
+    let changed = false;
+    for (const type of this.types.keys()) {
+      if (!subjects.has(type)) changed = this.types.delete(type) || changed;
+    }
+    if (changed) this.snapshot = new DataSchemas([...this.types.values()].flatMap((known) => known.versions));
+  }
+
+  /** The versions of a subject; undefined when it has none (deleted since it was listed, or a name the registry refuses). */
+  private async fetchType(type: string): Promise<TypeEntry | undefined> {
     let numbers: number[];
     try {
       numbers = await this.client.versions(type);
     } catch (error) {
-      if (error instanceof SchemaNotFoundError) return { versions: [] };
+      if (error instanceof SchemaNotFoundError) return undefined;
+      if (error instanceof SchemaRegistryRefusedError) {
+        // A refusal of the name is an answer about it, not an outage: the type has no schema.
+        this.log.warn({ subject: type, err: errorMessage(error) }, 'schema registry refused a subject name');
+        return undefined;
+      }
       throw error;
     }
+    if (numbers.length === 0) return undefined;
     const known = new Map((this.types.get(type)?.versions ?? []).map((schema) => [schema.version, schema]));
     const versions: CompiledSchema[] = [];
     for (const number of numbers) {
@@ -202,18 +244,13 @@ export class RegistrySchemas implements SchemaCatalog {
     return compiled;
   }
 
-  private keep(type: string, entry: TypeEntry): void {
+  private keep(type: string, entry: TypeEntry | undefined): void {
     const before = this.types.get(type);
-    if (entry.versions.length === 0 && !before) {
-      // Types without a schema are remembered too, so their events cost no call; boundedly.
-      if ([...this.types.values()].filter((known) => known.versions.length === 0).length >= this.maxUnknownTypes) {
-        for (const [name, known] of this.types) {
-          if (known.versions.length === 0) {
-            this.types.delete(name);
-            break;
-          }
-        }
+    if (entry === undefined) {
+      if (before && this.types.delete(type)) {
+        this.snapshot = new DataSchemas([...this.types.values()].flatMap((known) => known.versions));
       }
+      return;
     }
     this.types.set(type, entry);
     const changed =
@@ -221,8 +258,8 @@ export class RegistrySchemas implements SchemaCatalog {
       before.versions.length !== entry.versions.length ||
       before.versions.some((schema, index) => schema !== entry.versions[index]);
     if (!changed) return;
-    if (entry.versions.length > 0) {
-      const latest = entry.versions[entry.versions.length - 1]!;
+    const latest = entry.versions[entry.versions.length - 1];
+    if (latest) {
       this.log.info(
         { subject: type, version: latest.version, schema_id: latest.registryId, format: latest.format },
         'schema in use',
@@ -230,4 +267,22 @@ export class RegistrySchemas implements SchemaCatalog {
     }
     this.snapshot = new DataSchemas([...this.types.values()].flatMap((known) => known.versions));
   }
+}
+
+/** Runs at most `max` pieces of work at once; the rest wait their turn in order. */
+function concurrencyLimit(max: number): <T>(work: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (work) => {
+    // A finished piece of work hands its slot straight to the next in line, so none is taken twice.
+    if (running >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await work();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
 }

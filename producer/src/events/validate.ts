@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { isAvroMediaType } from '@event-pipeline/common';
 import type { FieldError } from '../problem';
 import { problems } from '../problem';
 import {
@@ -6,7 +7,12 @@ import {
   EXCLUSIVE_DATA,
   EXCLUSIVE_DATA_MESSAGE,
   extensionName,
+  extensionString,
   extensionValue,
+  MAX_EXTENSIONS,
+  MAX_EXTENSIONS_MESSAGE,
+  SERVER_SET_EXTENSIONS,
+  SERVER_SET_MESSAGE,
   KNOWN_ATTRIBUTES,
   plainEventSchema,
 } from './attributes';
@@ -52,7 +58,10 @@ function fieldError(
 ): FieldError {
   return {
     ...(at.index !== undefined ? { index: at.index } : {}),
-    ...(at.pointer !== undefined ? { pointer: at.pointer + pointerOf(path) } : { header: `ce-${attribute}` }),
+    ...(at.pointer !== undefined
+      ? { pointer: at.pointer + pointerOf(path) }
+      : // Binary mode: the data's media type is the request's Content-Type, not a ce- header.
+        { header: attribute === 'datacontenttype' ? 'content-type' : `ce-${attribute}` }),
     attribute,
     message,
   };
@@ -137,13 +146,38 @@ export function checkCloudEvent(
     }
   }
   const extensions: Record<string, string> = {};
-  for (const [name, value] of Object.entries(attributes)) {
-    if (KNOWN_ATTRIBUTES.has(name)) continue;
+  const extensionNames = Object.keys(attributes).filter((name) => !KNOWN_ATTRIBUTES.has(name));
+  if (extensionNames.length > MAX_EXTENSIONS) {
+    // One error, not one per extension: a flood of them would otherwise be echoed back whole.
+    errors.push({
+      ...(at.index !== undefined ? { index: at.index } : {}),
+      ...(at.pointer !== undefined ? { pointer: at.pointer } : {}),
+      message: `${MAX_EXTENSIONS_MESSAGE}; this one has ${extensionNames.length}`,
+    });
+    return undefined;
+  }
+  for (const name of extensionNames) {
+    const value = attributes[name];
     const nameIssue = extensionName.safeParse(name).error?.issues[0];
-    const valueIssue = nameIssue ? undefined : extensionValue.safeParse(value).error?.issues[0];
-    const issue = nameIssue ?? valueIssue;
-    if (issue) errors.push(fieldError(at, name, issue.message));
+    const reserved = nameIssue ? undefined : SERVER_SET_EXTENSIONS.has(name);
+    const valueIssue =
+      nameIssue || reserved
+        ? undefined
+        : (typeof value === 'string' ? extensionString : extensionValue).safeParse(value).error?.issues[0];
+    const message = nameIssue?.message ?? (reserved ? SERVER_SET_MESSAGE : valueIssue?.message);
+    if (message !== undefined) errors.push(fieldError(at, name, message));
     else extensions[name] = String(value as string | number | boolean);
+  }
+  if (typeof attributes.datacontenttype === 'string' && isAvroMediaType(attributes.datacontenttype)) {
+    // Avro bytes are written by this API alone, from JSON data it checked: bytes a client encodes
+    // could name any schema and ask a reader for any number of items.
+    errors.push(
+      fieldError(
+        at,
+        'datacontenttype',
+        'application/avro is written by this API, not taken from clients: send the data as JSON and the API encodes it with the schema of its type',
+      ),
+    );
   }
   if (EXCLUSIVE_DATA.every((name) => name in attributes)) {
     errors.push(fieldError(at, EXCLUSIVE_DATA[1], EXCLUSIVE_DATA_MESSAGE));

@@ -5,7 +5,7 @@ import type { CallerState, CountIngested } from './ingest-state';
 
 /**
  * Refuses (401) a request without a valid `Authorization: Bearer <key>`, before anything of its
- * body is read; names the caller by its key for the rate limit and the idempotency scope.
+ * body is read; names the caller by its key for the rate limit, the idempotency scope and its events' `authid`.
  */
 export function authenticate({ apiKeys, count }: { apiKeys: ApiKeys; count: CountIngested }): Middleware<CallerState> {
   return function authenticateCaller(ctx, next) {
@@ -15,6 +15,7 @@ export function authenticate({ apiKeys, count }: { apiKeys: ApiKeys; count: Coun
       throw problems.unauthorized(result.refused);
     }
     ctx.state.caller = `key:${result.id}`;
+    ctx.state.keyId = result.id;
     return next();
   };
 }

@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
 import {
+  AUTH_CONTEXT_EXTENSIONS,
   SchemaRegistryUnavailableError,
   toKafkaRecord,
   type CloudEvent,
@@ -68,6 +69,15 @@ export function checkEvents({
       const toEncode: Array<[CloudEvent, CompiledSchema]> = [];
       for (let index = 0; index < request.events.length; index++) {
         const event = completeEvent(request.events[index]!, index, completion);
+        if (state.keyId !== undefined) {
+          // Who sent it, where the client cannot forge it: the consumer's de-duplication keys
+          // by it, so one caller reusing another's source and id cannot get its events dropped.
+          event.extensions = {
+            ...event.extensions,
+            [AUTH_CONTEXT_EXTENSIONS.type]: 'api_key',
+            [AUTH_CONTEXT_EXTENSIONS.id]: state.keyId,
+          };
+        }
         const schema = schemas.check(event, itemLocation(request, index), check);
         if (schema?.encode) toEncode.push([event, schema]);
         events.push(event);

@@ -12,6 +12,8 @@ import type { IngestOutcome } from '../metrics';
 export interface CallerState {
   /** `key:<id>` of the API key that authenticated the request; absent when API keys are off. */
   caller?: string;
+  /** The id of that API key (a short hash of it, not secret), stamped on its events as `authid`. */
+  keyId?: string;
 }
 
 /** Set by `readRequest`. */
