@@ -50,7 +50,6 @@ async function main(): Promise<void> {
       schemas,
       schemasRequired: true,
       eventSource: 'urn:bench',
-      count: () => undefined,
       retryAfterSeconds: 1,
     });
     const run = async (type: string, rounds: number) => {

@@ -11,7 +11,8 @@ import { checkEvents } from './middleware/check-events';
 import { closeConnectionsWhileDraining, refuseWhileDraining } from './middleware/drain';
 import { errorEdge } from './middleware/error-edge';
 import { observeHttpDuration } from './middleware/http-metrics';
-import type { CountIngested, IngestState } from './middleware/ingest-state';
+import { countOutcomes } from './middleware/count-outcomes';
+import type { IngestState } from './middleware/ingest-state';
 import { limitRate, limitRefusedAuthentication } from './middleware/limit-rate';
 import { publishEvents } from './middleware/publish-events';
 import { readRequest } from './middleware/read-request';
@@ -59,21 +60,20 @@ export interface AppOptions {
 /** The middleware of POST /events, in the order a request meets them; each refusal answers at once. */
 function ingestMiddleware(
   options: AppOptions,
-  { schemas, count }: { schemas: SchemaCatalog; count: CountIngested },
+  { schemas, metrics }: { schemas: SchemaCatalog; metrics: ProducerMetrics },
 ): Array<Middleware<IngestState>> {
   const { isDraining, apiKeys, rateLimiter, retryAfterSeconds } = options;
-  const chain: Array<Middleware<IngestState>> = [];
-  if (isDraining) chain.push(refuseWhileDraining({ isDraining, count, retryAfterSeconds }));
+  // Outermost: whatever the request ends as, it is counted here, once.
+  const chain: Array<Middleware<IngestState>> = [countOutcomes(metrics.ingested)];
+  if (isDraining) chain.push(refuseWhileDraining({ isDraining, retryAfterSeconds }));
   // Who is calling, and whether it may, before anything of the body is read.
   if (apiKeys?.enabled) {
-    const authenticateCaller = authenticate({ apiKeys, count });
+    const authenticateCaller = authenticate({ apiKeys });
     chain.push(
-      rateLimiter
-        ? limitRefusedAuthentication({ rateLimiter, count, authenticate: authenticateCaller })
-        : authenticateCaller,
+      rateLimiter ? limitRefusedAuthentication({ rateLimiter, authenticate: authenticateCaller }) : authenticateCaller,
     );
   }
-  if (rateLimiter) chain.push(limitRate({ rateLimiter, count }));
+  if (rateLimiter) chain.push(limitRate({ rateLimiter }));
   chain.push(
     readRequest({
       bodyLimitBytes: options.bodyLimitBytes,
@@ -81,16 +81,14 @@ function ingestMiddleware(
       maxEventsPerRequest: options.maxEventsPerRequest,
       ...(options.receiveBudget ? { receiveBudget: options.receiveBudget } : {}),
       retryAfterSeconds,
-      count,
     }),
     checkEvents({
       schemas,
       schemasRequired: options.schemasRequired ?? false,
       eventSource: options.eventSource,
-      count,
       retryAfterSeconds,
     }),
-    publishEvents({ publisher: options.publisher, retryAfterSeconds, count }),
+    publishEvents({ publisher: options.publisher, retryAfterSeconds }),
   );
   return chain;
 }
@@ -116,8 +114,7 @@ export function createApp(options: AppOptions): Koa {
   app.use(errorEdge(logger));
 
   const schemas = options.schemas ?? DataSchemas.empty();
-  const count: CountIngested = (outcome, events) => metrics.ingested.inc({ outcome }, events);
-  router.post<IngestState>('/events', ...ingestMiddleware(options, { schemas, count }));
+  router.post<IngestState>('/events', ...ingestMiddleware(options, { schemas, metrics }));
 
   // Built again only when the set of schemas changed (the registry's refresh makes a new one).
   let documentsOf: { schemas: DataSchemas; openApi: string; schemaList: string } | undefined;

@@ -17,6 +17,8 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 export class Problem extends Error {
   override readonly name = 'Problem';
   readonly type: string;
+  /** The last part of `type`: `unauthorized`, `overloaded`, ... */
+  readonly slug: string;
   readonly detail: string | undefined;
   readonly headers: Record<string, string>;
   readonly extensions: Record<string, unknown>;
@@ -30,6 +32,7 @@ export class Problem extends Error {
   ) {
     super(detail ?? title, { cause });
     this.type = `urn:event-pipeline:problem:${slug}`;
+    this.slug = slug;
     this.detail = detail;
     this.headers = headers;
     this.extensions = extensions;

@@ -1,6 +1,5 @@
 import type { Middleware } from 'koa';
 import { problems } from '../problem';
-import type { CountIngested } from './ingest-state';
 
 /**
  * While draining, every answer closes its connection (also those of requests that began
@@ -20,18 +19,13 @@ export function closeConnectionsWhileDraining(isDraining: () => boolean): Middle
 /** Turns new events away once the shut-down began (503 with Retry-After), before anything is read. */
 export function refuseWhileDraining({
   isDraining,
-  count,
   retryAfterSeconds,
 }: {
   isDraining: () => boolean;
-  count: CountIngested;
   retryAfterSeconds: number;
 }): Middleware {
   return function refuseNewEvents(_ctx, next) {
-    if (isDraining()) {
-      count('failed', 1);
-      throw problems.shuttingDown(retryAfterSeconds);
-    }
+    if (isDraining()) throw problems.shuttingDown(retryAfterSeconds);
     return next();
   };
 }

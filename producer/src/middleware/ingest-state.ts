@@ -1,6 +1,5 @@
 import type { OutboundRecord } from '@event-pipeline/common';
 import type { EventsRequest } from '../events/read-events';
-import type { IngestOutcome } from '../metrics';
 
 /*
  * What the middleware of POST /events leave on `ctx.state` for the ones after them, in the
@@ -33,6 +32,3 @@ export interface CheckedState {
 }
 
 export type IngestState = CallerState & ReadState & CheckedState;
-
-/** Adds `events` to `events_ingested_total{outcome}`. */
-export type CountIngested = (outcome: IngestOutcome, events: number) => void;

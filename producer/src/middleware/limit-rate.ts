@@ -1,20 +1,13 @@
 import type { Middleware } from 'koa';
 import { Problem, problems } from '../problem';
 import { addressBucket, type RateLimiter } from '../rate-limit';
-import type { CallerState, CountIngested } from './ingest-state';
+import type { CallerState } from './ingest-state';
 
 /** Refuses (429 with Retry-After) a caller past its rate: an API key's caller, else the client address. */
-export function limitRate({
-  rateLimiter,
-  count,
-}: {
-  rateLimiter: RateLimiter;
-  count: CountIngested;
-}): Middleware<CallerState> {
+export function limitRate({ rateLimiter }: { rateLimiter: RateLimiter }): Middleware<CallerState> {
   return function limitCallerRate(ctx, next) {
     const decision = rateLimiter.take(ctx.state.caller ?? addressBucket(ctx.ip));
     if (!decision.allowed) {
-      count('overloaded', 1);
       throw problems.rateLimited(decision.retryAfterSeconds, 'this caller sent more requests than its rate limit');
     }
     return next();
@@ -29,18 +22,15 @@ export function limitRate({
  */
 export function limitRefusedAuthentication<State extends CallerState>({
   rateLimiter,
-  count,
   authenticate,
 }: {
   rateLimiter: RateLimiter;
-  count: CountIngested;
   authenticate: Middleware<State>;
 }): Middleware<State> {
   return async function limitAuthenticationRefusals(ctx, next) {
     const address = addressBucket(ctx.ip);
     const decision = rateLimiter.check(address);
     if (!decision.allowed) {
-      count('overloaded', 1);
       throw problems.rateLimited(
         decision.retryAfterSeconds,
         'this address sent more refused requests than its rate limit',

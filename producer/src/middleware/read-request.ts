@@ -3,7 +3,7 @@ import { isValidIdempotencyKey } from '../events/idempotency';
 import { readEvents } from '../events/read-events';
 import { problems } from '../problem';
 import type { ReceiveBudget } from '../receive-budget';
-import type { CountIngested, ReadState } from './ingest-state';
+import type { ReadState } from './ingest-state';
 
 export interface ReadRequestOptions {
   /** Largest body in bytes (413 above). */
@@ -15,7 +15,6 @@ export interface ReadRequestOptions {
   receiveBudget?: ReceiveBudget;
   /** Retry-After of the 503 for a body the budget has no room for. */
   retryAfterSeconds?: number;
-  count: CountIngested;
 }
 
 /**
@@ -41,16 +40,12 @@ export function readRequest({
   maxEventsPerRequest,
   receiveBudget,
   retryAfterSeconds = 1,
-  count,
 }: ReadRequestOptions): Middleware<ReadState> {
   return async function readEventsOfRequest(ctx, next) {
     const { state } = ctx;
     state.received = 1;
     const give = receiveBudget?.take(declaredBodyBytes(ctx.get('content-length'), bodyLimitBytes));
-    if (receiveBudget && !give) {
-      count('overloaded', 1);
-      throw problems.receiveBudgetFull(retryAfterSeconds, receiveBudget.capacityBytes);
-    }
+    if (receiveBudget && !give) throw problems.receiveBudgetFull(retryAfterSeconds, receiveBudget.capacityBytes);
     try {
       const idempotencyKey = ctx.get('idempotency-key');
       // A header sent empty is refused, not taken as none: the client meant a key and has none.
@@ -64,9 +59,6 @@ export function readRequest({
         maxEvents: maxEventsPerRequest,
         onItems: (items) => (state.received = items),
       });
-    } catch (error) {
-      count('invalid', state.received);
-      throw error;
     } finally {
       // Read and parsed (or refused): the raw body is garbage now; its events, if accepted,
       // count against MAX_INFLIGHT_BYTES from here on.
