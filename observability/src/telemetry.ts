@@ -158,9 +158,13 @@ function quietWhileFailing(
 export function instrumentationsFor(identity: ServiceIdentity | undefined, env: Env = {}): Instrumentation[] {
   const instrumentations: Instrumentation[] = [
     // Outgoing calls (a handler's webhook, say) are traced only inside a trace, and carry it on.
+    // The producer makes its HTTP server spans itself (producer/src/middleware/server-span.ts):
+    // the instrumentation's binding of every request's emitters cost more than the rest of a
+    // trace.
     new HttpInstrumentation({
       ignoreIncomingRequestHook: (request) => isOperationalRequest(request.url),
       requireParentforOutgoingSpans: true,
+      disableIncomingRequestInstrumentation: identity?.name === 'producer',
     }),
     new UndiciInstrumentation({ requireParentforSpans: true }),
     // No Koa instrumentation: its span per router layer (`router - /events`) told only the

@@ -16,6 +16,7 @@ import type { IngestState } from './middleware/ingest-state';
 import { limitRate, limitRefusedAuthentication } from './middleware/limit-rate';
 import { publishEvents } from './middleware/publish-events';
 import { readRequest } from './middleware/read-request';
+import { traceRequests } from './middleware/server-span';
 import { trackRequests } from './middleware/track-requests';
 import { buildOpenApiDocument } from './openapi';
 import { problems } from './problem';
@@ -107,6 +108,8 @@ export function createApp(options: AppOptions): Koa {
   // is the client's 405 with Allow, not the server's 501 that the router answers by default.
   const router = new Router({ methods: METHODS });
 
+  // Outermost: the request's server span is active for everything after it.
+  app.use(traceRequests());
   if (options.requests) app.use(trackRequests(options.requests));
   // Outside the error edge: these see the answer the edge made of a failure (its status, its headers).
   app.use(observeHttpDuration(metrics.httpDuration));

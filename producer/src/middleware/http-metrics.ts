@@ -1,5 +1,4 @@
-import { context, trace } from '@opentelemetry/api';
-import { getRPCMetadata, RPCType } from '@opentelemetry/core';
+import { trace } from '@opentelemetry/api';
 import type { Context, Middleware } from 'koa';
 import { traceExemplar, type ExemplarHistogram } from '@event-pipeline/common';
 
@@ -10,18 +9,7 @@ export function matchedRoute(ctx: Context): string {
 }
 
 /**
- * Gives the request's HTTP server span its route: the HTTP instrumentation reads it when the
- * answer is sent, naming the span `POST /events` with `http.route`. (The Koa instrumentation did
- * this too, at the price of a span per router layer; the services run without it.)
- */
-function routeServerSpan(route: string): void {
-  const rpc = getRPCMetadata(context.active());
-  if (rpc?.type === RPCType.HTTP) rpc.route = route;
-}
-
-/**
- * Observes each request's duration by method, route and status, and names its server span by
- * the route. It wraps the error edge, so it
+ * Observes each request's duration by method, route and status. It wraps the error edge, so it
  * sees the status the edge answered with, not the one before a failure was turned into a problem.
  */
 export function observeHttpDuration(histogram: ExemplarHistogram<'method' | 'route' | 'status_code'>): Middleware {
@@ -30,10 +18,8 @@ export function observeHttpDuration(histogram: ExemplarHistogram<'method' | 'rou
     try {
       await next();
     } finally {
-      const route = matchedRoute(ctx);
-      if (route !== 'unmatched') routeServerSpan(route);
       histogram.observe({
-        labels: { method: ctx.method, route, status_code: String(ctx.status) },
+        labels: { method: ctx.method, route: matchedRoute(ctx), status_code: String(ctx.status) },
         value: (performance.now() - started) / 1000,
         // The request's server span is active here: its trace becomes the observation's exemplar.
         exemplarLabels: traceExemplar(trace.getActiveSpan()?.spanContext()),

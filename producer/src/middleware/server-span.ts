@@ -1,0 +1,97 @@
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+} from '@opentelemetry/api';
+import {
+  ATTR_CLIENT_ADDRESS,
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_NETWORK_PEER_ADDRESS,
+  ATTR_NETWORK_PEER_PORT,
+  ATTR_NETWORK_PROTOCOL_VERSION,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_URL_PATH,
+  ATTR_URL_QUERY,
+  ATTR_URL_SCHEME,
+  ATTR_USER_AGENT_ORIGINAL,
+} from '@opentelemetry/semantic-conventions';
+import type { Context, Middleware } from 'koa';
+import { matchedRoute } from './http-metrics';
+
+const tracer = trace.getTracer('@event-pipeline/producer');
+
+/** Probes and scrapes are not the service's work: their spans would drown the traces. */
+export function isOperationalPath(path: string): boolean {
+  return path === '/metrics' || path === '/health' || path.startsWith('/health/');
+}
+
+/** The request's attributes (HTTP semantic conventions), for a span that is recorded. */
+function requestAttributes(ctx: Context): Attributes {
+  const { req } = ctx;
+  const host = req.headers.host ?? '';
+  const colon = host.lastIndexOf(':');
+  const port = colon > host.lastIndexOf(']') ? Number(host.slice(colon + 1)) : undefined;
+  const attributes: Attributes = {
+    [ATTR_HTTP_REQUEST_METHOD]: ctx.method,
+    [ATTR_URL_SCHEME]: ctx.protocol,
+    [ATTR_URL_PATH]: ctx.path,
+    [ATTR_SERVER_ADDRESS]: colon > host.lastIndexOf(']') ? host.slice(0, colon) : host,
+    [ATTR_NETWORK_PROTOCOL_VERSION]: req.httpVersion,
+    [ATTR_NETWORK_PEER_ADDRESS]: req.socket.remoteAddress,
+    [ATTR_NETWORK_PEER_PORT]: req.socket.remotePort,
+    [ATTR_CLIENT_ADDRESS]: req.socket.remoteAddress,
+  };
+  if (port !== undefined && Number.isInteger(port)) attributes[ATTR_SERVER_PORT] = port;
+  if (ctx.querystring !== '') attributes[ATTR_URL_QUERY] = ctx.querystring;
+  const agent = req.headers['user-agent'];
+  if (agent !== undefined) attributes[ATTR_USER_AGENT_ORIGINAL] = agent;
+  return attributes;
+}
+
+/**
+ * The HTTP server span of each request (`POST /events`, kind SERVER, the HTTP semantic
+ * conventions' attributes and `http.route`), continuing the client's `traceparent`, active while
+ * the request's middleware run, so that the send span, the error edge and the exemplars see it.
+ *
+ * The HTTP instrumentation made this span before; it also binds the request's context to the
+ * request's and response's emitters (every listener Koa and its helpers add is wrapped) and
+ * works out every attribute before the sampler decides, which cost more than the rest of the
+ * trace. Here attributes are set only on a span that is recorded, and the context travels the
+ * middleware's async chain by itself. The services run the HTTP instrumentation for outgoing
+ * calls only (observability/src/telemetry.ts).
+ */
+export function traceRequests(): Middleware {
+  return async function traceRequest(ctx, next) {
+    if (isOperationalPath(ctx.path)) return next();
+    const parent = propagation.extract(ROOT_CONTEXT, ctx.req.headers);
+    const span = tracer.startSpan(ctx.method, { kind: SpanKind.SERVER }, parent);
+    const recording = span.isRecording();
+    if (recording) span.setAttributes(requestAttributes(ctx));
+    try {
+      await context.with(trace.setSpan(parent, span), next);
+    } finally {
+      if (recording) {
+        const route = matchedRoute(ctx);
+        if (route !== 'unmatched') {
+          span.updateName(`${ctx.method} ${route}`);
+          span.setAttribute(ATTR_HTTP_ROUTE, route);
+        }
+        span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, ctx.status);
+        // A server span is an error for the server's faults only; a 4xx is the client's.
+        if (ctx.status >= 500) {
+          span.setAttribute(ATTR_ERROR_TYPE, String(ctx.status));
+          span.setStatus({ code: SpanStatusCode.ERROR });
+        }
+      }
+      span.end();
+    }
+  };
+}
