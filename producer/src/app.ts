@@ -162,7 +162,7 @@ export function createApp(options: AppOptions): Koa {
       // Open to anyone: Kafka's own words (broker addresses, its errors) stay in the log, where
       // the publisher writes them as it turns not ready.
       ctx.status = 503;
-      ctx.body = { status: 'not ready', reason: 'kafka unavailable' };
+      ctx.body = { status: 'not ready', reason: readiness.publicReason ?? 'kafka unavailable' };
     } else {
       ctx.body = { status: 'ready' };
     }

@@ -81,7 +81,11 @@ export function runPrimary({ config, workers, logger, collectTimeoutMs = 3000 }:
     const ready = states_.filter((state) => state.readiness.ready).length;
     if (ready === workers) return { ready: true };
     const reason = states_.find((state) => !state.readiness.ready)?.readiness.reason;
-    return { ready: false, reason: `${ready} of ${workers} workers ready${reason ? `; ${reason}` : ''}` };
+    return {
+      ready: false,
+      reason: `${ready} of ${workers} workers ready${reason ? `; ${reason}` : ''}`,
+      publicReason: `${ready} of ${workers} workers ready`,
+    };
   };
   const publishReadiness = (): void => {
     const next = readinessOfAll();

@@ -23,7 +23,10 @@ export class PublishError extends Error {
 
 export interface Readiness {
   ready: boolean;
+  /** Why not, in full (Kafka's own words): for the log. */
   reason?: string;
+  /** Why not, in words anyone may read (no addresses, no errors); `kafka unavailable` when absent. */
+  publicReason?: string;
 }
 
 /** What the HTTP side needs from Kafka; nothing else of the client leaks past this folder. */
