@@ -7,7 +7,6 @@ import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-
 import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -157,8 +156,9 @@ export function instrumentationsFor(identity: ServiceIdentity | undefined, env: 
     // a span and a context switch per request.
     new PinoInstrumentation({ disableLogSending: !named(env, 'OTEL_LOGS_EXPORTER') }),
   ];
-  // The producer's publisher makes a send span per event itself and sends with tracing
-  // suppressed (producer/src/send-spans.ts): the instrumentation would only add work there.
-  if (identity?.name !== 'producer') instrumentations.push(new KafkaJsInstrumentation());
+  // No KafkaJS instrumentation: the producer's publisher makes its send spans itself
+  // (producer/src/kafka/send-spans.ts), and the consumer, under eachBatch, its process and
+  // dead-letter spans (a `poll` span per batch on a new root, and process spans only linked to
+  // the producer's, would break each event's trace and double the spans to export).
   return instrumentations;
 }
