@@ -102,12 +102,21 @@ export function createKafkaSource(options: KafkaSourceOptions): MessageSource {
         batch,
         resolveOffset,
         heartbeat,
+        commitOffsetsIfNecessary,
         isRunning,
         isStale,
       }: EachBatchPayload): Promise<void> => {
         const { topic: batchTopic, partition } = batch;
-        // One keeper per batch, not per event: the group hears from us while slow events run.
-        const membership = keepHeartbeating(heartbeat, options.heartbeatIntervalMs);
+        // One keeper per batch, not per event: the group hears from us while slow events run,
+        // and what is finished in order is committed as it goes (KafkaJS commits a batch only at
+        // its end, and a batch may hold thousands of events), so a crash redoes little.
+        const membership = keepHeartbeating(async () => {
+          await heartbeat();
+          await commitOffsetsIfNecessary().catch((error: unknown) =>
+            // Not a lost membership: the commit at the batch's end tries again, and fails loudly.
+            log.debug({ err: errorMessage(error) }, 'commit during a batch failed'),
+          );
+        }, options.heartbeatIntervalMs);
         const control: MessageControl = { membership };
         try {
           await runKeyOrderedBatch(batch.messages, {
@@ -138,6 +147,8 @@ export function createKafkaSource(options: KafkaSourceOptions): MessageSource {
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
         // Resolved by us as events finish: KafkaJS would resolve a whole batch, unfinished ones too.
         eachBatchAutoResolve: false,
+        // What commitOffsetsIfNecessary commits by, during a batch (after one KafkaJS always does).
+        autoCommitInterval: options.heartbeatIntervalMs,
         eachBatch,
       });
     },
