@@ -30,7 +30,8 @@ export interface AttemptContext {
   signal: AbortSignal;
   /**
    * Settles as `work` does, or rejects with HandlerTimeoutError once the attempt's time is out,
-   * whether or not `work` heeds `signal` (the work itself goes on).
+   * whether or not `work` heeds `signal` (the work itself goes on). The attempt's time runs from
+   * this call: an attempt that finishes without waiting (a synchronous handler) needs no timer.
    */
   withinTime<T>(work: Promise<T>): Promise<T>;
 }
@@ -110,12 +111,13 @@ async function runAttempt<T>(
     controller?.abort(value);
   };
   const onStop = (): void => abort(stop.reason);
-  const timer = setTimeout(() => {
+  let timer: NodeJS.Timeout | undefined;
+  const onTimeout = (): void => {
     timedOut = new HandlerTimeoutError(`the handler took longer than ${timeoutMs} ms`);
     // Given up first: a handler that rejects as its signal aborts still reports the timeout.
     giveUp?.(timedOut);
     abort(timedOut);
-  }, timeoutMs);
+  };
   const context: AttemptContext = {
     attempt: number,
     get signal() {
@@ -127,18 +129,19 @@ async function runAttempt<T>(
       }
       return controller.signal;
     },
-    withinTime: (work) =>
-      timedOut
-        ? Promise.reject(timedOut)
-        : new Promise((resolve, reject) => {
-            giveUp = reject;
-            work.then(resolve, reject);
-          }),
+    withinTime: (work) => {
+      if (timedOut) return Promise.reject(timedOut);
+      timer ??= setTimeout(onTimeout, timeoutMs);
+      return new Promise((resolve, reject) => {
+        giveUp = reject;
+        work.then(resolve, reject);
+      });
+    },
   };
   try {
     return await attempt(context);
   } finally {
-    clearTimeout(timer);
+    if (timer) clearTimeout(timer);
     if (controller) stop.removeEventListener('abort', onStop);
   }
 }

@@ -1,5 +1,6 @@
 import {
   context,
+  isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
@@ -117,11 +118,14 @@ export function createWorker({
       ...(dataSchema ? { dataSchema } : {}),
     };
     try {
-      await withinTime(
-        context.with(trace.setSpan(context.active(), retrySpan ?? processSpan), async () =>
-          handler.handle(event, handlerContext),
-        ),
-      );
+      const span = retrySpan ?? processSpan;
+      // In the event's trace, if it has one (the handler's calls and log lines join it).
+      const outcome: unknown = isSpanContextValid(span.spanContext())
+        ? context.with(trace.setSpan(context.active(), span), () => handler.handle(event, handlerContext))
+        : handler.handle(event, handlerContext);
+      // A handler that returned without waiting is done: no timer to set for it.
+      if (outcome instanceof Promise) await withinTime(outcome);
+      else if (isThenable(outcome)) await withinTime(Promise.resolve(outcome));
     } catch (error) {
       if (retrySpan) recordFailure(retrySpan, error);
       throw error;
@@ -234,6 +238,9 @@ interface EventInHand extends DecodedRecord {
   key: string | null;
   processSpan: Span;
 }
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 
 /** Reads the W3C trace context from Kafka headers, which KafkaJS hands over as Buffers. */
 const headerGetter: TextMapGetter<MessageHeaders> = {
