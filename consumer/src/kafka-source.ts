@@ -1,5 +1,5 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { connectWithRetry, errorMessage, type Logger } from '@event-pipeline/common';
+import { connectWithRetry, errorMessage, roomForSpans, type Logger } from '@event-pipeline/common';
 import { ConsumerLag } from './consumer-lag';
 import { keepHeartbeating } from './heartbeat-keeper';
 import { runKeyOrderedBatch } from './key-ordered-batch';
@@ -126,6 +126,9 @@ export function createKafkaSource(options: KafkaSourceOptions): MessageSource {
               message.key === null || message.key === undefined ? null : message.key.toString('latin1'),
             mayStart: () => isRunning() && !isStale(),
             async process(message) {
+              // Traced: no faster than the spans are exported, which a full queue would drop.
+              const room = roomForSpans();
+              if (room) await room;
               inFlight += 1;
               try {
                 await onMessage(inboundOf(batchTopic, partition, message), control);
