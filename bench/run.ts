@@ -1192,7 +1192,7 @@ function buildResult(plan: Plan, started: Date, measured: Measured): BenchResult
       'telemetry ratios: events/s likewise; dropped_spans: spans the span processors dropped in all scenarios; ' +
       "consumer_vs_kafka_consumer: our consumer's events/s (default handler) over kafka-consumer-perf-test's fetch " +
       'rate on the same topic, and consumer_vs_kafkajs_limit over a bare KafkaJS eachBatch consumer that only counts ' +
-      "and resolves (consumer_cpu_vs_kafkajs_limit: the bare one's CPU per record over ours, higher is better), " +
+      "and resolves (consumer_cpu_vs_kafkajs_limit: our CPU per event over the bare one's per record, lower is better), " +
       'each per round like the others; dropped_spans_producer/_consumer: dropped_spans by service; schema_cpu_vs_plain: CPU per event of Avro-typed events checked and encoded against ' +
       'the registry over schema-less JSON events.',
   };
