@@ -858,7 +858,8 @@ async function runKafkajsLimit(ctx: Context, topic: string, records: number, gro
     String(records),
     String(PARTITIONS_CONSUMED_CONCURRENTLY),
   ]);
-  const code = await Promise.race([child.exited, sleep(600_000).then(() => 'timed out')]);
+  // Unref'd: a bench that is done does not wait out this bound.
+  const code = await Promise.race([child.exited, sleep(600_000, 'timed out', { ref: false })]);
   if (code !== 0) {
     await child.stop();
     throw new Error(`the bare KafkaJS consumer ended with ${code}: ${child.logTail()}`);
