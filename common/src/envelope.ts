@@ -117,8 +117,10 @@ function bindingHeaders(headers: MessageHeaders | undefined): Map<string, string
     if (!lower.startsWith(HEADER_PREFIX) && lower !== CONTENT_TYPE) continue;
     if (lower !== name && texts.has(lower)) continue;
     const raw = headers[name];
-    const first = Array.isArray(raw) ? raw[0] : raw;
-    if (first !== undefined) texts.set(lower, typeof first === 'string' ? first : first.toString('utf8'));
+    // KafkaJS reads a header written without a value (any producer may) as null.
+    const first: unknown = Array.isArray(raw) ? raw[0] : raw;
+    if (typeof first === 'string') texts.set(lower, first);
+    else if (Buffer.isBuffer(first)) texts.set(lower, first.toString('utf8'));
   }
   return texts;
 }

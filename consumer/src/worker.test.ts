@@ -481,6 +481,19 @@ describe("the worker's spans", () => {
     expect(process.status.code).toBe(SpanStatusCode.UNSET);
   });
 
+  it('handles an event whose traceparent header has no value (KafkaJS gives null), in a trace of its own', async () => {
+    const handle = jest.fn();
+    const { worker, deliver } = harness({ handle });
+    await worker.start();
+    const inbound = message('17');
+    (inbound.headers as Record<string, unknown>).traceparent = null;
+    await deliver(inbound);
+    expect(handle).toHaveBeenCalledTimes(1);
+    const process = tracing.exporter.getFinishedSpans().find((span) => span.name === 'process events')!;
+    expect(process.parentSpanContext).toBeUndefined();
+    expect(process.attributes['event.outcome']).toBe('handled');
+  });
+
   it('makes no span for an event whose trace is not sampled', async () => {
     const { worker, deliver } = harness({ handle: () => undefined });
     await worker.start();

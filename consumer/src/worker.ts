@@ -248,8 +248,9 @@ const headerGetter: TextMapGetter<MessageHeaders> = {
   get(headers, name) {
     const value = headers[name];
     if (value === undefined) return undefined;
-    const first = Array.isArray(value) ? value[0] : value;
-    return first === undefined ? undefined : typeof first === 'string' ? first : first.toString('latin1');
+    // KafkaJS reads a header written without a value as null: no trace context in it.
+    const first: unknown = Array.isArray(value) ? value[0] : value;
+    return typeof first === 'string' ? first : Buffer.isBuffer(first) ? first.toString('latin1') : undefined;
   },
 };
 
