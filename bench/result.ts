@@ -85,11 +85,28 @@ export interface PeerInfo {
   setup?: string;
 }
 
-/** Our consumer's events/s with the default handler beside Kafka's own consumer, on the same topic. */
+/** One consumer's run through the topic: from its first record to its last, joining the group left out. */
+export interface ConsumerRun {
+  eventsPerSecond: number;
+  cpuMsPerEvent: number | null;
+  seconds: number;
+}
+
+/**
+ * Our consumer (default handler) beside a bare KafkaJS consumer and Kafka's own consumer, each a
+ * fresh group through the same topic, one after the other in each round (the order rotating).
+ */
 export interface ConsumerBench {
   topic: string;
   records: number;
-  ours: { eventsPerSecond: number; cpuMsPerEvent: number | null; seconds: number };
+  rounds: Array<{
+    ours: ConsumerRun;
+    kafkajs: ConsumerRun | null;
+    kafka: { recordsPerSecond: number; seconds: number } | null;
+  }>;
+  /** The round of median events/s of each (the ratios are taken round by round). */
+  ours: ConsumerRun;
+  kafkajs: ConsumerRun | null;
   kafka: { recordsPerSecond: number; seconds: number } | null;
 }
 

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { SchemaRegistryClient } from '../common/src/index';
 import { pushSchemas, readSubjects } from '../producer/src/schemas-registration';
+import { loadConsumerConfig } from '../consumer/src/config';
 import { startJaeger, type Jaeger } from '../scripts/jaeger/jaeger';
 import { startRegistry, stopRegistry } from '../scripts/registry/registry';
 import { KAFKA_VERSION, startKafkaCluster, type KafkaCluster } from '../scripts/kafka/cluster';
@@ -52,6 +53,7 @@ import type {
   BaselineResult,
   BenchResult,
   ConsumerBench,
+  ConsumerRun,
   EndToEnd,
   KafkaDownCheck,
   PeerInfo,
@@ -74,6 +76,8 @@ import {
 
 export const RESULTS_DIR = path.join(__dirname, 'results');
 const PARTITIONS = 6;
+/** The bare KafkaJS consumer reads as many partitions at once as ours does by default. */
+const PARTITIONS_CONSUMED_CONCURRENTLY = loadConsumerConfig({}).PARTITIONS_CONSUMED_CONCURRENTLY;
 const runStarted = Date.now();
 
 function progress(message: string): void {
@@ -759,12 +763,62 @@ function plainScenario(plan: Plan): PipelineScenario {
 
 /**
  * Our consumer (default handler, telemetry off, a fresh group from the beginning) through a topic
- * the bench filled, beside Kafka's own kafka-consumer-perf-test on the same topic. Both rates
- * leave out joining the group: ours from its first processed event to its last, Kafka's its
- * fetch rate.
+ * the bench filled, beside a bare KafkaJS consumer (bench/kafkajs-limit.ts: eachBatch, counting
+ * and resolving, nothing else) and Kafka's own kafka-consumer-perf-test on the same topic, each a
+ * fresh group, in rounds whose order rotates. All rates leave out joining the group: ours and
+ * KafkaJS's from the first record to the last, Kafka's its fetch rate.
  */
 async function runConsumerBench(ctx: Context, topic: string): Promise<ConsumerBench> {
   const records = await recordsInTopic(ctx.brokers, topic);
+  const rounds: ConsumerBench['rounds'] = [];
+  const runs = ['ours', 'kafkajs', 'kafka'] as const;
+  for (let round = 0; round < ctx.plan.rounds; round++) {
+    const each: Partial<ConsumerBench['rounds'][number]> = { kafkajs: null, kafka: null };
+    for (let turn = 0; turn < runs.length; turn++) {
+      const which = runs[(round + turn) % runs.length]!;
+      if (which === 'ours') {
+        each.ours = await runOurConsumer(ctx, topic, records, `${topic}-consumer-bench-${round}`);
+        progress(
+          `  round ${round + 1}, our consumer: ${each.ours.eventsPerSecond} events/s, CPU ${each.ours.cpuMsPerEvent} ms/event`,
+        );
+      } else if (which === 'kafkajs') {
+        each.kafkajs = await runKafkajsLimit(ctx, topic, records, `${topic}-kafkajs-${round}`);
+        progress(
+          `  round ${round + 1}, bare KafkaJS: ${each.kafkajs.eventsPerSecond} records/s, CPU ${each.kafkajs.cpuMsPerEvent} ms/record`,
+        );
+      } else {
+        const perf = await runKafkaConsumerPerf({
+          brokers: ctx.brokers.join(','),
+          topic,
+          records,
+          group: `${topic}-perf-${round}`,
+        });
+        each.kafka = { recordsPerSecond: Math.round(perf.recordsPerSecond), seconds: perf.seconds };
+        progress(`  round ${round + 1}, kafka-consumer-perf-test: ${each.kafka.recordsPerSecond} records/s`);
+      }
+    }
+    rounds.push(each as ConsumerBench['rounds'][number]);
+  }
+  const medianOf = <T>(values: T[], figure: (value: T) => number): T => {
+    const sorted = [...values].sort((a, b) => figure(a) - figure(b));
+    return sorted[Math.floor((sorted.length - 1) / 2)]!;
+  };
+  const kafkajs = rounds.flatMap((each) => (each.kafkajs ? [each.kafkajs] : []));
+  const kafka = rounds.flatMap((each) => (each.kafka ? [each.kafka] : []));
+  return {
+    topic,
+    records,
+    rounds,
+    ours: medianOf(
+      rounds.map((each) => each.ours),
+      (run) => run.eventsPerSecond,
+    ),
+    kafkajs: kafkajs.length > 0 ? medianOf(kafkajs, (run) => run.eventsPerSecond) : null,
+    kafka: kafka.length > 0 ? medianOf(kafka, (run) => run.recordsPerSecond) : null,
+  };
+}
+
+async function runOurConsumer(ctx: Context, topic: string, records: number, group: string): Promise<ConsumerRun> {
   const shape: PipelineScenario = { ...plainScenario(ctx.plan), telemetry: false, name: 'consumer-bench' };
   const consumer = startService('consumer', 'consumer-bench', {
     telemetry: false,
@@ -772,13 +826,12 @@ async function runConsumerBench(ctx: Context, topic: string): Promise<ConsumerBe
       ...serviceEnv(ctx, topic, shape),
       METRICS_PORT: String(ctx.ports.consumerMetrics),
       HOST: '127.0.0.1',
-      CONSUMER_GROUP: `${topic}-consumer-bench`,
+      CONSUMER_GROUP: group,
       DLQ_TOPIC: `${topic}.dlq`,
       FROM_BEGINNING: 'true',
     },
   });
   const metricsUrl = `http://127.0.0.1:${ctx.ports.consumerMetrics}/metrics`;
-  let ours: ConsumerBench['ours'];
   try {
     await waitReady(consumer, `http://127.0.0.1:${ctx.ports.consumerMetrics}/health/ready`);
     const processed = async () =>
@@ -795,28 +848,48 @@ async function runConsumerBench(ctx: Context, topic: string): Promise<ConsumerBe
     if (!first || count < records) throw new Error(`the consumer processed ${count} of ${records} events in 10 min`);
     const events = count - first.count;
     const seconds = (end.at - first.at) / 1000;
-    ours = {
+    return {
       eventsPerSecond: Math.round(events / seconds),
       cpuMsPerEvent:
-        first.cpu === undefined || end.cpu === undefined || events === 0 ? null : round((end.cpu - first.cpu) / events),
+        first.cpu === undefined || end.cpu === undefined || events === 0
+          ? null
+          : round((end.cpu - first.cpu) / events, 4),
       seconds: round(seconds) ?? seconds,
     };
   } finally {
     await consumer.stop();
   }
-  progress(`  our consumer: ${ours.eventsPerSecond} events/s, CPU ${ours.cpuMsPerEvent} ms/event (${records} records)`);
-  let kafka: ConsumerBench['kafka'] = null;
-  for (let run = 0; run < ctx.plan.rounds; run++) {
-    const perf = await runKafkaConsumerPerf({
-      brokers: ctx.brokers.join(','),
-      topic,
-      records,
-      group: `${topic}-perf-${run}`,
-    });
-    progress(`  kafka-consumer-perf-test: ${Math.round(perf.recordsPerSecond)} records/s`);
-    if (!kafka || perf.recordsPerSecond > kafka.recordsPerSecond) kafka = perf;
+}
+
+/** The bare KafkaJS consumer through the same topic, with our consumer's partitions at once. */
+async function runKafkajsLimit(ctx: Context, topic: string, records: number, group: string): Promise<ConsumerRun> {
+  const child = startChild('kafkajs-limit', process.execPath, [
+    '--import',
+    'tsx',
+    path.join(__dirname, 'kafkajs-limit.ts'),
+    ctx.brokers.join(','),
+    topic,
+    group,
+    String(records),
+    String(PARTITIONS_CONSUMED_CONCURRENTLY),
+  ]);
+  // Unref'd: a bench that is done does not wait out this bound.
+  const code = await Promise.race([child.exited, sleep(600_000, 'timed out', { ref: false })]);
+  if (code !== 0) {
+    await child.stop();
+    throw new Error(`the bare KafkaJS consumer ended with ${code}: ${child.logTail()}`);
   }
-  return { topic, records, ours, kafka };
+  const line = readFileSync(child.logFile, 'utf8').trim().split('\n').at(-1) ?? '';
+  const {
+    records: count,
+    seconds,
+    cpuMs: cpu,
+  } = JSON.parse(line) as { records: number; seconds: number; cpuMs: number };
+  return {
+    eventsPerSecond: Math.round(count / seconds),
+    cpuMsPerEvent: round(cpu / count, 4),
+    seconds: round(seconds) ?? seconds,
+  };
 }
 
 /**
@@ -982,6 +1055,18 @@ function buildResult(plan: Plan, started: Date, measured: Measured): BenchResult
   const batch = { name: 'batch100-200B-notel' };
   const benthos = (name: string) => ({ name, system: 'benthos' as const });
   const fastapi = (name: string) => ({ name, system: 'fastapi' as const });
+  // Ours over the other consumer, round by round (each round's runs shared the machine's state).
+  const consumerRatio = (
+    key: string,
+    bottom: (each: ConsumerBench['rounds'][number]) => number | null | undefined,
+    top: (each: ConsumerBench['rounds'][number]) => number | null | undefined = (each) => each.ours.eventsPerSecond,
+  ) => {
+    const spread = perRoundRatio((consumer?.rounds ?? []).map(top), (consumer?.rounds ?? []).map(bottom));
+    ranges[key] = spread ? [round(spread.min)!, round(spread.max)!] : null;
+    return spread ? round(spread.median) : null;
+  };
+  const droppedBy = (service: 'producer' | 'consumer') =>
+    all.reduce((sum, scenario) => sum + scenario.droppedSpans[service], 0);
   const droppedTotal = all.reduce(
     (sum, scenario) => sum + scenario.droppedSpans.producer + scenario.droppedSpans.consumer,
     0,
@@ -1029,7 +1114,15 @@ function buildResult(plan: Plan, started: Date, measured: Measured): BenchResult
       single,
     ),
     dropped_spans: droppedTotal,
-    consumer_vs_kafka_consumer: round(ratio(consumer?.ours.eventsPerSecond, consumer?.kafka?.recordsPerSecond)),
+    consumer_vs_kafka_consumer: consumerRatio('consumer_vs_kafka_consumer', (each) => each.kafka?.recordsPerSecond),
+    consumer_vs_kafkajs_limit: consumerRatio('consumer_vs_kafkajs_limit', (each) => each.kafkajs?.eventsPerSecond),
+    consumer_cpu_vs_kafkajs_limit: consumerRatio(
+      'consumer_cpu_vs_kafkajs_limit',
+      (each) => each.kafkajs?.cpuMsPerEvent,
+      (each) => each.ours.cpuMsPerEvent,
+    ),
+    dropped_spans_producer: droppedBy('producer'),
+    dropped_spans_consumer: droppedBy('consumer'),
     single_vs_http_ceiling: perRound(
       'single_vs_http_ceiling',
       'eventsPerSecond',
@@ -1132,7 +1225,9 @@ function buildResult(plan: Plan, started: Date, measured: Measured): BenchResult
       'sampled10_cpu_vs_untraced: CPU per event with every trace (or 10%) exported over OTEL_SDK_DISABLED=true; ' +
       'telemetry ratios: events/s likewise; dropped_spans: spans the span processors dropped in all scenarios; ' +
       "consumer_vs_kafka_consumer: our consumer's events/s (default handler) over kafka-consumer-perf-test's fetch " +
-      'rate on the same topic; schema_cpu_vs_plain: CPU per event of Avro-typed events checked and encoded against ' +
+      'rate on the same topic, and consumer_vs_kafkajs_limit over a bare KafkaJS eachBatch consumer that only counts ' +
+      "and resolves (consumer_cpu_vs_kafkajs_limit: our CPU per event over the bare one's per record, lower is better), " +
+      'each per round like the others; dropped_spans_producer/_consumer: dropped_spans by service; schema_cpu_vs_plain: CPU per event of Avro-typed events checked and encoded against ' +
       'the registry over schema-less JSON events; *_1worker: ours with PRODUCER_WORKERS=1 (one event loop, as the ' +
       'bare server), where the others run the default of one worker per core.',
   };
@@ -1191,6 +1286,9 @@ function buildResult(plan: Plan, started: Date, measured: Measured): BenchResult
       sampled10_telemetry_throughput_ratio: atLeast(ratios.sampled10_telemetry_throughput_ratio, 0.9),
       dropped_spans: goal('0 (no trace incomplete)', ratios.dropped_spans, (v) => v === 0),
       consumer_vs_kafka_consumer: atLeast(ratios.consumer_vs_kafka_consumer, 0.25),
+      consumer_vs_kafkajs_limit: atLeast(ratios.consumer_vs_kafkajs_limit, 0.8),
+      dropped_spans_producer: goal('0', ratios.dropped_spans_producer, (v) => v === 0),
+      dropped_spans_consumer: goal('0', ratios.dropped_spans_consumer, (v) => v === 0),
       single_vs_http_ceiling: atLeast(ratios.single_vs_http_ceiling, 0.5),
       batch_vs_kafka_ceiling: atLeast(ratios.batch_vs_kafka_ceiling, 0.5),
       vs_strimzi_bridge: goal('> 1 (ahead of the bridge)', ratios.vs_strimzi_bridge, (v) => v > 1),
@@ -1333,7 +1431,9 @@ async function main(): Promise<void> {
       progress(`shape ${index}/${byShape.size}: ${shape}, ${ctx.plan.rounds} rounds of ${contenders.length} systems`);
       scenarios.push(...(await runShape(ctx, shape, contenders)));
     }
-    progress('consumer: ours beside kafka-consumer-perf-test, through the batch100-200B-notel topic');
+    progress(
+      'consumer: ours beside a bare KafkaJS consumer and kafka-consumer-perf-test, through the batch100-200B-notel topic',
+    );
     const consumer = await runConsumerBench(ctx, `bench-${ctx.runId}-pipeline-batch100-200B-notel`);
     progress('Kafka down: no system may answer 2xx for an event Kafka does not have');
     const kafkaDown = await checkKafkaDown(ctx, cluster, peers);

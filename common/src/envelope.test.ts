@@ -50,6 +50,17 @@ describe('the CloudEvents Kafka binding (binary mode)', () => {
     expect(decoded).toEqual({ event: { ...event, extensions: { tenant: 'acme' } }, acceptedAt: 1000 });
   });
 
+  it('reads a record with a header written without a value (KafkaJS gives null) as if the header were absent', () => {
+    const record = toKafkaRecord(event, 1000);
+    const headers = {
+      ...Object.fromEntries(Object.entries(record.headers).map(([name, value]) => [name, Buffer.from(value)])),
+      ce_tenant: null,
+      traceparent: null,
+    } as unknown as Record<string, Buffer>;
+    const decoded = fromKafkaRecord({ key: null, value: record.value, headers, timestamp: '1000' });
+    expect(decoded.event).toEqual(event);
+  });
+
   it('writes an event without data as an empty value, never a null tombstone, and reads it back without data', () => {
     const { data: _data, datacontenttype: _type, ...bare } = event;
     const record = toKafkaRecord(bare, 5);

@@ -110,29 +110,40 @@ export function toKafkaRecord(event: CloudEvent, acceptedAt: number): OutboundRe
   return { key: partitionKeyOf(event), value, headers, timestamp: String(acceptedAt) };
 }
 
-function headerText(headers: MessageHeaders | undefined, name: string): string | undefined {
-  if (!headers) return undefined;
-  let raw = headers[name];
-  if (raw === undefined) {
-    // Header names are case-insensitive in the binding; ours are lower-case, others' may not be.
-    const match = Object.keys(headers).find((key) => key.toLowerCase() === name);
-    raw = match === undefined ? undefined : headers[match];
-  }
-  // KafkaJS reads a header written without a value (any producer may) as null.
-  const first: unknown = Array.isArray(raw) ? raw[0] : raw;
-  return typeof first === 'string' || Buffer.isBuffer(first) ? first.toString('utf8') : undefined;
-}
-
 export interface DecodedRecord {
   event: CloudEvent;
   /** When the producer accepted the event (the record timestamp), epoch ms. */
   acceptedAt: number;
 }
 
+/**
+ * The binding's headers of a record as text, by lower-case name, read in one pass: the
+ * consumer's profile showed a look-up per attribute, each scanning every header for a
+ * case-insensitive match when absent, among its costs per event. Header names are
+ * case-insensitive in the binding (ours are lower-case, others' may not be); an exact lower-case
+ * name wins over another spelling of it.
+ */
+function bindingHeaders(headers: MessageHeaders | undefined): Map<string, string> {
+  const texts = new Map<string, string>();
+  if (!headers) return texts;
+  for (const name in headers) {
+    const lower = name.toLowerCase();
+    if (!lower.startsWith(HEADER_PREFIX) && lower !== CONTENT_TYPE) continue;
+    if (lower !== name && texts.has(lower)) continue;
+    const raw = headers[name];
+    // KafkaJS reads a header written without a value (any producer may) as null.
+    const first: unknown = Array.isArray(raw) ? raw[0] : raw;
+    if (typeof first === 'string') texts.set(lower, first);
+    else if (Buffer.isBuffer(first)) texts.set(lower, first.toString('utf8'));
+  }
+  return texts;
+}
+
 /** Reads a record back into a CloudEvent; throws EnvelopeError when it is not one. */
 export function fromKafkaRecord(record: InboundRecord): DecodedRecord {
+  const texts = bindingHeaders(record.headers);
   const required = (name: string): string => {
-    const value = headerText(record.headers, HEADER_PREFIX + name);
+    const value = texts.get(HEADER_PREFIX + name);
     if (value === undefined || value === '') throw new EnvelopeError(`record has no ${HEADER_PREFIX}${name} header`);
     return value;
   };
@@ -144,25 +155,23 @@ export function fromKafkaRecord(record: InboundRecord): DecodedRecord {
     id: required('id'),
     source: required('source'),
     type: required('type'),
-    time: headerText(record.headers, HEADER_PREFIX + 'time') ?? new Date(Number(record.timestamp)).toISOString(),
+    time: texts.get(HEADER_PREFIX + 'time') ?? new Date(Number(record.timestamp)).toISOString(),
   };
-  const subject = headerText(record.headers, HEADER_PREFIX + 'subject');
+  const subject = texts.get(HEADER_PREFIX + 'subject');
   if (subject !== undefined) event.subject = subject;
-  const dataschema = headerText(record.headers, HEADER_PREFIX + 'dataschema');
+  const dataschema = texts.get(HEADER_PREFIX + 'dataschema');
   if (dataschema !== undefined) event.dataschema = dataschema;
 
-  const extensions: Record<string, string> = {};
-  for (const name of Object.keys(record.headers ?? {})) {
-    const lower = name.toLowerCase();
-    if (!lower.startsWith(HEADER_PREFIX)) continue;
-    const attribute = lower.slice(HEADER_PREFIX.length);
+  let extensions: Record<string, string> | undefined;
+  for (const [name, value] of texts) {
+    if (name === CONTENT_TYPE) continue;
+    const attribute = name.slice(HEADER_PREFIX.length);
     if ((CORE_ATTRIBUTES as readonly string[]).includes(attribute)) continue;
-    const value = headerText(record.headers, lower);
-    if (value !== undefined) extensions[attribute] = value;
+    (extensions ??= {})[attribute] = value;
   }
-  if (Object.keys(extensions).length > 0) event.extensions = extensions;
+  if (extensions) event.extensions = extensions;
 
-  const contentType = headerText(record.headers, CONTENT_TYPE);
+  const contentType = texts.get(CONTENT_TYPE);
   if (contentType !== undefined) event.datacontenttype = contentType;
   // No data is written as an empty value without a content type (older records: a null value).
   if (record.value !== null && (record.value.length > 0 || contentType !== undefined)) {

@@ -20,3 +20,31 @@ export async function flushTelemetry(timeoutMs = 3000): Promise<void> {
   if (!isFlushable(delegate)) return;
   await withTimeout(delegate.forceFlush(), timeoutMs, () => new Error(`spans not exported within ${timeoutMs} ms`));
 }
+
+/**
+ * Where the telemetry bootstrap (observability/) says how full its span queue is, 0 to 1; it
+ * says 0 while exports fail, since waiting would not help then. Without it, always 0.
+ */
+export const SPAN_QUEUE_FILL = Symbol.for('@event-pipeline/span-queue-fill');
+
+function spanQueueFill(): number {
+  const read = (globalThis as { [SPAN_QUEUE_FILL]?: () => number })[SPAN_QUEUE_FILL];
+  return read ? read() : 0;
+}
+
+/**
+ * Resolves once the span queue is under `below` full, or after `maxWaitMs`; undefined (nothing
+ * to wait for) when it already is. A consumer working through a backlog makes spans faster than
+ * one exporter exports them, and a full queue drops them: it waits here before each event instead.
+ */
+export function roomForSpans({ below = 0.5, maxWaitMs = 10_000, intervalMs = 10 } = {}): Promise<void> | undefined {
+  if (spanQueueFill() < below) return undefined;
+  const deadline = Date.now() + maxWaitMs;
+  return new Promise<void>((resolve) => {
+    const check = (): void => {
+      if (spanQueueFill() < below || Date.now() >= deadline) resolve();
+      else setTimeout(check, intervalMs);
+    };
+    setTimeout(check, intervalMs);
+  });
+}

@@ -34,6 +34,11 @@ export const consumerConfigShape = {
   PARTITIONS_CONSUMED_CONCURRENTLY: env.int('Partitions processed at the same time (order holds within each).', 3, {
     min: 1,
   }),
+  HANDLER_CONCURRENCY: env.int(
+    'Events of one partition handled at the same time; events of one key (the subject) always one after the other, in order.',
+    16,
+    { min: 1, max: 1000 },
+  ),
   SESSION_TIMEOUT_MS: env.int('Kafka group session timeout.', 30_000, { min: 6000 }),
   HEARTBEAT_INTERVAL_MS: env.int('Kafka group heartbeat interval.', 3000, { min: 100 }),
   DEDUPE_WINDOW_SIZE: env.int(

@@ -1,9 +1,11 @@
-import type { Span } from '@opentelemetry/api';
+import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
 import { EnvelopeError, errorMessage, errorName, isRetriable, withTimeout, type Logger } from '@event-pipeline/common';
 import type { HeartbeatKeeper } from './heartbeat-keeper';
 import type { ConsumerMetrics } from './metrics';
 import type { DeadLetterSink, InboundMessage } from './source';
 import { recordFailure } from './span-failure';
+
+const tracer = trace.getTracer('@event-pipeline/consumer');
 
 /** The dead-letter write failed or timed out; the event stays uncommitted and comes again. */
 export class DeadLetterError extends Error {
@@ -27,8 +29,8 @@ export interface FailedEvent {
   /** Attempts made; 0 when the record could not be read. */
   attempts: number;
   eventId: string | undefined;
-  /** The KafkaJS instrumentation's `process` span, if tracing is on. */
-  processSpan: Span | undefined;
+  /** The event's `process` span (not recording when tracing is off or the trace unsampled). */
+  processSpan: Span;
   /** The group must still know us once the copy is written: else the next owner has the message. */
   membership: HeartbeatKeeper;
 }
@@ -53,19 +55,42 @@ export function createDeadLetterStep({
       { ...position, event_id: eventId, attempts, reason, err: errorMessage(error), error_name: errorName(error) },
       'dead-lettering event',
     );
-    processSpan?.addEvent('dead_letter', { 'event.attempts': attempts, 'dead_letter.reason': reason });
-    if (processSpan) recordFailure(processSpan, error);
+    const traced = processSpan.isRecording();
+    // The write as a span of the event's trace, whose context the dead letter carries, so that a
+    // redrive continues the story.
+    const sendSpan = traced
+      ? tracer.startSpan(
+          `send ${sink.topic}`,
+          {
+            kind: SpanKind.PRODUCER,
+            attributes: {
+              'messaging.system': 'kafka',
+              'messaging.operation.type': 'send',
+              'messaging.operation.name': 'send',
+              'messaging.destination.name': sink.topic,
+              ...(eventId === undefined ? {} : { 'messaging.message.id': eventId }),
+            },
+          },
+          trace.setSpan(context.active(), processSpan),
+        )
+      : undefined;
+    if (traced) {
+      processSpan.addEvent('dead_letter', { 'event.attempts': attempts, 'dead_letter.reason': reason });
+      recordFailure(processSpan, error);
+    }
     try {
-      await withTimeout(
+      const written = context.with(sendSpan ? trace.setSpan(context.active(), sendSpan) : context.active(), () =>
         sink.publish(message, { error, attempts: Math.max(1, attempts), failedAt: new Date(now()) }),
-        timeoutMs,
-        () => new Error(`not acknowledged within ${timeoutMs} ms`),
       );
+      await withTimeout(written, timeoutMs, () => new Error(`not acknowledged within ${timeoutMs} ms`));
       membership.check();
     } catch (dlqError) {
+      if (sendSpan) recordFailure(sendSpan, dlqError);
       metrics.deadLetterFailures.inc();
       log.error({ ...position, err: errorMessage(dlqError) }, 'dead-letter write failed');
       throw new DeadLetterError(`dead-letter write failed: ${errorMessage(dlqError)}`, { cause: dlqError });
+    } finally {
+      sendSpan?.end();
     }
     metrics.processed.inc({ outcome: 'dead_lettered' });
     metrics.deadLettered(errorName(error));

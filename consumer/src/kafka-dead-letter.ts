@@ -1,4 +1,5 @@
-import type { Kafka } from 'kafkajs';
+import { context, propagation } from '@opentelemetry/api';
+import type { Kafka, IHeaders } from 'kafkajs';
 import { createReliableProducer, errorMessage, errorName, type Logger } from '@event-pipeline/common';
 import { DEAD_LETTER_HEADERS } from './dead-letter-headers';
 import type { DeadLetterReason, DeadLetterSink, InboundMessage } from './source';
@@ -38,25 +39,25 @@ export function createKafkaDeadLetterSink({
     onRenewed: () => log?.info('new idempotent producer id after a failed dead-letter write'),
   });
   return {
+    topic,
     connect: () => producer.connect(),
     disconnect: () => producer.disconnect(),
     async publish(message: InboundMessage, { error, attempts, failedAt }: DeadLetterReason) {
-      const record = {
-        key: message.key,
-        value: message.value,
-        headers: {
-          ...message.headers,
-          [DEAD_LETTER_HEADERS.errorMessage]: errorMessage(error).slice(0, MAX_ERROR_MESSAGE_LENGTH),
-          [DEAD_LETTER_HEADERS.errorName]: errorName(error),
-          [DEAD_LETTER_HEADERS.attempts]: String(attempts),
-          [DEAD_LETTER_HEADERS.originalTopic]: message.topic,
-          [DEAD_LETTER_HEADERS.originalPartition]: String(message.partition),
-          [DEAD_LETTER_HEADERS.originalOffset]: message.offset,
-          [DEAD_LETTER_HEADERS.originalTimestamp]: message.timestamp,
-          [DEAD_LETTER_HEADERS.consumerGroup]: groupId,
-          [DEAD_LETTER_HEADERS.failedAt]: failedAt.toISOString(),
-        },
+      const headers: IHeaders = {
+        ...message.headers,
+        [DEAD_LETTER_HEADERS.errorMessage]: errorMessage(error).slice(0, MAX_ERROR_MESSAGE_LENGTH),
+        [DEAD_LETTER_HEADERS.errorName]: errorName(error),
+        [DEAD_LETTER_HEADERS.attempts]: String(attempts),
+        [DEAD_LETTER_HEADERS.originalTopic]: message.topic,
+        [DEAD_LETTER_HEADERS.originalPartition]: String(message.partition),
+        [DEAD_LETTER_HEADERS.originalOffset]: message.offset,
+        [DEAD_LETTER_HEADERS.originalTimestamp]: message.timestamp,
+        [DEAD_LETTER_HEADERS.consumerGroup]: groupId,
+        [DEAD_LETTER_HEADERS.failedAt]: failedAt.toISOString(),
       };
+      // The write's span (the caller's active one) replaces the original's trace context.
+      propagation.inject(context.active(), headers);
+      const record = { key: message.key, value: message.value, headers };
       // Dead letters are rare: asking for the partitions each time follows any added since.
       await producer.refreshPartitions();
       await producer.send([{ ...record, partition: producer.partitionOf(record) }]);

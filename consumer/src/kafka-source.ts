@@ -1,6 +1,8 @@
-import type { Consumer, Kafka } from 'kafkajs';
-import { connectWithRetry, errorMessage, type Logger } from '@event-pipeline/common';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { connectWithRetry, errorMessage, roomForSpans, type Logger } from '@event-pipeline/common';
 import { ConsumerLag } from './consumer-lag';
+import { keepHeartbeating } from './heartbeat-keeper';
+import { runKeyOrderedBatch } from './key-ordered-batch';
 import type { ConsumerMetrics } from './metrics';
 import type { InboundMessage, MessageControl, MessageSource } from './source';
 
@@ -10,6 +12,8 @@ export interface KafkaSourceOptions {
   topic: string;
   fromBeginning: boolean;
   partitionsConsumedConcurrently: number;
+  /** Events of one partition handled at once (never two of one key). */
+  handlerConcurrency: number;
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
   logger: Logger;
@@ -21,9 +25,11 @@ export interface KafkaSourceOptions {
 }
 
 /**
- * The consumer group, through KafkaJS. `eachMessage` gives at-least-once: KafkaJS resolves a
- * message's offset only after our callback resolves, and commits resolved offsets after each
- * batch and when stopping.
+ * The consumer group, through KafkaJS's `eachBatch`: a partition's batch is handled with up to
+ * `handlerConcurrency` events at once, never two of one key, and offsets are resolved in order
+ * as the finished prefix grows (auto-resolve is off), so the committed offset never passes an
+ * unfinished event. KafkaJS commits the resolved offsets after each batch, after a failed one,
+ * and when stopping; what was not resolved is fetched again.
  */
 export function createKafkaSource(options: KafkaSourceOptions): MessageSource {
   const { kafka, topic, groupId, logger, metrics } = options;
@@ -83,35 +89,97 @@ export function createKafkaSource(options: KafkaSourceOptions): MessageSource {
         },
         { logger: log, what: 'kafka consumer', ...(signal ? { signal } : {}) },
       );
+      const inboundOf = (batchTopic: string, partition: number, message: KafkaMessage): InboundMessage => ({
+        topic: batchTopic,
+        partition,
+        offset: message.offset,
+        key: message.key,
+        value: message.value,
+        headers: message.headers ?? {},
+        timestamp: message.timestamp,
+      });
+      const eachBatch = async ({
+        batch,
+        resolveOffset,
+        heartbeat,
+        commitOffsetsIfNecessary,
+        isRunning,
+        isStale,
+      }: EachBatchPayload): Promise<void> => {
+        const { topic: batchTopic, partition } = batch;
+        // One keeper per batch, not per event: the group hears from us while slow events run,
+        // and what is finished in order is committed as it goes (KafkaJS commits a batch only at
+        // its end, and a batch may hold thousands of events), so a crash redoes little.
+        const membership = keepHeartbeating(async () => {
+          await heartbeat();
+          await commitOffsetsIfNecessary().catch((error: unknown) =>
+            // Not a lost membership: the commit at the batch's end tries again, and fails loudly.
+            log.debug({ err: errorMessage(error) }, 'commit during a batch failed'),
+          );
+        }, options.heartbeatIntervalMs);
+        const control: MessageControl = { membership };
+        try {
+          await runKeyOrderedBatch(batch.messages, {
+            concurrency: options.handlerConcurrency,
+            keyOf: orderingKeyOf,
+            mayStart: () => isRunning() && !isStale(),
+            async process(message) {
+              // Traced: no faster than the spans are exported, which a full queue would drop.
+              const room = roomForSpans();
+              if (room) await room;
+              inFlight += 1;
+              try {
+                await onMessage(inboundOf(batchTopic, partition, message), control);
+              } finally {
+                inFlight -= 1;
+              }
+            },
+            oldestStarted: (message) => lag.messageStarted(batchTopic, partition, message.offset, message.timestamp),
+            finishedUpTo(message) {
+              resolveOffset(message.offset);
+              lag.messageFinished(batchTopic, partition, message.offset, message.timestamp);
+            },
+          });
+        } finally {
+          membership.stop();
+        }
+      };
       await consumer.run({
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
-        eachMessage: async ({ topic: messageTopic, partition, message, heartbeat }) => {
-          const inbound: InboundMessage = {
-            topic: messageTopic,
-            partition,
-            offset: message.offset,
-            key: message.key,
-            value: message.value,
-            headers: message.headers ?? {},
-            timestamp: message.timestamp,
-          };
-          const control: MessageControl = { heartbeat };
-          lag.messageStarted(messageTopic, partition, message.offset, message.timestamp);
-          inFlight += 1;
-          try {
-            await onMessage(inbound, control);
-          } finally {
-            inFlight -= 1;
-          }
-          // Not on failure: the event comes again, and dates the lag until it is done.
-          lag.messageFinished(messageTopic, partition, message.offset, message.timestamp);
-        },
+        // Resolved by us as events finish: KafkaJS would resolve a whole batch, unfinished ones too.
+        eachBatchAutoResolve: false,
+        // What commitOffsetsIfNecessary commits by, during a batch (after one KafkaJS always does).
+        autoCommitInterval: options.heartbeatIntervalMs,
+        eachBatch,
       });
     },
 
     async stop() {
-      // Finishes the message in hand, commits resolved offsets, leaves the group.
+      // Waits for the batches in hand (which start nothing more once KafkaJS stops running),
+      // commits the resolved offsets, leaves the group.
       await consumer.disconnect();
     },
   };
+}
+
+function headerBytes(value: Buffer | string | Array<Buffer | string> | undefined | null): string {
+  const first = Array.isArray(value) ? value[0] : value;
+  if (first === undefined || first === null) return '';
+  return typeof first === 'string' ? first : first.toString('latin1');
+}
+
+/**
+ * What a record's order is kept by: its key (latin1: the bytes one to one, only to tell keys
+ * apart). A record without a key has no order to keep, but the copies of one event (the same
+ * caller, source and id: a client's retry, a redrive) run one after the other within a
+ * partition, so the de-duplication window has the first one finished before the next starts.
+ */
+export function orderingKeyOf(message: KafkaMessage): string | null {
+  if (message.key !== null && message.key !== undefined) return `k${message.key.toString('latin1')}`;
+  const headers = message.headers ?? {};
+  const id = headerBytes(headers.ce_id);
+  if (id === '') return null;
+  const caller = headerBytes(headers.ce_authid);
+  const source = headerBytes(headers.ce_source);
+  return `e${caller.length}:${caller}${source.length}:${source}${id}`;
 }

@@ -21,7 +21,7 @@ import { createConsumerMetrics } from './metrics';
 import { createRecentlyProcessed } from './recently-processed';
 import { createWorker, type Worker } from './worker';
 
-/** `started`: connected, topics in place, subscribed. `stop`: finish the event in hand, commit, leave the group, close. */
+/** `started`: connected, topics in place, subscribed. `stop`: finish the events in hand, commit, leave the group, close. */
 export interface ConsumerService extends RunningService {
   readonly worker: Worker;
 }
@@ -57,6 +57,7 @@ export async function startConsumerService(
     topic: config.EVENTS_TOPIC,
     fromBeginning: config.FROM_BEGINNING,
     partitionsConsumedConcurrently: config.PARTITIONS_CONSUMED_CONCURRENTLY,
+    handlerConcurrency: config.HANDLER_CONCURRENCY,
     sessionTimeoutMs: config.SESSION_TIMEOUT_MS,
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
     logger,
@@ -98,7 +99,6 @@ export async function startConsumerService(
     },
     handlerTimeoutMs: config.HANDLER_TIMEOUT_MS,
     deadLetterTimeoutMs: config.DEAD_LETTER_TIMEOUT_MS,
-    heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
     recentlyProcessed:
       config.DEDUPE_WINDOW_SIZE > 0
         ? createRecentlyProcessed({ maxEntries: config.DEDUPE_WINDOW_SIZE, maxAgeMs: config.DEDUPE_WINDOW_MS })

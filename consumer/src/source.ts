@@ -1,4 +1,5 @@
 import type { InboundRecord, MessageHeaders } from '@event-pipeline/common';
+import type { HeartbeatKeeper } from './heartbeat-keeper';
 
 /** A consumed record with its position. */
 export interface InboundMessage extends InboundRecord {
@@ -9,13 +10,17 @@ export interface InboundMessage extends InboundRecord {
 }
 
 export interface MessageControl {
-  /** Tells the group this member is alive; call it during long work (the worker does between attempts). */
-  heartbeat(): Promise<void>;
+  /**
+   * The group still knows us: the source heartbeats while the message's batch is worked on (a
+   * slow handler, backoffs, a dead-letter write) and `check()` throws once that failed.
+   */
+  membership: HeartbeatKeeper;
 }
 
 /**
- * A stream of messages with at-least-once semantics: a message counts as done (and its offset
- * may be committed) only when `onMessage` resolves; when it rejects, the message comes again.
+ * A stream of messages with at-least-once semantics: a message counts as done only when
+ * `onMessage` resolves; when it rejects, it comes again. An offset is committed only when every
+ * message up to it is done. Several messages may be in hand at once, but never two of one key.
  */
 export interface MessageSource {
   /** Connects (retrying until `signal` aborts) and starts delivering messages. */
@@ -35,5 +40,8 @@ export interface DeadLetterReason {
 
 /** Where events go that the handler could not process. Resolves once the write is acknowledged. */
 export interface DeadLetterSink {
+  /** The dead-letter topic (the name of the write's span). */
+  readonly topic: string;
+  /** Writes the copy; the trace context active at the call goes into its headers. */
   publish(message: InboundMessage, reason: DeadLetterReason): Promise<void>;
 }

@@ -1,9 +1,10 @@
-import { context, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
 import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from 'kafkajs';
 import { createLogger, createMetricsRegistry, toKafkaRecord, type CloudEvent } from '@event-pipeline/common';
 import { REDRIVE_HEADERS } from './dead-letter-headers';
 import { startTestTracing, type TestTracing } from '../../test/support/tracing';
 import { NonRetriableError, type EventHandler } from './handler';
+import { keepHeartbeating } from './heartbeat-keeper';
 import { createConsumerMetrics } from './metrics';
 import { createRecentlyProcessed, type RecentlyProcessed } from './recently-processed';
 import type { DeadLetterReason, InboundMessage, MessageControl, MessageSource } from './source';
@@ -31,7 +32,7 @@ function harness(
     stop: async () => undefined,
     readiness: () => ({ ready: true }),
   };
-  const deadLettered: Array<{ message: InboundMessage; reason: DeadLetterReason }> = [];
+  const deadLettered: Array<{ message: InboundMessage; reason: DeadLetterReason; traceparent?: string }> = [];
   const heartbeats: number[] = [];
   let dlqDown = deadLetterFails;
   const registry = createMetricsRegistry();
@@ -39,9 +40,13 @@ function harness(
   const worker = createWorker({
     source,
     deadLetter: {
+      topic: 'events.dlq',
       publish: async (message, reason) => {
         if (dlqDown) throw new Error('dead-letter topic unavailable');
-        deadLettered.push({ message, reason });
+        // What the Kafka sink writes into the dead letter's headers: the active context.
+        const carrier: Record<string, string> = {};
+        propagation.inject(context.active(), carrier);
+        deadLettered.push({ message, reason, ...(carrier.traceparent ? { traceparent: carrier.traceparent } : {}) });
       },
     },
     handler,
@@ -50,17 +55,21 @@ function harness(
     retry: { maxAttempts, initialDelayMs, maxDelayMs: initialDelayMs },
     handlerTimeoutMs,
     deadLetterTimeoutMs: 1000,
-    heartbeatIntervalMs,
     recentlyProcessed,
     now,
   });
-  const deliver = (message: InboundMessage) =>
-    onMessage(message, {
-      heartbeat: async () => {
-        heartbeats.push(Date.now());
-        await heartbeat();
-      },
-    });
+  // As the Kafka source does per batch: the group hears from us while the message is in hand.
+  const deliver = async (message: InboundMessage) => {
+    const membership = keepHeartbeating(async () => {
+      heartbeats.push(Date.now());
+      await heartbeat();
+    }, heartbeatIntervalMs);
+    try {
+      await onMessage(message, { membership });
+    } finally {
+      membership.stop();
+    }
+  };
   const setDeadLetterDown = (down: boolean) => {
     dlqDown = down;
   };
@@ -396,40 +405,68 @@ describe("the worker's spans", () => {
   afterAll(() => tracing.stop());
   beforeEach(() => tracing.exporter.reset());
 
-  /** Delivers inside a stand-in for the KafkaJS instrumentation's `process` span. */
-  async function deliverTraced(deliver: (message: InboundMessage) => Promise<void>, offset: string) {
-    const processSpan = trace.getTracer('kafkajs').startSpan('process events', { kind: SpanKind.CONSUMER });
-    await context.with(trace.setSpan(context.active(), processSpan), () => deliver(message(offset)));
-    processSpan.end();
+  /** Delivers a message that carries a producer span's context in its traceparent header, as ours do. */
+  async function deliverTraced(deliver: (message: InboundMessage) => Promise<void>, offset: string, sampled = true) {
+    const send = trace.getTracer('producer').startSpan('send events', { kind: SpanKind.PRODUCER });
+    const parent = sampled
+      ? trace.setSpan(ROOT_CONTEXT, send)
+      : trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext({ ...send.spanContext(), traceFlags: TraceFlags.NONE }));
+    send.end();
+    const inbound = message(offset);
+    const headers: Record<string, string> = {};
+    propagation.inject(parent, headers);
+    for (const [name, value] of Object.entries(headers)) inbound.headers[name] = Buffer.from(value);
+    await deliver(inbound);
     const spans = tracing.exporter.getFinishedSpans();
     return {
+      send,
+      spans,
       process: spans.find((span) => span.name === 'process events')!,
-      attempts: spans.filter((span) => span.name === 'handle event'),
+      retries: spans.filter((span) => span.name === 'retry event'),
     };
   }
 
-  it('makes a span per attempt inside the process span, and a retry event per failed one', async () => {
+  it("makes one process span per event, a child of the producer's send span, carrying the outcome", async () => {
+    const { worker, deliver } = harness({ handle: () => undefined });
+    await worker.start();
+    const { send, spans, process } = await deliverTraced(deliver, '10');
+
+    expect(spans.map((span) => span.name)).toEqual(['send events', 'process events']);
+    expect(process.kind).toBe(SpanKind.CONSUMER);
+    expect(process.spanContext().traceId).toBe(send.spanContext().traceId);
+    expect(process.parentSpanContext?.spanId).toBe(send.spanContext().spanId);
+    expect(process.attributes).toMatchObject({
+      'messaging.system': 'kafka',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': 'events',
+      'messaging.kafka.offset': '10',
+      'cloudevents.event_id': 'e-10',
+      'event.outcome': 'handled',
+      'event.attempts': 1,
+    });
+  });
+
+  it('runs the first attempt in the process span and gives each retry a span of its own, with a retry event per failed attempt', async () => {
+    const activeSpans: Array<string | undefined> = [];
     const { worker, deliver } = harness({
       handle: (_event, context) => {
+        activeSpans.push(trace.getActiveSpan()?.spanContext().spanId);
         if (context.attempt < 3) throw new Error('down');
       },
     });
     await worker.start();
-    const { process, attempts } = await deliverTraced(deliver, '11');
+    const { process, retries } = await deliverTraced(deliver, '11');
 
-    expect(attempts.map((span) => span.attributes['event.attempt'])).toEqual([1, 2, 3]);
-    expect(attempts.map((span) => span.status.code)).toEqual([
-      SpanStatusCode.ERROR,
-      SpanStatusCode.ERROR,
-      SpanStatusCode.UNSET,
-    ]);
-    for (const attempt of attempts) expect(attempt.parentSpanContext?.spanId).toBe(process.spanContext().spanId);
+    expect(retries.map((span) => span.attributes['event.attempt'])).toEqual([2, 3]);
+    expect(retries.map((span) => span.status.code)).toEqual([SpanStatusCode.ERROR, SpanStatusCode.UNSET]);
+    for (const retry of retries) expect(retry.parentSpanContext?.spanId).toBe(process.spanContext().spanId);
+    expect(activeSpans).toEqual([process.spanContext().spanId, ...retries.map((span) => span.spanContext().spanId)]);
     expect(process.events.map((event) => event.name)).toEqual(['retry', 'retry']);
-    expect(process.attributes).toMatchObject({ 'cloudevents.event_id': 'e-11', 'cloudevents.event_type': 't' });
+    expect(process.attributes).toMatchObject({ 'event.outcome': 'handled', 'event.attempts': 3 });
     expect(process.status.code).toBe(SpanStatusCode.UNSET);
   });
 
-  it('marks a dropped duplicate with a duplicate event on the process span, and makes no attempt span', async () => {
+  it('marks a dropped duplicate by its outcome on the process span, and makes no other span', async () => {
     const { worker, deliver } = harness(
       { handle: () => undefined },
       { recentlyProcessed: createRecentlyProcessed({ maxEntries: 10, maxAgeMs: 0 }) },
@@ -437,11 +474,31 @@ describe("the worker's spans", () => {
     await worker.start();
     await deliverTraced(deliver, '13');
     tracing.exporter.reset();
-    const { process, attempts } = await deliverTraced(deliver, '13');
+    const { spans, process } = await deliverTraced(deliver, '13');
 
-    expect(attempts).toEqual([]);
-    expect(process.events.map((event) => event.name)).toEqual(['duplicate']);
+    expect(spans.map((span) => span.name)).toEqual(['send events', 'process events']);
+    expect(process.attributes['event.outcome']).toBe('duplicate');
     expect(process.status.code).toBe(SpanStatusCode.UNSET);
+  });
+
+  it('handles an event whose traceparent header has no value (KafkaJS gives null), in a trace of its own', async () => {
+    const handle = jest.fn();
+    const { worker, deliver } = harness({ handle });
+    await worker.start();
+    const inbound = message('17');
+    (inbound.headers as Record<string, unknown>).traceparent = null;
+    await deliver(inbound);
+    expect(handle).toHaveBeenCalledTimes(1);
+    const process = tracing.exporter.getFinishedSpans().find((span) => span.name === 'process events')!;
+    expect(process.parentSpanContext).toBeUndefined();
+    expect(process.attributes['event.outcome']).toBe('handled');
+  });
+
+  it('makes no span for an event whose trace is not sampled', async () => {
+    const { worker, deliver } = harness({ handle: () => undefined });
+    await worker.start();
+    const { spans } = await deliverTraced(deliver, '16', false);
+    expect(spans.map((span) => span.name)).toEqual(['send events']);
   });
 
   it("gives the processing and end-to-end histograms the event's trace as exemplar", async () => {
@@ -459,31 +516,31 @@ describe("the worker's spans", () => {
   it('gives no exemplar to an event whose trace is not sampled', async () => {
     const { worker, deliver, registry } = harness({ handle: () => undefined });
     await worker.start();
-    const unsampled = trace.wrapSpanContext({
-      traceId: '5b8aa5a2d2c872e8321cf37308d69df2',
-      spanId: '051581bf3cb55c13',
-      traceFlags: TraceFlags.NONE,
-    });
-    await context.with(trace.setSpan(context.active(), unsampled), () => deliver(message('15')));
+    await deliverTraced(deliver, '15', false);
 
     const exposition = await registry.metrics();
     expect(exposition).toContain('events_end_to_end_latency_seconds_count 1');
     expect(exposition).not.toContain('trace_id');
   });
 
-  it('marks the process span failed, with a dead-letter event, when the event is dead-lettered', async () => {
+  it("marks the process span failed, with a dead-letter event and the dead-letter write's span under it", async () => {
     const { worker, deliver, deadLettered } = harness({
       handle: () => {
         throw Object.assign(new Error('bad data'), { retriable: false });
       },
     });
     await worker.start();
-    const { process, attempts } = await deliverTraced(deliver, '12');
+    const { process, retries, spans } = await deliverTraced(deliver, '12');
 
     expect(deadLettered).toHaveLength(1);
-    expect(attempts).toHaveLength(1);
+    expect(retries).toHaveLength(0);
     expect(process.events.map((event) => event.name)).toEqual(['dead_letter']);
     expect(process.events[0]!.attributes).toMatchObject({ 'dead_letter.reason': 'not retriable' });
     expect(process.status).toEqual({ code: SpanStatusCode.ERROR, message: 'bad data' });
+    expect(process.attributes).toMatchObject({ 'event.outcome': 'dead_lettered', 'event.attempts': 1 });
+    const write = spans.find((span) => span.name === 'send events.dlq')!;
+    expect(write.kind).toBe(SpanKind.PRODUCER);
+    expect(write.parentSpanContext?.spanId).toBe(process.spanContext().spanId);
+    expect(deadLettered[0]!.traceparent).toBe(`00-${write.spanContext().traceId}-${write.spanContext().spanId}-01`);
   });
 });

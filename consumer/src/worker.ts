@@ -1,4 +1,14 @@
-import { context, trace, type Span } from '@opentelemetry/api';
+import {
+  context,
+  isSpanContextValid,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Span,
+  type TextMapGetter,
+} from '@opentelemetry/api';
 import {
   errorMessage,
   errorName,
@@ -7,12 +17,13 @@ import {
   type CloudEvent,
   type DecodedRecord,
   type Logger,
+  type MessageHeaders,
 } from '@event-pipeline/common';
 import type { DataDecoder, DataSchemaRef } from './data-decoder';
 import { REDRIVE_HEADERS } from './dead-letter-headers';
 import { createDeadLetterStep } from './dead-letter-step';
-import type { EventHandler } from './handler';
-import { keepHeartbeating, MembershipLostError, type HeartbeatKeeper } from './heartbeat-keeper';
+import type { EventHandler, HandlerContext } from './handler';
+import { MembershipLostError, type HeartbeatKeeper } from './heartbeat-keeper';
 import type { ConsumerMetrics } from './metrics';
 import type { FinishedAs, RecentlyProcessed } from './recently-processed';
 import { createRetryPolicy, type AttemptContext, type RetryNotice, type RetrySettings } from './retry-policy';
@@ -33,8 +44,6 @@ export interface WorkerOptions {
   handlerTimeoutMs: number;
   /** A dead-letter write not acknowledged by then fails; the event is then not committed. */
   deadLetterTimeoutMs: number;
-  /** How often the group hears from us while one event takes long (handler, backoff, dead-letter). */
-  heartbeatIntervalMs: number;
   /** Events finished lately; a duplicate of one is dropped (and committed) unhandled. None: no de-duplication. */
   recentlyProcessed?: RecentlyProcessed | undefined;
   /** Decodes Avro data by its schema id before the handler runs. None: Avro data reaches the handler as bytes. */
@@ -63,7 +72,6 @@ export function createWorker({
   retry: settings,
   handlerTimeoutMs,
   deadLetterTimeoutMs,
-  heartbeatIntervalMs,
   recentlyProcessed,
   dataDecoder,
   now = Date.now,
@@ -74,61 +82,87 @@ export function createWorker({
   const retryPolicy = createRetryPolicy({ ...settings, attemptTimeoutMs: handlerTimeoutMs });
   const deadLetterEvent = createDeadLetterStep({ sink: deadLetter, timeoutMs: deadLetterTimeoutMs, metrics, log, now });
 
-  /** One attempt: the handler in a span of its own, given up when its time is out. */
+  /**
+   * One attempt. The first runs in the event's process span; a retry gets a span of its own
+   * under it, so a trace shows each attempt that happened and an event handled at once costs one
+   * span in all.
+   */
   const handleAttempt = async (
-    { message, event, acceptedAt, membership, dataSchema }: EventInHand,
-    { attempt, signal, withinTime }: AttemptContext,
+    { message, event, acceptedAt, membership, dataSchema, key, processSpan }: EventInHand,
+    attemptContext: AttemptContext,
   ): Promise<void> => {
+    const { attempt, withinTime } = attemptContext;
     // Lost during the wait for this attempt: the message is someone else's now.
     membership.check();
-    const span = tracer.startSpan('handle event', {
-      attributes: { 'cloudevents.event_type': event.type, 'event.attempt': attempt },
-    });
-    const handlerContext = {
+    const retrySpan =
+      attempt > 1 && processSpan.isRecording()
+        ? tracer.startSpan(
+            'retry event',
+            { attributes: { 'cloudevents.event_type': event.type, 'event.attempt': attempt } },
+            trace.setSpan(context.active(), processSpan),
+          )
+        : undefined;
+    const handlerContext: HandlerContext = {
       topic: message.topic,
       partition: message.partition,
       offset: message.offset,
-      key: message.key?.toString('utf8') ?? null,
+      key,
       headers: message.headers,
       acceptedAt,
       attempt,
       logger: log,
-      signal,
+      // Read through: the attempt makes its signal only for a handler that asks for it.
+      get signal() {
+        return attemptContext.signal;
+      },
       ...(dataSchema ? { dataSchema } : {}),
     };
     try {
-      await withinTime(
-        context.with(trace.setSpan(context.active(), span), async () => handler.handle(event, handlerContext)),
-      );
+      const span = retrySpan ?? processSpan;
+      // In the event's trace, if it has one (the handler's calls and log lines join it).
+      const outcome: unknown = isSpanContextValid(span.spanContext())
+        ? context.with(trace.setSpan(context.active(), span), () => handler.handle(event, handlerContext))
+        : handler.handle(event, handlerContext);
+      // A handler that returned without waiting is done: no timer to set for it.
+      if (outcome instanceof Promise) await withinTime(outcome);
+      else if (isThenable(outcome)) await withinTime(Promise.resolve(outcome));
     } catch (error) {
-      recordFailure(span, error);
+      if (retrySpan) recordFailure(retrySpan, error);
       throw error;
     } finally {
-      span.end();
+      retrySpan?.end();
       // A lost membership outweighs the attempt's outcome, success or failure.
       membership.check();
     }
   };
 
-  const reportRetry = ({ attempt, delayMs, error }: RetryNotice, processSpan: Span | undefined): void => {
+  const reportRetry = ({ attempt, delayMs, error }: RetryNotice, processSpan: Span): void => {
     metrics.processed.inc({ outcome: 'retried' });
-    processSpan?.addEvent('retry', {
+    if (!processSpan.isRecording()) return;
+    processSpan.addEvent('retry', {
       'event.attempt': attempt,
       'retry.delay_ms': Math.round(delayMs),
       'error.type': errorName(error),
     });
   };
 
-  const processMessage = async (message: InboundMessage, control: MessageControl): Promise<void> => {
+  const processMessage = async (message: InboundMessage, { membership }: MessageControl): Promise<void> => {
     const started = now();
-    // The KafkaJS instrumentation's `process` span, continuing the producer's trace (if loaded).
-    const processSpan = trace.getActiveSpan();
+    // Our own span per event, a child of the producer's send span through the record's
+    // traceparent; KafkaJS's instrumentation, under eachBatch, would put it in a trace of its own.
+    const processSpan = tracer.startSpan(
+      `process ${message.topic}`,
+      { kind: SpanKind.CONSUMER },
+      propagation.extract(ROOT_CONTEXT, message.headers, headerGetter),
+    );
+    // Not sampled (or tracing off): no attribute is worked out for a span that goes nowhere.
+    const traced = processSpan.isRecording();
+    if (traced) processSpan.setAttributes(messagingAttributes(message));
     // The event's trace (the process span continues the producer's) is its observations' exemplar.
-    const exemplarLabels = traceExemplar(processSpan?.spanContext());
-    const membership = keepHeartbeating(() => control.heartbeat(), heartbeatIntervalMs);
+    const exemplarLabels = traceExemplar(processSpan.spanContext());
     let decoded: DecodedRecord | undefined;
     let attempts = 0;
-    let duplicate = false;
+    let outcome: 'handled' | 'dead_lettered' | 'duplicate' | 'unfinished' = 'unfinished';
     // Handled or dead-lettered: a copy is dropped from now on (an event that failed must come
     // again), and the latency counts from the acceptance the producer stamped on the record.
     const finished = ({ event, acceptedAt }: DecodedRecord, as: FinishedAs): void => {
@@ -137,11 +171,10 @@ export function createWorker({
     };
     try {
       decoded = fromKafkaRecord(message);
-      processSpan?.setAttributes(eventAttributes(decoded.event));
+      if (traced) processSpan.setAttributes(eventAttributes(decoded.event));
       if (isDuplicate(recentlyProcessed?.finishedAs(decoded.event), message)) {
-        duplicate = true;
+        outcome = 'duplicate';
         metrics.duplicates.inc();
-        processSpan?.addEvent('duplicate');
         log.debug(
           { ...positionOf(message), event_id: decoded.event.id, event_source: decoded.event.source },
           'duplicate event dropped',
@@ -153,7 +186,8 @@ export function createWorker({
         signal: stopping.signal,
         stillOwned: () => membership.check(),
       });
-      const inHand: EventInHand = { message, ...decoded, membership, dataSchema };
+      const key = message.key === null ? null : message.key.toString('utf8');
+      const inHand: EventInHand = { message, ...decoded, membership, dataSchema, key, processSpan };
       await retryPolicy.execute(
         (attempt) => {
           attempts = attempt.attempt;
@@ -162,18 +196,27 @@ export function createWorker({
         { signal: stopping.signal, onRetry: (notice) => reportRetry(notice, processSpan) },
       );
       metrics.processed.inc({ outcome: 'success' });
+      outcome = 'handled';
       finished(decoded, 'handled');
     } catch (error) {
       if (stopping.signal.aborted || error instanceof MembershipLostError) {
         // Not committed: the next owner of the partition processes it again.
         log.info({ ...positionOf(message), attempts, err: errorMessage(error) }, 'left unfinished');
+        if (traced) processSpan.setAttribute('error.type', errorName(error));
         throw error instanceof MembershipLostError ? (error.cause ?? error) : error;
       }
-      await deadLetterEvent({ message, error, attempts, eventId: decoded?.event.id, processSpan, membership });
+      const eventId = decoded?.event.id;
+      await deadLetterEvent({ message, error, attempts, eventId, processSpan, membership });
+      outcome = 'dead_lettered';
       if (decoded) finished(decoded, 'dead_lettered');
     } finally {
-      membership.stop();
-      if (!duplicate) metrics.processingDuration.observe({ value: (now() - started) / 1000, exemplarLabels });
+      if (outcome !== 'duplicate')
+        metrics.processingDuration.observe({ value: (now() - started) / 1000, exemplarLabels });
+      if (traced) {
+        processSpan.setAttributes({ 'event.outcome': outcome, 'event.attempts': attempts });
+        if (outcome === 'unfinished') processSpan.setStatus({ code: SpanStatusCode.ERROR, message: 'left unfinished' });
+      }
+      processSpan.end();
     }
   };
 
@@ -192,7 +235,35 @@ interface EventInHand extends DecodedRecord {
   message: InboundMessage;
   membership: HeartbeatKeeper;
   dataSchema: DataSchemaRef | undefined;
+  key: string | null;
+  processSpan: Span;
 }
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
+
+/** Reads the W3C trace context from Kafka headers, which KafkaJS hands over as Buffers. */
+const headerGetter: TextMapGetter<MessageHeaders> = {
+  keys: (headers) => Object.keys(headers),
+  get(headers, name) {
+    const value = headers[name];
+    if (value === undefined) return undefined;
+    // KafkaJS reads a header written without a value as null: no trace context in it.
+    const first: unknown = Array.isArray(value) ? value[0] : value;
+    return typeof first === 'string' ? first : Buffer.isBuffer(first) ? first.toString('latin1') : undefined;
+  },
+};
+
+/** The messaging conventions' consumer attributes (semantic conventions 1.30). */
+const messagingAttributes = (message: InboundMessage) => ({
+  'messaging.system': 'kafka',
+  'messaging.operation.type': 'process',
+  'messaging.operation.name': 'process',
+  'messaging.destination.name': message.topic,
+  'messaging.destination.partition.id': String(message.partition),
+  'messaging.kafka.offset': message.offset,
+  ...(message.key === null ? {} : { 'messaging.kafka.message.key': message.key.toString('utf8') }),
+});
 
 /**
  * A copy of an event finished lately is dropped, except a redriven copy (`dlq redrive`) of one

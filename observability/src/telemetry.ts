@@ -7,11 +7,11 @@ import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-
 import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import {
   createTraceExportStatus,
@@ -20,7 +20,9 @@ import {
   traceEndpoint,
   type OtlpProtocol,
   type StatusLine,
+  type TraceExportStatus,
 } from './trace-export-status';
+import { watchSpanQueue } from './span-queue';
 
 /** Who is sending telemetry: read from the package.json nearest to the program's entry file. */
 export interface ServiceIdentity {
@@ -90,11 +92,11 @@ export function createTelemetry(
   const diagnosed = named(env, 'OTEL_LOG_LEVEL');
   if (!diagnosed) diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.WARN);
   const protocol = otlpProtocolOf(env);
-  const traceExporter = !diagnosed && protocol ? quietWhileFailing(env, protocol, identity, write) : undefined;
+  const exporting = !diagnosed && protocol ? quietWhileFailing(env, protocol, identity, write) : undefined;
   const serviceNamed =
     named(env, 'OTEL_SERVICE_NAME') || /(^|,)\s*service\.name=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? '');
   return new NodeSDK({
-    ...(traceExporter ? { traceExporter } : {}),
+    ...(exporting ? { spanProcessors: [watchedBatchProcessor(exporting, env)] } : {}),
     ...(identity && !serviceNamed ? { serviceName: identity.name } : {}),
     ...(identity?.version ? { resource: resourceFromAttributes({ [ATTR_SERVICE_VERSION]: identity.version }) } : {}),
     ...(named(env, 'OTEL_METRICS_EXPORTER') ? {} : { metricReaders: [] }),
@@ -125,7 +127,7 @@ function quietWhileFailing(
   protocol: OtlpProtocol,
   identity: ServiceIdentity | undefined,
   write: (line: string) => void,
-): NodeSDKConfiguration['traceExporter'] {
+): { exporter: SpanExporter; status: TraceExportStatus } {
   const status = createTraceExportStatus({
     endpoint: traceEndpoint(env, protocol),
     write: ({ level, msg, ...fields }: StatusLine) =>
@@ -151,7 +153,37 @@ function quietWhileFailing(
   setGlobalErrorHandler((error) => {
     if (!wasReported(error)) fallback(error);
   });
-  return exporter;
+  return { exporter, status };
+}
+
+// Read by roomForSpans in @event-pipeline/common (common/src/telemetry.ts), which services use.
+const SPAN_QUEUE_FILL = Symbol.for('@event-pipeline/span-queue-fill');
+
+/**
+ * The batch span processor the SDK would build from OTEL_BSP_*, whose queue the services can
+ * see filling (roomForSpans): the consumer waits for room instead of having spans dropped. While
+ * exports fail the queue reads as empty, so that a missing backend never holds a service up.
+ */
+function watchedBatchProcessor({ exporter, status }: ReturnType<typeof quietWhileFailing>, env: Env): SpanProcessor {
+  const setting = (name: string): number | undefined => {
+    const value = Number((env[name] ?? '').trim() || Number.NaN);
+    return Number.isFinite(value) && value >= 0 ? value : undefined;
+  };
+  const maxQueueSize = setting('OTEL_BSP_MAX_QUEUE_SIZE') ?? 2048;
+  const queue = watchSpanQueue(maxQueueSize);
+  const optional = {
+    scheduledDelayMillis: setting('OTEL_BSP_SCHEDULE_DELAY'),
+    exportTimeoutMillis: setting('OTEL_BSP_EXPORT_TIMEOUT'),
+    maxExportBatchSize: setting('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
+  };
+  const processor = new BatchSpanProcessor({
+    exporter,
+    maxQueueSize,
+    selfObsMeterProvider: queue.meterProvider,
+    ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined)),
+  });
+  (globalThis as { [SPAN_QUEUE_FILL]?: () => number })[SPAN_QUEUE_FILL] = () => (status.failing ? 0 : queue.fill());
+  return processor;
 }
 
 /** The instrumentations, by name, that the service identified by `identity` runs with. */
@@ -172,8 +204,9 @@ export function instrumentationsFor(identity: ServiceIdentity | undefined, env: 
     // a span and a context switch per request.
     new PinoInstrumentation({ disableLogSending: !named(env, 'OTEL_LOGS_EXPORTER') }),
   ];
-  // The producer's publisher makes a send span per event itself and sends with tracing
-  // suppressed (producer/src/send-spans.ts): the instrumentation would only add work there.
-  if (identity?.name !== 'producer') instrumentations.push(new KafkaJsInstrumentation());
+  // No KafkaJS instrumentation: the producer's publisher makes its send spans itself
+  // (producer/src/kafka/send-spans.ts), and the consumer, under eachBatch, its process and
+  // dead-letter spans (a `poll` span per batch on a new root, and process spans only linked to
+  // the producer's, would break each event's trace and double the spans to export).
   return instrumentations;
 }

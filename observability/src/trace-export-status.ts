@@ -12,6 +12,8 @@ export interface StatusLine {
 }
 
 export interface TraceExportStatus {
+  /** The last export failed (none succeeded since). */
+  readonly failing: boolean;
   /** An export failed: said once, on the first failure after a success (or after start). */
   failed(error: unknown): void;
   /** An export succeeded: after failures, said once that the backend answers again. */
@@ -35,6 +37,9 @@ export function createTraceExportStatus({
   let failedSince: number | undefined;
   let failures = 0;
   return {
+    get failing() {
+      return failedSince !== undefined;
+    },
     failed(error) {
       failures += 1;
       if (failedSince !== undefined) return;

@@ -79,8 +79,13 @@ describe("the consumer's own lag, while its handler is paused and once it resume
   });
 
   it('reports a time lag that grows and a message lag while paused, and 0 for both once caught up', async () => {
-    // One request, one produce request: the consumer's first fetch sees all of them.
-    const events = Array.from({ length: EVENTS }, (_, index) => ({ type: 'order.placed', data: { index } }));
+    // One request, one produce request: the consumer's first fetch sees all of them. One subject,
+    // so one key: the events are handled one after the other and the first holds the rest back.
+    const events = Array.from({ length: EVENTS }, (_, index) => ({
+      type: 'order.placed',
+      subject: 'order-1',
+      data: { index },
+    }));
     expect((await postJson(producer.url, events)).status).toBe(202);
 
     const paused = await waitFor('the first event in hand and its lag', async () => {

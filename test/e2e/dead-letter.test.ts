@@ -60,12 +60,15 @@ describe('when the handler fails', () => {
     expect(response.status).toBe(202);
 
     await waitFor('every good event processed', () => succeeded.length >= 23, { timeoutMs: 60_000 });
+    // Events of other keys (these have none) run beside the poison event's retries, not after them.
+    await waitFor('two dead letters', async () => (await topicRecordCount(dlq)) >= 2);
     expect(attemptsById.get('poison')).toEqual([1, 2, 3, 4]);
     expect(attemptsById.get('invalid')).toEqual([1]);
     expect(attemptsById.get('flaky')).toEqual([1, 2, 3]);
-    expect(succeeded).toEqual(['ok-1', 'ok-2', 'flaky', ...Array.from({ length: 20 }, (_, index) => `after-${index}`)]);
+    expect([...succeeded].sort()).toEqual(
+      ['ok-1', 'ok-2', 'flaky', ...Array.from({ length: 20 }, (_, index) => `after-${index}`)].sort(),
+    );
 
-    await waitFor('two dead letters', async () => (await topicRecordCount(dlq)) >= 2);
     const [original] = (await readTopic(topic)).filter((record) => record.headers.ce_id === 'poison');
     const deadLetters = await readTopic(dlq);
     expect(deadLetters).toHaveLength(2);
