@@ -102,6 +102,8 @@ describe('with a schema registry (real Apicurio, KafkaSQL on the test broker)', 
       SCHEMA_REGISTRY_URL: registry.url,
       SCHEMA_REGISTRY_REFRESH_MS: String(REFRESH_MS),
       RETRY_AFTER_SECONDS: '2',
+      // One process, so that the outage test's answers come from the process whose refresh it saw fail.
+      PRODUCER_WORKERS: '1',
     });
     consumer = await startConsumer(
       {
@@ -394,6 +396,12 @@ describe('with a schema registry (real Apicurio, KafkaSQL on the test broker)', 
     expect(cached.status).toBe(202);
     await waitFor('the event of a cached schema handled', () => handledById('while-down'));
 
+    // A type missing from the last subject list the producer read is one without a schema; only
+    // once a read of the list failed is an unknown type's schema unknown (503).
+    await waitFor('the producer saw the registry gone', async () => {
+      const exposition = await (await fetch(`${producer.url}/metrics`)).text();
+      return metricValue(exposition, 'events_schema_registry_reachable') === 0;
+    });
     const unknown = await postJson(producer.url, { id: 'new-type', type: 'com.example.never.pushed', data: {} });
     expect(unknown.status).toBe(503);
     expect(unknown.headers.get('retry-after')).toBe('2');
