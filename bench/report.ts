@@ -57,8 +57,7 @@ function peersSection(result: BenchResult): string[] {
       `${String(result.settings.rounds)} rounds, each a closed-loop run of about ${String(result.settings.closedSeconds)} s ` +
       'per system one after the other (the order rotating). Figures are the median of the rounds with the lowest and ' +
       "highest in brackets; events/s and CPU per event come from the same runs. `CPU ms/event` is all of the system's " +
-      "processes (for FastAPI, uvicorn's workers too). `record B`: one record's value, key and headers as the system " +
-      'wrote it.',
+      "processes (for FastAPI, uvicorn's workers too).",
     '',
   );
   const shapes = [...new Set(result.scenarios.map(shapeOf))];
@@ -72,7 +71,6 @@ function peersSection(result: BenchResult): string[] {
         spreadText(scenario.spread.eventsPerSecond),
         `${fmt(scenario.closed.latencyMs.p50, 1)} / ${fmt(scenario.closed.latencyMs.p99, 1)} / ${fmt(scenario.closed.latencyMs.p999, 1)}`,
         spreadText(scenario.spread.cpuMsPerEvent, 4),
-        fmt(scenario.recordBytes),
         String(scenario.errors),
         scenario.system === 'http'
           ? 'no Kafka'
@@ -89,7 +87,6 @@ function peersSection(result: BenchResult): string[] {
         'events/s',
         'HTTP p50 / p99 / p99.9 ms',
         'CPU ms/event',
-        'record B',
         'errors',
         'accepted / in Kafka',
       ],

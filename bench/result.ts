@@ -50,8 +50,6 @@ export interface ScenarioResult {
   cpuMsPerEvent: number | null;
   rounds: RoundResult[];
   spread: { eventsPerSecond: Spread | null; cpuMsPerEvent: Spread | null };
-  /** Bytes of one record this system wrote (value, key and headers), read back from its topic. */
-  recordBytes?: number | null;
   /** The closed loop again with the consumer running: what the open model's fractions are of. */
   closedWithConsumer: (LoadResult & { eventsPerSecond: number }) | null;
   open: (OpenResult & { fraction: number; eventsPerSecond: number })[];
