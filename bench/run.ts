@@ -141,20 +141,14 @@ async function drained(metricsUrl: string, count: number, timeoutMs: number): Pr
   }
 }
 
-/**
- * Reads a child's CPU time at the start and end of the measured run: its own (`cpuMs`), or with
- * its descendants' for a peer that runs in several processes (`treeCpuMs`).
- */
-function cpuMeter(
-  child: Child,
-  read: (pid: number | undefined) => number | undefined = cpuMs,
-): {
+/** Reads a child's own CPU time at the start and end of a measured run (the profile's one process). */
+function cpuMeter(child: Child): {
   mark: (phase: 'start' | 'end') => void;
   perEvent: (events: number) => number | null;
 } {
   const at: Partial<Record<'start' | 'end', number>> = {};
   return {
-    mark: (phase) => (at[phase] = read(child.process.pid)),
+    mark: (phase) => (at[phase] = cpuMs(child.process.pid)),
     perEvent: (events) =>
       at.start === undefined || at.end === undefined || events === 0 ? null : round((at.end - at.start) / events),
   };
@@ -387,8 +381,8 @@ async function runShape(ctx: Context, shape: string, contenders: Contender[]): P
       each.loads.push(...warmups);
       each.accepted += answered(warmups) * scenario.eventsPerRequest;
     }
-    for (let round = 0; round < ctx.plan.rounds; round++) {
-      for (const each of rotated(running, round)) {
+    for (let turn = 0; turn < ctx.plan.rounds; turn++) {
+      for (const each of rotated(running, turn)) {
         const { scenario, system } = each.contender;
         const epr = scenario.eventsPerRequest;
         const pid = each.child.process.pid;
@@ -401,17 +395,17 @@ async function runShape(ctx: Context, shape: string, contenders: Contender[]): P
         const cpuMsPerEvent =
           cpuBefore === undefined || cpuAfter === undefined || events === 0 ? null : (cpuAfter - cpuBefore) / events;
         each.rounds.push({
-          round,
+          round: turn,
           eventsPerSecond: load.okPerSecond * epr,
-          cpuMsPerEvent: round_(cpuMsPerEvent),
+          cpuMsPerEvent: round(cpuMsPerEvent),
           latencyMs: load.latencyMs,
           ok: load.ok,
           errors: load.errors + load.non2xx,
           seconds: load.seconds,
         });
         progress(
-          `  round ${round + 1}/${ctx.plan.rounds} ${SYSTEM_LABEL[system]} ${scenario.name}: ${describe(load, epr)}, ` +
-            `CPU ${round_(cpuMsPerEvent)} ms/event`,
+          `  round ${turn + 1}/${ctx.plan.rounds} ${SYSTEM_LABEL[system]} ${scenario.name}: ${describe(load, epr)}, ` +
+            `CPU ${round(cpuMsPerEvent)} ms/event`,
         );
       }
     }
@@ -437,7 +431,7 @@ async function runShape(ctx: Context, shape: string, contenders: Contender[]): P
         payloadBytes: scenario.payloadBytes,
         connections: scenario.connections,
         closed: { ...middleLoad, eventsPerSecond: middleLoad.okPerSecond * epr },
-        cpuMsPerEvent: round_(median(each.rounds.map((r) => r.cpuMsPerEvent))),
+        cpuMsPerEvent: round(median(each.rounds.map((r) => r.cpuMsPerEvent))),
         rounds: each.rounds,
         spread: {
           eventsPerSecond: roundSpread(spreadOf(each.rounds.map((r) => r.eventsPerSecond))),
@@ -479,8 +473,6 @@ async function runShape(ctx: Context, shape: string, contenders: Contender[]): P
     await Promise.all([...running.map((each) => each.child.stop()), ...consumers.map((each) => each.stop())]);
   }
 }
-
-const round_ = (value: number | null): number | null => round(value);
 
 function roundSpread(spread: Spread | null): Spread | null {
   return spread && { median: round(spread.median)!, min: round(spread.min)!, max: round(spread.max)! };
