@@ -1,13 +1,5 @@
-import {
-  buildImage,
-  ensureBaseImage,
-  imageSize,
-  podman,
-  runContainer,
-  runOnce,
-  type Container,
-  type Service,
-} from '../support/images';
+import { ensureNodeImage, podman } from '../../scripts/tools/node-image';
+import { buildImage, imageSize, runContainer, runOnce, type Container, type Service } from '../support/images';
 import { groupProgress, readTopic, testBrokers, testKafka, testPort, uniqueName } from '../support/kafka';
 import { waitFor } from '../support/wait';
 
@@ -42,7 +34,11 @@ describe('the images (Dockerfile, built and run with podman)', () => {
   let baseSize: number;
 
   beforeAll(async () => {
-    baseSize = await imageSize(await ensureBaseImage());
+    // Made by `npm run tools -- ensure` (npm test runs it first), or here.
+    baseSize = await imageSize(await ensureNodeImage());
+    // Containers an interrupted run left behind would hold the ports; the storage is this
+    // checkout's own (.cache/images), so every container in it is one of ours.
+    await podman('rm', '--all', '--force', '--time', '0');
     // One after the other: the second build reuses the first one's build stage.
     images.producer = await buildImage('producer');
     images.consumer = await buildImage('consumer');
