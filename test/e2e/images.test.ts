@@ -1,4 +1,4 @@
-import { ensureNodeImage, podman } from '../../scripts/tools/node-image';
+import { ensureNodeImage, MACHINE_CA, podman } from '../../scripts/tools/node-image';
 import { buildImage, imageSize, runContainer, runOnce, type Container, type Service } from '../support/images';
 import { groupProgress, readTopic, testBrokers, testKafka, testPort, uniqueName } from '../support/kafka';
 import { waitFor } from '../support/wait';
@@ -31,11 +31,13 @@ describe('the images (Dockerfile, built and run with podman)', () => {
   };
   const images = {} as Record<Service, string>;
   const containers = {} as Record<Service, Container>;
+  let baseImage: string;
   let baseSize: number;
 
   beforeAll(async () => {
     // Made by `npm run tools -- ensure` (npm test runs it first), or here.
-    baseSize = await imageSize(await ensureNodeImage());
+    baseImage = await ensureNodeImage();
+    baseSize = await imageSize(baseImage);
     // Containers an interrupted run left behind would hold the ports; the storage is this
     // checkout's own (.cache/images), so every container in it is one of ours.
     await podman('rm', '--all', '--force', '--time', '0');
@@ -68,7 +70,7 @@ describe('the images (Dockerfile, built and run with podman)', () => {
   }
 
   it.each(['producer', 'consumer'] as const)(
-    'builds the %s image in Docker format, with its health check, user and command',
+    "builds the %s image in Docker format, with its health check, user and command, and without the build's CA",
     async (service) => {
       const { stdout } = await podman('image', 'inspect', images[service]);
       // podman's own view of the image: the health check at the top level, the rest in Config.
@@ -82,6 +84,11 @@ describe('the images (Dockerfile, built and run with podman)', () => {
       expect(image!.Config.Cmd).toContain('dist/main.js');
       // What the image adds to its base: production dependencies and compiled code only.
       expect(image!.Size - baseSize).toBeLessThan(150e6);
+      // The machine's CA bundle was the build's (a bind mount), not the image's: it ships the base's.
+      const [shipped, base] = await Promise.all(
+        [images[service], baseImage].map((name) => runOnce(name, {}, ['sha256sum', MACHINE_CA])),
+      );
+      expect(shipped).toEqual({ code: 0, output: base!.output });
       console.log(
         `image ${images[service]}: ${megabytes(image!.Size)} (base ${megabytes(baseSize)} + ${megabytes(image!.Size - baseSize)})`,
       );
