@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { defaultNodeImage } from '../../scripts/tools/node-image';
 import { dockerfileInstructions, dockerfileStage, dockerfileStages } from '../support/dockerfile';
 
 const root = path.resolve(__dirname, '../..');
@@ -27,6 +28,15 @@ describe('Dockerfile', () => {
     const installs = lines.filter((line) => /^RUN .*\bnpm (ci|install|i)\b/.test(line));
     expect(installs.length).toBeGreaterThanOrEqual(3);
     for (const install of installs) expect(install).toMatch(/\bnpm ci --(omit=dev --)?ignore-scripts\b/);
+  });
+
+  // The image test's base (scripts/tools/node-image.ts) mirrors the default with that very binary.
+  it('defaults to the Node.js release scripts/with-node.sh brings', () => {
+    const brought = /node_version="\$\{PIPELINE_NODE_VERSION:-([\d.]+)\}"/.exec(
+      readFileSync(path.join(root, 'scripts', 'with-node.sh'), 'utf8'),
+    )?.[1];
+    expect(brought).toBeDefined();
+    expect(defaultNodeImage().node).toBe(brought);
   });
 
   it('pins its base image by version', () => {
