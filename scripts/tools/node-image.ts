@@ -148,6 +148,7 @@ async function makeNodeImage(): Promise<string> {
   log(`making ${tag}: Debian ${suite} (mmdebstrap), Node.js ${node}, npm ${NPM_VERSION}`);
   const downloads = path.join(IMAGES_DIR, 'downloads');
   const [binary, npm] = await Promise.all([nodeBinary(node), packed(`npm@${NPM_VERSION}`, downloads)]);
+  await mkdir(IMAGES_DIR, { recursive: true });
   const work = await mkdtemp(path.join(IMAGES_DIR, '.base-'));
   try {
     const rootfs = path.join(work, 'rootfs.tar');
