@@ -1,6 +1,7 @@
 // Programs the tests and the local stack take from Debian's packages: Prometheus with promtool,
-// Alertmanager with amtool, the Pushgateway (where `dlq redrive` pushes its counts), and kcat
-// (a Kafka reader that is not KafkaJS, for the tests). Installed with apt-get when missing and this process may
+// Alertmanager with amtool, the Pushgateway (where `dlq redrive` pushes its counts), kcat
+// (a Kafka reader that is not KafkaJS, for the tests), and podman with runc and mmdebstrap (the
+// image tests build and run our Dockerfiles with them, on a base made here). Installed with apt-get when missing and this process may
 // (root); otherwise the error says what to install.
 import { existsSync } from 'node:fs';
 import { access, rm, writeFile } from 'node:fs/promises';
@@ -15,6 +16,9 @@ export const DEBIAN_TOOLS = {
   amtool: 'prometheus-alertmanager',
   'prometheus-pushgateway': 'prometheus-pushgateway',
   kcat: 'kcat',
+  podman: 'podman',
+  runc: 'runc',
+  mmdebstrap: 'mmdebstrap',
 } as const;
 
 export type DebianToolName = keyof typeof DEBIAN_TOOLS;
