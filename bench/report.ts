@@ -324,7 +324,8 @@ export function renderReport(result: BenchResult): string {
     'Before each measured run the bench waits until the machine is quiet (what the last system left running, ' +
       "a traced system's span exports, a JVM's collection, has finished), and warms each system until two runs in " +
       'a row cost the same CPU per request. `others` is the CPU the rest of the machine spent during the run, in ' +
-      'cores: Kafka serving the run is part of it; niced work is not counted. Per system, the median of its rounds.',
+      "cores: Kafka serving the run, the kernel's loopback networking (softirq) and the idle work of the shape's " +
+      'other systems are part of it; niced work is not counted. Per system, the median of its rounds.',
     '',
   );
   out.push(
