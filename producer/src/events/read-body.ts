@@ -43,16 +43,28 @@ export function hasForeignCharset(ctx: Context): boolean {
  * slower than that gets 408 and the connection closes (the error edge sets `Connection: close`
  * for an answer given before the body was complete).
  */
-export function readRawBody(ctx: Context, { limit, timeoutMs }: BodyLimits): Promise<Buffer> {
+export async function readRawBody(ctx: Context, { limit, timeoutMs }: BodyLimits): Promise<Buffer> {
   const length = ctx.req.headers['content-length'];
-  const arrived = length === undefined ? undefined : bodyAlreadyArrived(ctx.req, length, limit);
-  if (arrived) return Promise.resolve(arrived);
+  if (length !== undefined) {
+    let arrived = bodyAlreadyArrived(ctx.req, length, limit);
+    // A small body comes in the same read from the socket as its headers, but the HTTP parser
+    // hands the request over at its headers and the body only after this turn of the event
+    // loop: one check after it takes the body at once, without stream listeners or a timer.
+    if (!arrived && !ctx.req.complete && Number(length) <= SAME_READ_BYTES) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      arrived = bodyAlreadyArrived(ctx.req, length, limit);
+    }
+    if (arrived) return arrived;
+  }
   const reading = getRawBody(ctx.req, { limit, length: length || null }).catch((error: unknown) => {
     throw bodyProblem(error, limit);
   });
   // Past the timeout the read goes on until the connection closes; its late failure is moot.
   return withTimeout(reading, timeoutMs, () => problems.requestTimeout(timeoutMs));
 }
+
+/** Bodies up to this size are looked for once more after the turn their headers came in. */
+const SAME_READ_BYTES = 64 * 1024;
 
 const EMPTY = Buffer.alloc(0);
 
