@@ -2,7 +2,8 @@
 // the config files compose uses: Kafka (scripts/kafka), Jaeger (observability/jaeger), the
 // producer and the consumers with the telemetry bootstrap, kafka-exporter
 // (observability/kafka-exporter), Alertmanager, the Pushgateway and Prometheus
-// (observability/alertmanager, observability/prometheus; Debian's packages). State and logs in .cache/stack/.
+// (observability/alertmanager, observability/prometheus; built from the Go module proxy). State
+// and logs in .cache/stack/.
 import { readdirSync } from 'node:fs';
 import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,7 +12,6 @@ import { JAEGER_CONFIG, JAEGER_PORTS, startJaeger, type JaegerPorts } from '../j
 import { pushSchemas, readSubjects } from '../../producer/src/schemas-registration';
 import { SchemaRegistryClient } from '../../common/src/schema-registry';
 import { registryArgs, ensureApicurio, registryJavaHome, CCOMPAT_PATH } from '../registry/registry';
-import { ensureDebianTools } from '../tools/debian';
 import { ensureGoTool } from '../tools/go-tools';
 import { assertPortFree, daemonPid, startDaemon, stopDaemon, waitUntilAnswering } from './daemon';
 
@@ -203,9 +203,8 @@ export function prometheusPart(dir: string, port: number, targets: () => ScrapeT
     port,
     '/-/ready',
     async () => {
-      const { prometheus: binary } = await ensureDebianTools('prometheus');
       return {
-        command: binary,
+        command: await ensureGoTool('prometheus'),
         args: [
           `--config.file=${path.join(home, 'prometheus.yml')}`,
           `--storage.tsdb.path=${path.join(home, 'data')}`,
@@ -332,9 +331,8 @@ export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
       layout.alertmanagerPort,
       '/-/ready',
       async () => {
-        const { 'prometheus-alertmanager': alertmanager } = await ensureDebianTools('prometheus-alertmanager');
         return {
-          command: alertmanager,
+          command: await ensureGoTool('alertmanager'),
           args: [
             `--config.file=${inRepo(CONFIG.alertmanager)}`,
             `--storage.path=${path.join(dir, 'alertmanager')}`,
@@ -346,8 +344,10 @@ export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
       { configFiles: [CONFIG.alertmanager] },
     ),
     daemonPart(dir, 'pushgateway', layout.pushgatewayPort, '/-/ready', async () => {
-      const { 'prometheus-pushgateway': pushgateway } = await ensureDebianTools('prometheus-pushgateway');
-      return { command: pushgateway, args: [`--web.listen-address=127.0.0.1:${layout.pushgatewayPort}`] };
+      return {
+        command: await ensureGoTool('pushgateway'),
+        args: [`--web.listen-address=127.0.0.1:${layout.pushgatewayPort}`],
+      };
     }),
     prometheus,
   ];

@@ -1,34 +1,17 @@
-// Programs the tests and the local stack take from Debian's packages: Prometheus with promtool,
-// Alertmanager with amtool, the Pushgateway (where `dlq redrive` pushes its counts), and kcat
-// (a Kafka reader that is not KafkaJS, for the tests). Installed with apt-get when missing and this process may
-// (root); otherwise the error says what to install.
-import { existsSync } from 'node:fs';
-import { access, rm, writeFile } from 'node:fs/promises';
+// Programs the tests take from Debian's packages: kcat (a Kafka reader that is not KafkaJS).
+// Installed with apt-get when missing and this process may (root); otherwise the error says what
+// to install. Prometheus, Alertmanager and the Pushgateway are built from the Go module proxy
+// (go-tools.ts), at the releases compose pins.
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { runCommand } from '../kafka/jars';
 
 /** Each program, by the name its Debian package installs it under, and that package. */
 export const DEBIAN_TOOLS = {
-  prometheus: 'prometheus',
-  promtool: 'prometheus',
-  'prometheus-alertmanager': 'prometheus-alertmanager',
-  amtool: 'prometheus-alertmanager',
-  'prometheus-pushgateway': 'prometheus-pushgateway',
   kcat: 'kcat',
 } as const;
 
 export type DebianToolName = keyof typeof DEBIAN_TOOLS;
-
-/**
- * The releases Debian 12 packages, which compose's images pin too, so that both stacks run the
- * same Prometheus and Alertmanager (test/unit/stack-parity.test.ts; the observability config
- * test checks the installed programs say so).
- */
-export const DEBIAN_VERSIONS = {
-  prometheus: '2.42.0',
-  'prometheus-alertmanager': '0.25.0',
-  'prometheus-pushgateway': '1.5.1',
-} as const;
 
 async function onPath(program: string): Promise<string | undefined> {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
@@ -46,9 +29,6 @@ async function onPath(program: string): Promise<string | undefined> {
 
 let installing: Promise<void> | undefined;
 
-// Debian's maintainer scripts ask this file whether to start a package's service; 101: "no".
-const POLICY_RC_D = '/usr/sbin/policy-rc.d';
-
 async function install(packages: string[]): Promise<void> {
   if (process.getuid?.() !== 0 || (await onPath('apt-get')) === undefined) {
     throw new Error(`install the Debian package(s) ${packages.join(' ')} (apt-get install ${packages.join(' ')})`);
@@ -57,31 +37,13 @@ async function install(packages: string[]): Promise<void> {
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
   const aptInstall = (): Promise<unknown> =>
     runCommand('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...packages], env);
-  // The packages would start system services on 9090 and 9093, the stack's own ports: they must
-  // not, so the stack's processes (with the repo's config) are the only ones there.
-  let ownPolicy = false;
-  if (!existsSync(POLICY_RC_D)) {
-    await writeFile(POLICY_RC_D, '#!/bin/sh\n# Written by event-pipeline while it installs packages.\nexit 101\n', {
-      mode: 0o755,
-    });
-    ownPolicy = true;
-  }
   try {
-    try {
-      await aptInstall();
-    } catch (error) {
-      // A new machine has no package lists yet.
-      if (!/Unable to locate package|has no installation candidate/.test(String(error))) throw error;
-      await runCommand('apt-get', ['update', '-q'], env);
-      await aptInstall();
-    }
-  } finally {
-    if (ownPolicy) await rm(POLICY_RC_D, { force: true });
-  }
-  // And under systemd, not at the next boot either.
-  if (existsSync('/run/systemd/system')) {
-    // Each package's service is named after it.
-    await runCommand('systemctl', ['disable', '--now', ...packages]).catch(() => undefined);
+    await aptInstall();
+  } catch (error) {
+    // A new machine has no package lists yet.
+    if (!/Unable to locate package|has no installation candidate/.test(String(error))) throw error;
+    await runCommand('apt-get', ['update', '-q'], env);
+    await aptInstall();
   }
 }
 
