@@ -104,8 +104,13 @@ describe('Alertmanager with the pipeline config', () => {
     });
   });
 
-  afterAll(() => {
-    alertmanager?.kill('SIGTERM');
+  afterAll(async () => {
+    // It writes its state into the storage folder as it stops: remove the folder after that.
+    if (alertmanager && alertmanager.exitCode === null && alertmanager.signalCode === null) {
+      const exited = new Promise((resolve) => alertmanager!.once('exit', resolve));
+      alertmanager.kill('SIGTERM');
+      await exited;
+    }
     rmSync(storage, { recursive: true, force: true });
   });
 
