@@ -12,7 +12,7 @@ import { JAEGER_CONFIG, JAEGER_PORTS, startJaeger, type JaegerPorts } from '../j
 import { pushSchemas, readSubjects } from '../../producer/src/schemas-registration';
 import { SchemaRegistryClient } from '../../common/src/schema-registry';
 import { registryArgs, ensureApicurio, registryJavaHome, CCOMPAT_PATH } from '../registry/registry';
-import { ensureGoTool } from '../tools/go-tools';
+import { ensureGoTool, GO_TOOLS, uiPlaceholder } from '../tools/go-tools';
 import { assertPortFree, daemonPid, startDaemon, stopDaemon, waitUntilAnswering } from './daemon';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -197,6 +197,10 @@ export function kafkaExporterPart(dir: string, brokers: string, port: number): P
  */
 export function prometheusPart(dir: string, port: number, targets: () => ScrapeTargets): Part {
   const home = path.join(dir, 'prometheus');
+  // Built without its web UI's assets, Prometheus reads the UI's page from static/mantine-ui/
+  // under its working directory (unless that is named prometheus, web or ui): a placeholder
+  // there instead of an error page.
+  const web = path.join(home, 'placeholder-ui');
   const part = daemonPart(
     dir,
     'prometheus',
@@ -204,6 +208,7 @@ export function prometheusPart(dir: string, port: number, targets: () => ScrapeT
     '/-/ready',
     async () => {
       return {
+        cwd: web,
         command: await ensureGoTool('prometheus'),
         args: [
           `--config.file=${path.join(home, 'prometheus.yml')}`,
@@ -225,6 +230,11 @@ export function prometheusPart(dir: string, port: number, targets: () => ScrapeT
         await symlink(inRepo(file), link);
       }
       await writeScrapeTargets(dir, targets());
+      await mkdir(path.join(web, 'static', 'mantine-ui'), { recursive: true });
+      await writeFile(
+        path.join(web, 'static', 'mantine-ui', 'index.html'),
+        uiPlaceholder('prometheus', GO_TOOLS.prometheus.version),
+      );
       await part.up();
     },
   };

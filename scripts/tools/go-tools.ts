@@ -255,7 +255,8 @@ async function copyModule(module: string, version: string, into: string): Promis
   await runCommand('chmod', ['-R', 'u+w', into]);
 }
 
-function uiPlaceholder(name: string, version: string): string {
+/** The page a program built without its web UI's assets shows where the UI would be. */
+export function uiPlaceholder(name: string, version: string): string {
   return [
     '<!doctype html>',
     `<title>${name} ${version}</title>`,
