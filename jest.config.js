@@ -12,6 +12,9 @@ const shared = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: { '^@event-pipeline/common$': '<rootDir>/common/src/index.ts' },
+  // What the setup caches is not ours to load: podman's storage there (.cache/images) holds copies
+  // of the workspaces, which jest's module map would otherwise find twice.
+  modulePathIgnorePatterns: ['<rootDir>/.cache/'],
 };
 
 /** @type {import('jest').Config} */

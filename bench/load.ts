@@ -71,20 +71,43 @@ export async function autocannonRun(target: Target, connections: number, amount:
   };
 }
 
+/** Warm-up runs past the sizing ones at most, when their CPU per request keeps moving. */
+const MAX_SETTLING_RUNS = 4;
+/** Two runs in a row whose CPU per request differ by less than this are warm. */
+const WARM_WITHIN = 0.1;
+
 /**
- * Two short closed-loop warm-ups (JIT, connections, Kafka metadata) that size the measured runs:
- * `amount` requests take about `seconds` at the rate the second warm-up reached.
+ * Closed-loop warm-ups (JIT, connections, Kafka metadata, the heap's young generation) that size
+ * the measured runs: `amount` requests take about `seconds` at the rate the second warm-up
+ * reached. Given the system's CPU clock, it goes on with runs of `amount` until two in a row cost
+ * the same CPU per request (within 10%, at most four more): a JIT or heap still settling in the
+ * first measured round inflated its CPU per event by up to 1.8× over the later rounds.
  */
 export async function warmUp(
   target: Target,
   connections: number,
   seconds: number,
+  cpuMs?: () => number | undefined,
 ): Promise<{ amount: number; warmups: LoadResult[] }> {
   const first = await autocannonRun(target, connections, connections * 5);
   const guess = Math.max(first.requestsPerSecond, 1);
   const second = await autocannonRun(target, connections, Math.max(connections * 5, Math.round(guess)));
   const rate = Math.max(second.requestsPerSecond, 1);
-  return { amount: Math.max(connections * 10, Math.round(rate * seconds)), warmups: [first, second] };
+  const amount = Math.max(connections * 10, Math.round(rate * seconds));
+  const warmups = [first, second];
+  if (cpuMs === undefined) return { amount, warmups };
+  let last: number | undefined;
+  for (let run = 0; run < MAX_SETTLING_RUNS; run++) {
+    const before = cpuMs();
+    const result = await autocannonRun(target, connections, amount);
+    const after = cpuMs();
+    warmups.push(result);
+    if (before === undefined || after === undefined || result.ok + result.non2xx === 0) break;
+    const perRequest = (after - before) / (result.ok + result.non2xx);
+    if (last !== undefined && Math.abs(perRequest - last) <= WARM_WITHIN * Math.max(perRequest, last)) break;
+    last = perRequest;
+  }
+  return { amount, warmups };
 }
 
 /**

@@ -115,8 +115,48 @@ export function cpuMs(pid: number | undefined): number | undefined {
   }
 }
 
+/**
+ * CPU time the whole machine has spent busy so far, in ms, from /proc/stat: user, system, irq,
+ * softirq and steal. Niced work is left out: a build run at `nice -n 19` beside a bench gives
+ * way to it, and would otherwise keep the machine from ever looking quiet.
+ */
+export function machineBusyMs(): number | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, , system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+    return ((user + system + irq + softirq + steal) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A quarter-second window busier than this (in cores) is not quiet. */
+const QUIET_CORES = 0.35;
+
+/**
+ * Waits until what ran before has finished: a traced system's span exports, the collector
+ * ingesting them, the JVMs' collections, the last system's in-flight Kafka writes. Quiet is a
+ * quarter second under a third of a core, or three in a row within 15% of each other (the idle
+ * floor of everything running); at most `maxMs`. Returns how long it waited.
+ */
+export async function settle(maxMs = 15_000): Promise<number> {
+  const started = Date.now();
+  const windows: number[] = [];
+  for (;;) {
+    const before = machineBusyMs();
+    await sleep(250);
+    const after = machineBusyMs();
+    if (before === undefined || after === undefined) return 0;
+    const cores = (after - before) / 250;
+    windows.push(cores);
+    const last = windows.slice(-3);
+    const steady = last.length === 3 && Math.max(...last) - Math.min(...last) <= 0.15 * Math.max(...last, 0.01);
+    if (cores < QUIET_CORES || steady || Date.now() - started >= maxMs) return Date.now() - started;
+  }
+}
+
 /** The process and all its descendants (uvicorn's workers, say), from /proc's children lists. */
-function processTree(pid: number): number[] {
+export function processTree(pid: number): number[] {
   const pids = [pid];
   for (let i = 0; i < pids.length; i++) {
     try {

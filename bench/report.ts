@@ -4,6 +4,7 @@ import path from 'node:path';
 import prettier from 'prettier';
 import type { ProfileSummary } from './profile';
 import type { BenchResult, ScenarioResult, Spread } from './result';
+import { median } from './stats';
 
 const fmt = (value: number | null | undefined, digits = 0): string =>
   value === null || value === undefined || !Number.isFinite(value)
@@ -316,6 +317,29 @@ export function renderReport(result: BenchResult): string {
       'are incomplete. ' +
       'Closed-loop end-to-end latency is a backlog (the consumer shares the two cores with a saturated producer), so ' +
       "the table shows the open model's; both are in `latest.json`.",
+    '',
+  );
+  out.push('## How quiet each measured run was', '');
+  out.push(
+    'Before each measured run the bench waits until the machine is quiet (what the last system left running, ' +
+      "a traced system's span exports, a JVM's collection, has finished), and warms each system until two runs in " +
+      'a row cost the same CPU per request. `others` is the CPU the rest of the machine spent during the run, in ' +
+      'cores: Kafka serving the run is part of it; niced work is not counted. Per system, the median of its rounds.',
+    '',
+  );
+  out.push(
+    table(
+      ['scenario', 'waited for quiet s', 'others during the run (cores)'],
+      result.scenarios.map((scenario) => {
+        const settled = scenario.rounds.flatMap((round) =>
+          round.settledMs === undefined ? [] : [round.settledMs / 1000],
+        );
+        const others = scenario.rounds.flatMap((round) =>
+          round.othersCpuMs == null || round.seconds <= 0 ? [] : [round.othersCpuMs / 1000 / round.seconds],
+        );
+        return [label(scenario), fmt(median(settled), 1), fmt(median(others), 2)];
+      }),
+    ),
     '',
   );
   const open = result.scenarios.flatMap((scenario) => scenario.open.map((run) => ({ scenario, run })));

@@ -15,6 +15,13 @@ export interface RoundResult {
   ok: number;
   errors: number;
   seconds: number;
+  /** How long the run waited for the machine to go quiet before it started. */
+  settledMs: number;
+  /**
+   * CPU ms the rest of the machine (Kafka serving this run included, niced work not) spent
+   * during the run, beside the system's own and the load generator's.
+   */
+  othersCpuMs: number | null;
 }
 
 /** A figure over the rounds: the median, and the lowest and highest round. */

@@ -43,6 +43,8 @@ import {
   killAll,
   startChild,
   startService,
+  machineBusyMs,
+  settle,
   treeCpuMs,
   waitReady,
   type Child,
@@ -293,9 +295,28 @@ interface Running {
   child: Child;
   target: Target;
   amount: number;
+  /** How many of `loads` are warm-ups (they come first). */
+  warmups: number;
   accepted: number;
   loads: LoadResult[];
   rounds: RoundResult[];
+}
+
+/**
+ * CPU the rest of the machine spent during a system's measured run: the machine's busy time less
+ * the system's own and the load generator's (this process). Kafka's share of serving the run is
+ * in it, so it is never zero; a large figure says the run shared the machine with something.
+ */
+function othersCpu(
+  machineBefore: number | undefined,
+  machineAfter: number | undefined,
+  systemBefore: number | undefined,
+  systemAfter: number | undefined,
+  bench: NodeJS.CpuUsage,
+): number | null {
+  if ([machineBefore, machineAfter, systemBefore, systemAfter].some((each) => each === undefined)) return null;
+  const others = machineAfter! - machineBefore! - (systemAfter! - systemBefore!) - (bench.user + bench.system) / 1000;
+  return Math.max(0, Math.round(others));
 }
 
 /**
@@ -369,6 +390,7 @@ async function runShape(ctx: Context, shape: string, contenders: Contender[]): P
         child,
         target: contender.target(topic),
         amount: 0,
+        warmups: 0,
         accepted: 0,
         loads: [],
         rounds: [],
@@ -376,8 +398,13 @@ async function runShape(ctx: Context, shape: string, contenders: Contender[]): P
     }
     for (const each of running) {
       const { scenario } = each.contender;
-      const { amount, warmups } = await warmUp(each.target, scenario.connections, ctx.plan.closedSeconds);
+      await settle();
+      const pid = each.child.process.pid;
+      const { amount, warmups } = await warmUp(each.target, scenario.connections, ctx.plan.closedSeconds, () =>
+        treeCpuMs(pid),
+      );
       each.amount = amount;
+      each.warmups = warmups.length;
       each.loads.push(...warmups);
       each.accepted += answered(warmups) * scenario.eventsPerRequest;
     }
@@ -386,9 +413,16 @@ async function runShape(ctx: Context, shape: string, contenders: Contender[]): P
         const { scenario, system } = each.contender;
         const epr = scenario.eventsPerRequest;
         const pid = each.child.process.pid;
+        // Each system's turn starts on a quiet machine: what the last one left running (span
+        // exports, the collector, garbage collections) would otherwise be measured with it.
+        const settledMs = await settle();
+        const machineBefore = machineBusyMs();
+        const benchBefore = process.cpuUsage();
         const cpuBefore = treeCpuMs(pid);
         const load = await autocannonRun(each.target, scenario.connections, each.amount);
         const cpuAfter = treeCpuMs(pid);
+        const machineAfter = machineBusyMs();
+        const bench = process.cpuUsage(benchBefore);
         each.loads.push(load);
         each.accepted += load.ok * epr;
         const events = load.ok * epr;
@@ -402,6 +436,8 @@ async function runShape(ctx: Context, shape: string, contenders: Contender[]): P
           ok: load.ok,
           errors: load.errors + load.non2xx,
           seconds: load.seconds,
+          settledMs,
+          othersCpuMs: othersCpu(machineBefore, machineAfter, cpuBefore, cpuAfter, bench),
         });
         progress(
           `  round ${turn + 1}/${ctx.plan.rounds} ${SYSTEM_LABEL[system]} ${scenario.name}: ${describe(load, epr)}, ` +
@@ -419,7 +455,7 @@ async function runShape(ctx: Context, shape: string, contenders: Contender[]): P
       }
       const byEvents = [...each.rounds].sort((a, b) => a.eventsPerSecond - b.eventsPerSecond);
       const middle = byEvents[Math.floor((byEvents.length - 1) / 2)]!;
-      const middleLoad = each.loads[2 + middle.round]!;
+      const middleLoad = each.loads[each.warmups + middle.round]!;
       const inKafka = each.contender.writesNothing ? each.accepted : await recordsInTopic(ctx.brokers, each.topic);
       results.push({
         name: scenario.name,

@@ -2,7 +2,9 @@
 # The whole suite, as CI runs it: lint and format check, typecheck and build, the monitoring
 # checks (promtool, amtool), unit tests, and end-to-end tests against a real Kafka broker (the
 # repo's scripts start one from cached Maven Central jars unless KAFKA_BROKERS names one) and a
-# real Jaeger, Prometheus and Alertmanager (built once from the Go module proxy). Extra arguments go to jest.
+# real Jaeger, Prometheus and Alertmanager (built once from the Go module proxy), among them the
+# image test, which builds our images with podman (Debian's podman, runc and mmdebstrap) on a base
+# of Debian and our Node; the tools step installs those and makes the base. Extra arguments go to jest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

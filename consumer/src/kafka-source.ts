@@ -118,21 +118,33 @@ export function createKafkaSource(options: KafkaSourceOptions): MessageSource {
           );
         }, options.heartbeatIntervalMs);
         const control: MessageControl = { membership };
+        const deliver = (message: KafkaMessage): void | Promise<void> => {
+          inFlight += 1;
+          let pending: void | Promise<void>;
+          try {
+            pending = onMessage(inboundOf(batchTopic, partition, message), control);
+          } catch (error) {
+            inFlight -= 1;
+            throw error;
+          }
+          if (!pending) {
+            inFlight -= 1;
+            return;
+          }
+          return pending.finally(() => {
+            inFlight -= 1;
+          });
+        };
         try {
           await runKeyOrderedBatch(batch.messages, {
             concurrency: options.handlerConcurrency,
             keyOf: orderingKeyOf,
             mayStart: () => isRunning() && !isStale(),
-            async process(message) {
-              // Traced: no faster than the spans are exported, which a full queue would drop.
+            // Synchronous when the event is (no span room to wait for, a handler that returns).
+            process(message) {
               const room = roomForSpans();
-              if (room) await room;
-              inFlight += 1;
-              try {
-                await onMessage(inboundOf(batchTopic, partition, message), control);
-              } finally {
-                inFlight -= 1;
-              }
+              if (room) return room.then(() => deliver(message));
+              return deliver(message);
             },
             oldestStarted: (message) => lag.messageStarted(batchTopic, partition, message.offset, message.timestamp),
             finishedUpTo(message) {

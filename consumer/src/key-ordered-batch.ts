@@ -3,8 +3,11 @@ export interface KeyOrderedBatchOptions<M> {
   concurrency: number;
   /** Events with the same key run one after the other, in batch order; `null`: no order to keep. */
   keyOf(message: M): string | null;
-  /** Resolves once the event is finished (handled, dropped, or dead-lettered and acknowledged). */
-  process(message: M): Promise<void>;
+  /**
+   * Finishes the event (handled, dropped, or dead-lettered and acknowledged): returns when it
+   * did so at once, else gives a promise of it. A throw or a rejection is its failure.
+   */
+  process(message: M): void | Promise<void>;
   /** Every event up to and including `message` is finished: its offset may be committed. */
   finishedUpTo(message: M, index: number): void;
   /** Asked before each start; false (a stop, a rebalance) starts nothing more. */
@@ -83,7 +86,21 @@ export async function runKeyOrderedBatch<M>(
       started[index] = 1;
       running++;
       if (index === next) oldestStarted?.(messages[index]!, index);
-      process(messages[index]!).then(
+      let pending: void | Promise<void>;
+      try {
+        pending = process(messages[index]!);
+      } catch (error) {
+        pending = Promise.reject(error);
+      }
+      if (!pending) {
+        // Finished at once: the next one starts in this same loop, no promise made.
+        running--;
+        done[index] = 1;
+        release(index);
+        advance();
+        continue;
+      }
+      pending.then(
         () => {
           running--;
           done[index] = 1;

@@ -19,13 +19,14 @@ export interface MessageControl {
 
 /**
  * A stream of messages with at-least-once semantics: a message counts as done only when
- * `onMessage` resolves; when it rejects, it comes again. An offset is committed only when every
+ * `onMessage` returns (a value, or a promise that resolves); when it throws or rejects, it
+ * comes again. An offset is committed only when every
  * message up to it is done. Several messages may be in hand at once, but never two of one key.
  */
 export interface MessageSource {
   /** Connects (retrying until `signal` aborts) and starts delivering messages. */
   start(
-    onMessage: (message: InboundMessage, control: MessageControl) => Promise<void>,
+    onMessage: (message: InboundMessage, control: MessageControl) => void | Promise<void>,
     signal?: AbortSignal,
   ): Promise<void>;
   stop(): Promise<void>;

@@ -24,7 +24,7 @@ function harness(
     heartbeat = async (): Promise<void> => undefined,
   } = {},
 ) {
-  let onMessage!: (message: InboundMessage, control: MessageControl) => Promise<void>;
+  let onMessage!: (message: InboundMessage, control: MessageControl) => void | Promise<void>;
   const source: MessageSource = {
     start: async (callback) => {
       onMessage = callback;

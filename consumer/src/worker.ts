@@ -13,11 +13,13 @@ import {
   errorMessage,
   errorName,
   fromKafkaRecord,
+  isAvroMediaType,
   traceExemplar,
   type CloudEvent,
   type DecodedRecord,
   type Logger,
   type MessageHeaders,
+  type TraceExemplar,
 } from '@event-pipeline/common';
 import type { DataDecoder, DataSchemaRef } from './data-decoder';
 import { REDRIVE_HEADERS } from './dead-letter-headers';
@@ -26,7 +28,13 @@ import type { EventHandler, HandlerContext } from './handler';
 import { MembershipLostError, type HeartbeatKeeper } from './heartbeat-keeper';
 import type { ConsumerMetrics } from './metrics';
 import type { FinishedAs, RecentlyProcessed } from './recently-processed';
-import { createRetryPolicy, type AttemptContext, type RetryNotice, type RetrySettings } from './retry-policy';
+import {
+  createRetryPolicy,
+  isThenable,
+  type AttemptContext,
+  type RetryNotice,
+  type RetrySettings,
+} from './retry-policy';
 import type { DeadLetterSink, InboundMessage, MessageControl, MessageSource } from './source';
 import { recordFailure } from './span-failure';
 
@@ -85,13 +93,11 @@ export function createWorker({
   /**
    * One attempt. The first runs in the event's process span; a retry gets a span of its own
    * under it, so a trace shows each attempt that happened and an event handled at once costs one
-   * span in all.
+   * span in all. A handler that returns without waiting makes the attempt synchronous.
    */
-  const handleAttempt = async (
-    { message, event, acceptedAt, membership, dataSchema, key, processSpan }: EventInHand,
-    attemptContext: AttemptContext,
-  ): Promise<void> => {
-    const { attempt, withinTime } = attemptContext;
+  const handleAttempt = (inHand: EventInHand, attemptContext: AttemptContext): void | Promise<void> => {
+    const { event, membership, processSpan } = inHand;
+    const { attempt } = attemptContext;
     // Lost during the wait for this attempt: the message is someone else's now.
     membership.check();
     const retrySpan =
@@ -102,38 +108,30 @@ export function createWorker({
             trace.setSpan(context.active(), processSpan),
           )
         : undefined;
-    const handlerContext: HandlerContext = {
-      topic: message.topic,
-      partition: message.partition,
-      offset: message.offset,
-      key,
-      headers: message.headers,
-      acceptedAt,
-      attempt,
-      logger: log,
-      // Read through: the attempt makes its signal only for a handler that asks for it.
-      get signal() {
-        return attemptContext.signal;
-      },
-      ...(dataSchema ? { dataSchema } : {}),
+    // A lost membership outweighs the attempt's outcome, success or failure.
+    const ended = (error?: { value: unknown }): void => {
+      if (retrySpan && error) recordFailure(retrySpan, error.value);
+      retrySpan?.end();
+      membership.check();
+      if (error) throw error.value;
     };
+    let outcome: unknown;
     try {
       const span = retrySpan ?? processSpan;
+      const handlerContext = new AttemptHandlerContext(inHand, attemptContext, log);
       // In the event's trace, if it has one (the handler's calls and log lines join it).
-      const outcome: unknown = isSpanContextValid(span.spanContext())
+      outcome = isSpanContextValid(span.spanContext())
         ? context.with(trace.setSpan(context.active(), span), () => handler.handle(event, handlerContext))
         : handler.handle(event, handlerContext);
-      // A handler that returned without waiting is done: no timer to set for it.
-      if (outcome instanceof Promise) await withinTime(outcome);
-      else if (isThenable(outcome)) await withinTime(Promise.resolve(outcome));
     } catch (error) {
-      if (retrySpan) recordFailure(retrySpan, error);
-      throw error;
-    } finally {
-      retrySpan?.end();
-      // A lost membership outweighs the attempt's outcome, success or failure.
-      membership.check();
+      return ended({ value: error });
     }
+    // A handler that returned without waiting is done: no timer, no promise for it.
+    if (!isThenable(outcome)) return ended();
+    return attemptContext.withinTime(Promise.resolve(outcome)).then(
+      () => ended(),
+      (error: unknown) => ended({ value: error }),
+    );
   };
 
   const reportRetry = ({ attempt, delayMs, error }: RetryNotice, processSpan: Span): void => {
@@ -146,78 +144,130 @@ export function createWorker({
     });
   };
 
-  const processMessage = async (message: InboundMessage, { membership }: MessageControl): Promise<void> => {
-    const started = now();
+  /**
+   * The attempts at a decoded event (after its Avro data is decoded, when it has some): done
+   * synchronously when the handler is, else a promise.
+   */
+  const attemptEvent = (run: EventRun, decoded: DecodedRecord, membership: HeartbeatKeeper): void | Promise<void> => {
+    const { message } = run;
+    const inHand = (dataSchema: DataSchemaRef | undefined): EventInHand => ({
+      message,
+      ...decoded,
+      membership,
+      dataSchema,
+      key: message.key === null ? null : message.key.toString('utf8'),
+      processSpan: run.span,
+    });
+    const attempts = (held: EventInHand) =>
+      retryPolicy.execute(
+        (attempt) => {
+          run.attempts = attempt.attempt;
+          return handleAttempt(held, attempt);
+        },
+        { signal: stopping.signal, onRetry: (notice) => reportRetry(notice, run.span) },
+      );
+    if (!dataDecoder || !isAvroMediaType(decoded.event.datacontenttype)) return attempts(inHand(undefined));
+    // Before the attempts: an unreachable registry is waited out here, spending none of them.
+    return dataDecoder
+      .decode(decoded.event, { signal: stopping.signal, stillOwned: () => membership.check() })
+      .then((dataSchema) => attempts(inHand(dataSchema)));
+  };
+
+  /** Handled or dead-lettered: a copy is dropped from now on, and its latency is observed. */
+  const finished = (run: EventRun, { event, acceptedAt }: DecodedRecord, as: FinishedAs): void => {
+    recentlyProcessed?.add(event, as);
+    metrics.endToEndLatency.observe({ value: Math.max(0, now() - acceptedAt) / 1000, exemplarLabels: run.exemplar });
+  };
+
+  const handled = (run: EventRun, decoded: DecodedRecord): void => {
+    metrics.processed.inc({ outcome: 'success' });
+    run.outcome = 'handled';
+    finished(run, decoded, 'handled');
+  };
+
+  /** The event's span and its duration, whatever it ended as. */
+  const ended = (run: EventRun): void => {
+    if (run.outcome !== 'duplicate')
+      metrics.processingDuration.observe({ value: (now() - run.started) / 1000, exemplarLabels: run.exemplar });
+    if (run.traced) {
+      run.span.setAttributes({ 'event.outcome': run.outcome, 'event.attempts': run.attempts });
+      if (run.outcome === 'unfinished') run.span.setStatus({ code: SpanStatusCode.ERROR, message: 'left unfinished' });
+    }
+    run.span.end();
+  };
+
+  /** A failure: left unfinished (not committed) when stopping or no longer ours, else dead-lettered. */
+  const failed = async (run: EventRun, error: unknown, membership: HeartbeatKeeper): Promise<void> => {
+    const { message, decoded } = run;
+    try {
+      if (stopping.signal.aborted || error instanceof MembershipLostError) {
+        // Not committed: the next owner of the partition processes it again.
+        log.info({ ...positionOf(message), attempts: run.attempts, err: errorMessage(error) }, 'left unfinished');
+        if (run.traced) run.span.setAttribute('error.type', errorName(error));
+        throw error instanceof MembershipLostError ? (error.cause ?? error) : error;
+      }
+      await deadLetterEvent({
+        message,
+        error,
+        attempts: run.attempts,
+        eventId: decoded?.event.id,
+        processSpan: run.span,
+        membership,
+      });
+      run.outcome = 'dead_lettered';
+      if (decoded) finished(run, decoded, 'dead_lettered');
+    } finally {
+      ended(run);
+    }
+  };
+
+  /**
+   * One event, from its record to handled, dropped as a duplicate, dead-lettered or left
+   * unfinished. Synchronous (no promise) when the event needs no waiting: a handler that returns
+   * a value, no Avro data to decode, no failure.
+   */
+  const processMessage = (message: InboundMessage, { membership }: MessageControl): void | Promise<void> => {
     // Our own span per event, a child of the producer's send span through the record's
     // traceparent; KafkaJS's instrumentation, under eachBatch, would put it in a trace of its own.
-    const processSpan = tracer.startSpan(
+    const span = tracer.startSpan(
       `process ${message.topic}`,
       { kind: SpanKind.CONSUMER },
       propagation.extract(ROOT_CONTEXT, message.headers, headerGetter),
     );
+    const run = new EventRun(message, span, now());
     // Not sampled (or tracing off): no attribute is worked out for a span that goes nowhere.
-    const traced = processSpan.isRecording();
-    if (traced) processSpan.setAttributes(messagingAttributes(message));
-    // The event's trace (the process span continues the producer's) is its observations' exemplar.
-    const exemplarLabels = traceExemplar(processSpan.spanContext());
-    let decoded: DecodedRecord | undefined;
-    let attempts = 0;
-    let outcome: 'handled' | 'dead_lettered' | 'duplicate' | 'unfinished' = 'unfinished';
-    // Handled or dead-lettered: a copy is dropped from now on (an event that failed must come
-    // again), and the latency counts from the acceptance the producer stamped on the record.
-    const finished = ({ event, acceptedAt }: DecodedRecord, as: FinishedAs): void => {
-      recentlyProcessed?.add(event, as);
-      metrics.endToEndLatency.observe({ value: Math.max(0, now() - acceptedAt) / 1000, exemplarLabels });
-    };
+    if (run.traced) span.setAttributes(messagingAttributes(message));
+    let pending: void | Promise<void>;
+    let decoded: DecodedRecord;
     try {
-      decoded = fromKafkaRecord(message);
-      if (traced) processSpan.setAttributes(eventAttributes(decoded.event));
+      decoded = run.decoded = fromKafkaRecord(message);
+      if (run.traced) span.setAttributes(eventAttributes(decoded.event));
       if (isDuplicate(recentlyProcessed?.finishedAs(decoded.event), message)) {
-        outcome = 'duplicate';
+        run.outcome = 'duplicate';
         metrics.duplicates.inc();
         log.debug(
           { ...positionOf(message), event_id: decoded.event.id, event_source: decoded.event.source },
           'duplicate event dropped',
         );
+        ended(run);
         return;
       }
-      // Before the attempts: an unreachable registry is waited out here, spending none of them.
-      const dataSchema = await dataDecoder?.decode(decoded.event, {
-        signal: stopping.signal,
-        stillOwned: () => membership.check(),
-      });
-      const key = message.key === null ? null : message.key.toString('utf8');
-      const inHand: EventInHand = { message, ...decoded, membership, dataSchema, key, processSpan };
-      await retryPolicy.execute(
-        (attempt) => {
-          attempts = attempt.attempt;
-          return handleAttempt(inHand, attempt);
-        },
-        { signal: stopping.signal, onRetry: (notice) => reportRetry(notice, processSpan) },
-      );
-      metrics.processed.inc({ outcome: 'success' });
-      outcome = 'handled';
-      finished(decoded, 'handled');
+      pending = attemptEvent(run, decoded, membership);
     } catch (error) {
-      if (stopping.signal.aborted || error instanceof MembershipLostError) {
-        // Not committed: the next owner of the partition processes it again.
-        log.info({ ...positionOf(message), attempts, err: errorMessage(error) }, 'left unfinished');
-        if (traced) processSpan.setAttribute('error.type', errorName(error));
-        throw error instanceof MembershipLostError ? (error.cause ?? error) : error;
-      }
-      const eventId = decoded?.event.id;
-      await deadLetterEvent({ message, error, attempts, eventId, processSpan, membership });
-      outcome = 'dead_lettered';
-      if (decoded) finished(decoded, 'dead_lettered');
-    } finally {
-      if (outcome !== 'duplicate')
-        metrics.processingDuration.observe({ value: (now() - started) / 1000, exemplarLabels });
-      if (traced) {
-        processSpan.setAttributes({ 'event.outcome': outcome, 'event.attempts': attempts });
-        if (outcome === 'unfinished') processSpan.setStatus({ code: SpanStatusCode.ERROR, message: 'left unfinished' });
-      }
-      processSpan.end();
+      return failed(run, error, membership);
     }
+    if (!pending) {
+      handled(run, decoded);
+      ended(run);
+      return;
+    }
+    return pending.then(
+      () => {
+        handled(run, decoded);
+        ended(run);
+      },
+      (error: unknown) => failed(run, error, membership),
+    );
   };
 
   return {
@@ -239,8 +289,57 @@ interface EventInHand extends DecodedRecord {
   processSpan: Span;
 }
 
-const isThenable = (value: unknown): value is PromiseLike<unknown> =>
-  typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
+/** One event's way through the worker: what its span, metrics and log lines say at its end. */
+class EventRun {
+  readonly traced: boolean;
+  /** The event's trace (the process span continues the producer's) is its observations' exemplar. */
+  readonly exemplar: TraceExemplar;
+  decoded: DecodedRecord | undefined;
+  attempts = 0;
+  outcome: 'handled' | 'dead_lettered' | 'duplicate' | 'unfinished' = 'unfinished';
+
+  constructor(
+    readonly message: InboundMessage,
+    readonly span: Span,
+    readonly started: number,
+  ) {
+    this.traced = span.isRecording();
+    this.exemplar = traceExemplar(span.spanContext());
+  }
+}
+
+/** What the handler is told of an attempt; its signal is the attempt's, made only when read. */
+class AttemptHandlerContext implements HandlerContext {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string | null;
+  readonly headers: MessageHeaders;
+  readonly acceptedAt: number;
+  readonly attempt: number;
+  readonly dataSchema?: DataSchemaRef;
+  readonly #attemptContext: AttemptContext;
+
+  constructor(
+    { message, acceptedAt, key, dataSchema }: EventInHand,
+    attemptContext: AttemptContext,
+    readonly logger: Logger,
+  ) {
+    this.topic = message.topic;
+    this.partition = message.partition;
+    this.offset = message.offset;
+    this.key = key;
+    this.headers = message.headers;
+    this.acceptedAt = acceptedAt;
+    this.attempt = attemptContext.attempt;
+    this.#attemptContext = attemptContext;
+    if (dataSchema) this.dataSchema = dataSchema;
+  }
+
+  get signal(): AbortSignal {
+    return this.#attemptContext.signal;
+  }
+}
 
 /** Reads the W3C trace context from Kafka headers, which KafkaJS hands over as Buffers. */
 const headerGetter: TextMapGetter<MessageHeaders> = {

@@ -200,7 +200,7 @@ export function instrumentationsFor(identity: ServiceIdentity | undefined, env: 
     }),
     new UndiciInstrumentation({ requireParentforSpans: true }),
     // No Koa instrumentation: its span per router layer (`router - /events`) told only the
-    // route, which the producer sets on the HTTP server span itself (http-metrics.ts), and cost
+    // route, which the producer sets on the HTTP server span itself (middleware/server-span.ts), and cost
     // a span and a context switch per request.
     new PinoInstrumentation({ disableLogSending: !named(env, 'OTEL_LOGS_EXPORTER') }),
   ];

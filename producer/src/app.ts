@@ -8,16 +8,13 @@ import { DataSchemas, type SchemaCatalog } from './events/data-schemas';
 import type { ProducerMetrics } from './metrics';
 import { authenticate } from './middleware/authenticate';
 import { checkEvents } from './middleware/check-events';
-import { closeConnectionsWhileDraining, refuseWhileDraining } from './middleware/drain';
-import { errorEdge } from './middleware/error-edge';
-import { observeHttpDuration } from './middleware/http-metrics';
+import { refuseWhileDraining } from './middleware/drain';
 import { countOutcomes } from './middleware/count-outcomes';
 import type { IngestState } from './middleware/ingest-state';
 import { limitRate, limitRefusedAuthentication } from './middleware/limit-rate';
 import { publishEvents } from './middleware/publish-events';
 import { readRequest } from './middleware/read-request';
-import { traceRequests } from './middleware/server-span';
-import { trackRequests } from './middleware/track-requests';
+import { requestEdge } from './middleware/request-edge';
 import { buildOpenApiDocument } from './openapi';
 import { problems } from './problem';
 import type { EventPublisher, Readiness } from './kafka/event-publisher';
@@ -108,13 +105,15 @@ export function createApp(options: AppOptions): Koa {
   // is the client's 405 with Allow, not the server's 501 that the router answers by default.
   const router = new Router({ methods: METHODS });
 
-  // Outermost: the request's server span is active for everything after it.
-  app.use(traceRequests());
-  if (options.requests) app.use(trackRequests(options.requests));
-  // Outside the error edge: these see the answer the edge made of a failure (its status, its headers).
-  app.use(observeHttpDuration(metrics.httpDuration));
-  if (options.isDraining) app.use(closeConnectionsWhileDraining(options.isDraining));
-  app.use(errorEdge(logger));
+  // Outermost: counted, traced, failures answered as problems, timed (one middleware).
+  app.use(
+    requestEdge({
+      logger,
+      httpDuration: metrics.httpDuration,
+      ...(options.requests ? { requests: options.requests } : {}),
+      ...(options.isDraining ? { isDraining: options.isDraining } : {}),
+    }),
+  );
 
   const schemas = options.schemas ?? DataSchemas.empty();
   router.post<IngestState>('/events', ...ingestMiddleware(options, { schemas, metrics }));

@@ -14,6 +14,8 @@ import { buildOpenApiDocument } from './openapi';
 // held to the same rule below: each value goes to the server and through the parameter's schema.
 // Out of scope, on purpose: percent-encoded header values (the server checks the text they
 // decode to, which a schema of the raw header cannot say; the parameters' descriptions do), the
+// cap of 32 extension attributes per event (JSON Schema cannot count the members outside a set;
+// the CloudEvent schema's description says it), the
 // body of the binary mode (data in any media type), and the data schemas of event types (this
 // app has none, so every type is free-form).
 const MAX_EVENTS = 3;
@@ -105,6 +107,11 @@ const attributeCases: Array<[string, Override]> = [
   ['a time that is a word', { time: 'noon' }],
   ['a time that is a number', { time: 1_767_323_045 }],
   ['an empty time', { time: '' }],
+  ['an id with a line feed', { id: 'a\nb' }],
+  ['an id with a C1 control character (U+0085)', { id: 'a\u0085b' }],
+  ['a type with DEL', { type: 'a\u007fb' }],
+  ['a subject with an unpaired surrogate', { subject: 'a\ud800b' }],
+  ['a source with a surrogate pair (an emoji, percent-encoded or not)', { source: '/\ud83d\ude00' }],
 ];
 
 const cloudEventCases: Array<[string, Override]> = [
@@ -142,6 +149,11 @@ const cloudEventCases: Array<[string, Override]> = [
   ['a 65-character extension name', { [long(65, 'a')]: 'x' }],
   ['an empty extension name', { '': 'x' }],
   ['the CloudEvents 0.3 name schemaurl as an extension', { schemaurl: 'https://example.com/s' }],
+  ['an extension with a control character', { tenant: 'ac\u0000me' }],
+  ['an extension with an unpaired surrogate', { tenant: '\udc00' }],
+  ['authid set by the client', { authid: 'someone' }],
+  ['authtype set by the client', { authtype: 'api_key' }],
+  ['authclaims set by the client', { authclaims: 'x' }],
   ['JSON data', { data: { a: [1, 2] } }],
   ['null data', { data: null }],
   ['string data', { data: 'text' }],

@@ -1,14 +1,19 @@
-// Programs the tests take from Debian's packages: kcat (a Kafka reader that is not KafkaJS).
-// Installed with apt-get when missing and this process may (root); otherwise the error says what
-// to install. Prometheus, Alertmanager and the Pushgateway are built from the Go module proxy
-// (go-tools.ts), at the releases compose pins.
-import { access } from 'node:fs/promises';
+// Programs the tests take from Debian's packages: kcat (a Kafka reader that is not KafkaJS), and
+// podman with runc and mmdebstrap (the image tests build and run our Dockerfiles with them, on a
+// base made here). Installed with apt-get when missing and this process may (root); otherwise
+// the error says what to install. Prometheus, Alertmanager and the Pushgateway are built from the
+// Go module proxy (go-tools.ts), at the releases compose pins.
+import { existsSync } from 'node:fs';
+import { access, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runCommand } from '../kafka/jars';
 
 /** Each program, by the name its Debian package installs it under, and that package. */
 export const DEBIAN_TOOLS = {
   kcat: 'kcat',
+  podman: 'podman',
+  runc: 'runc',
+  mmdebstrap: 'mmdebstrap',
 } as const;
 
 export type DebianToolName = keyof typeof DEBIAN_TOOLS;
@@ -29,6 +34,9 @@ async function onPath(program: string): Promise<string | undefined> {
 
 let installing: Promise<void> | undefined;
 
+// Debian's maintainer scripts ask this file whether to start a package's service; 101: "no".
+const POLICY_RC_D = '/usr/sbin/policy-rc.d';
+
 async function install(packages: string[]): Promise<void> {
   if (process.getuid?.() !== 0 || (await onPath('apt-get')) === undefined) {
     throw new Error(`install the Debian package(s) ${packages.join(' ')} (apt-get install ${packages.join(' ')})`);
@@ -37,13 +45,31 @@ async function install(packages: string[]): Promise<void> {
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
   const aptInstall = (): Promise<unknown> =>
     runCommand('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...packages], env);
+  // A package must not start a system service of its own: the tests start what they need, on
+  // ports of their own.
+  let ownPolicy = false;
+  if (!existsSync(POLICY_RC_D)) {
+    await writeFile(POLICY_RC_D, '#!/bin/sh\n# Written by event-pipeline while it installs packages.\nexit 101\n', {
+      mode: 0o755,
+    });
+    ownPolicy = true;
+  }
   try {
-    await aptInstall();
-  } catch (error) {
-    // A new machine has no package lists yet.
-    if (!/Unable to locate package|has no installation candidate/.test(String(error))) throw error;
-    await runCommand('apt-get', ['update', '-q'], env);
-    await aptInstall();
+    try {
+      await aptInstall();
+    } catch (error) {
+      // A new machine has no package lists yet.
+      if (!/Unable to locate package|has no installation candidate/.test(String(error))) throw error;
+      await runCommand('apt-get', ['update', '-q'], env);
+      await aptInstall();
+    }
+  } finally {
+    if (ownPolicy) await rm(POLICY_RC_D, { force: true });
+  }
+  // And under systemd, not at the next boot either.
+  if (existsSync('/run/systemd/system')) {
+    // Each package's service is named after it.
+    await runCommand('systemctl', ['disable', '--now', ...packages]).catch(() => undefined);
   }
 }
 

@@ -13,8 +13,9 @@ import { waitFor } from './wait';
  * base + 10700..10703, the outage-alerts test's stack from base + 10800, the renamed-group
  * test's kafka-exporter, Prometheus and consumer at base + 10900..10902, the OTLP port of the
  * no-trace-backend test at base + 10950, the dlq test's Jaeger and Pushgateway at
- * base + 10960..10966, and the schema-registry test's Apicurio (its API and its management port)
- * at base + 11900..11901 (`npm run test:soak`, outside `npm test`, moves its stack to
+ * base + 10960..10966, the schema-registry test's Apicurio (its API and its management port)
+ * at base + 11900..11901, and the image test's producer, consumer and unanswered OTLP endpoint at
+ * base + 11950..11952 (`npm run test:soak`, outside `npm test`, moves its stack to
  * base + 10040). Each broker's controller listens 1000 above it. The
  * default keeps all of them below 32768, where Linux starts picking the local ports of outgoing
  * connections: a client's connection can never sit on a port a test is about to listen on. Two

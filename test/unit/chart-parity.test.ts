@@ -11,6 +11,7 @@ import { createApp } from '../../producer/src/app';
 import { producerConfigSchema } from '../../producer/src/config';
 import { createProducerMetrics } from '../../producer/src/metrics';
 import { readCompose, REPO_ROOT } from '../support/compose';
+import { dockerfileStage } from '../support/dockerfile';
 import { CHART_DIR, find, objectsOf, RELEASE, template, VALUE_SETS, type KubeObject } from '../support/helm';
 
 jest.setTimeout(900_000);
@@ -76,8 +77,9 @@ const POD_FACTS = ['POD_NAME', 'POD_NAMESPACE', 'NODE_NAME'];
 const defaultOf = (service: Service, variable: string): unknown =>
   describeConfig(SERVICES[service].schema).find((entry) => entry.variable === variable)?.default;
 
+/** The Dockerfile's stage that makes the service's image (`--target <service>`). */
 function dockerfile(service: Service): string {
-  return readFileSync(path.join(REPO_ROOT, service, 'Dockerfile'), 'utf8');
+  return dockerfileStage(service).lines.join('\n');
 }
 
 interface ValuesSchema {

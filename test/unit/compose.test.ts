@@ -147,9 +147,9 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('builds each service from its own Dockerfile, from the repository root', () => {
+  it("builds each service from the repository root's Dockerfile, its own target", () => {
     for (const name of ['producer', 'consumer']) {
-      expect(text).toContain(`      context: .\n      dockerfile: ${name}/Dockerfile\n`);
+      expect(text).toContain(`      context: .\n      target: ${name}\n`);
     }
   });
 });

@@ -1,43 +1,42 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { defaultNodeImage } from '../../scripts/tools/node-image';
+import { dockerfileInstructions, dockerfileStage, dockerfileStages } from '../support/dockerfile';
 
 const root = path.resolve(__dirname, '../..');
-
-/** A Dockerfile's instructions, continuation lines joined, comments and blank lines left out. */
-function instructions(file: string): string[] {
-  return readFileSync(path.join(root, file), 'utf8')
-    .replace(/\\\n/g, ' ')
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'));
-}
+const lines = dockerfileInstructions();
+const stages = dockerfileStages();
 
 const IMAGES = [
   { service: 'producer', port: 8080, portVariable: 'PORT' },
   { service: 'consumer', port: 9464, portVariable: 'METRICS_PORT' },
 ] as const;
 
-describe.each(IMAGES)('$service/Dockerfile', ({ service, port, portVariable }) => {
-  const lines = instructions(`${service}/Dockerfile`);
-  const froms = lines.map((line, index) => (/^FROM\s/i.test(line) ? index : -1)).filter((index) => index >= 0);
-  // The final stage is the one that ships.
-  const finalStage = lines.slice(froms.at(-1));
-  const last = (pattern: RegExp): number => finalStage.findLastIndex((line) => pattern.test(line));
-
-  it('builds in stages and ships the final one with production dependencies only', () => {
-    expect(froms.length).toBeGreaterThanOrEqual(2);
-    expect(
-      finalStage.some((line) => line.startsWith('RUN npm ci --omit=dev ') && line.includes(`--workspace ${service}`)),
-    ).toBe(true);
-    // Only compiled code comes over from the build stage, never its node_modules.
-    for (const copy of finalStage.filter((line) => line.startsWith('COPY --from='))) expect(copy).toMatch(/\/dist /);
+describe('Dockerfile', () => {
+  it('compiles every workspace once, in a build stage both images share', () => {
+    const build = dockerfileStage('build');
+    expect(build.lines).toContain('RUN npx tsc -b observability producer consumer');
+    for (const { service } of IMAGES) {
+      const copies = dockerfileStage(service).lines.filter((line) => line.startsWith('COPY --from='));
+      expect(copies.length).toBeGreaterThan(0);
+      for (const copy of copies) expect(copy).toMatch(/^COPY --from=build /);
+    }
   });
 
   // Issue 29: every install ran each package's install script, needed or not.
   it('installs with npm ci --ignore-scripts in every stage', () => {
     const installs = lines.filter((line) => /^RUN .*\bnpm (ci|install|i)\b/.test(line));
-    expect(installs.length).toBeGreaterThanOrEqual(2);
+    expect(installs.length).toBeGreaterThanOrEqual(3);
     for (const install of installs) expect(install).toMatch(/\bnpm ci --(omit=dev --)?ignore-scripts\b/);
+  });
+
+  // The image test's base (scripts/tools/node-image.ts) mirrors the default with that very binary.
+  it('defaults to the Node.js release scripts/with-node.sh brings', () => {
+    const brought = /node_version="\$\{PIPELINE_NODE_VERSION:-([\d.]+)\}"/.exec(
+      readFileSync(path.join(root, 'scripts', 'with-node.sh'), 'utf8'),
+    )?.[1];
+    expect(brought).toBeDefined();
+    expect(defaultNodeImage().node).toBe(brought);
   });
 
   it('pins its base image by version', () => {
@@ -46,10 +45,25 @@ describe.each(IMAGES)('$service/Dockerfile', ({ service, port, portVariable }) =
         .filter((line) => /^ARG\s+\w+=/.test(line))
         .map((line) => line.replace(/^ARG\s+/, '').split('=') as [string, string]),
     );
-    for (const at of froms) {
-      const image = lines[at]!.split(/\s+/)[1]!.replace(/^\$\{(\w+)\}$/, (_, name: string) => defaults[name] ?? '');
+    expect(stages.length).toBeGreaterThanOrEqual(3);
+    for (const stage of stages) {
+      const image = stage.from.replace(/^\$\{(\w+)\}$/, (_, name: string) => defaults[name] ?? '');
       expect(image).toMatch(/^node:\d+\.\d+\.\d+-[a-z]+-slim$/);
     }
+  });
+});
+
+describe.each(IMAGES)('Dockerfile, target $service', ({ service, port, portVariable }) => {
+  // The stage `--target <service>` ships.
+  const finalStage = dockerfileStage(service).lines;
+  const last = (pattern: RegExp): number => finalStage.findLastIndex((line) => pattern.test(line));
+
+  it('ships production dependencies of its own workspace only, and compiled code', () => {
+    expect(
+      finalStage.some((line) => line.startsWith('RUN npm ci --omit=dev ') && line.includes(`--workspace ${service}`)),
+    ).toBe(true);
+    // Only compiled code comes over from the build stage, never its node_modules.
+    for (const copy of finalStage.filter((line) => line.startsWith('COPY --from='))) expect(copy).toMatch(/\/dist /);
   });
 
   it('runs the final stage as a non-root user, set before the command', () => {

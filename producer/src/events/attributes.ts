@@ -33,11 +33,19 @@ const UNPAIRED_SURROGATE = /\p{Cs}/u;
 export const CONTROL_CHARACTER_MESSAGE = 'must not contain control characters (U+0000-U+001F, U+007F-U+009F)';
 export const UNPAIRED_SURROGATE_MESSAGE = 'must not contain an unpaired surrogate (it is not Unicode text)';
 
+/**
+ * Both rules as one JSON Schema pattern, for the OpenAPI document. Patterns are matched with
+ * Unicode semantics (JSON Schema 2020-12; ajv's default), where a surrogate pair is one code
+ * point outside the class and only an unpaired surrogate falls in U+D800-U+DFFF.
+ */
+export const CLOUDEVENTS_STRING_PATTERN = '^[^\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff]*$';
+
 /** The CloudEvents String rules, for any string-valued attribute or extension. */
 function cloudEventsString<T extends z.ZodString>(schema: T) {
   return schema
     .refine((value) => !CONTROL_CHARACTER.test(value), { message: CONTROL_CHARACTER_MESSAGE, abort: true })
-    .refine((value) => !UNPAIRED_SURROGATE.test(value), { message: UNPAIRED_SURROGATE_MESSAGE, abort: true });
+    .refine((value) => !UNPAIRED_SURROGATE.test(value), { message: UNPAIRED_SURROGATE_MESSAGE, abort: true })
+    .meta({ pattern: CLOUDEVENTS_STRING_PATTERN });
 }
 
 /** A string attribute: not empty, at most `max` characters, and of `format` if one is named. */
@@ -176,9 +184,17 @@ export function eventJsonSchemas(): { PlainEvent: JsonSchema; CloudEvent: JsonSc
     ...jsonSchemaOf(plainEventSchema),
   };
   const CloudEvent = {
-    description: 'A CloudEvent 1.0 in the JSON event format; other lower-case members are extension attributes.',
+    description:
+      `A CloudEvent 1.0 in the JSON event format; other lower-case members are extension attributes, at most ${MAX_EXTENSIONS} ` +
+      `(${[...SERVER_SET_EXTENSIONS].join(', ')} are the server's). Strings hold no control characters (U+0000-U+001F, ` +
+      'U+007F-U+009F) and no unpaired surrogates.',
     ...jsonSchemaOf(cloudEventAttributesSchema.catchall(extensionValue)),
-    propertyNames: { anyOf: [{ enum: [...KNOWN_ATTRIBUTES] }, jsonSchemaOf(extensionName)] },
+    propertyNames: {
+      anyOf: [
+        { enum: [...KNOWN_ATTRIBUTES] },
+        { ...jsonSchemaOf(extensionName), not: { enum: [...SERVER_SET_EXTENSIONS] } },
+      ],
+    },
     // The properties are named again so that a strict validator knows what `required` refers to.
     not: { properties: Object.fromEntries(EXCLUSIVE_DATA.map((name) => [name, {}])), required: [...EXCLUSIVE_DATA] },
   };

@@ -1,18 +1,24 @@
 import Koa from 'koa';
 import request from 'supertest';
-import { createLogger } from '@event-pipeline/common';
-import { errorEdge } from './error-edge';
+import { createLogger, createMetricsRegistry } from '@event-pipeline/common';
+import { createProducerMetrics } from '../metrics';
+import { requestEdge } from './request-edge';
 import type { ReadState } from './ingest-state';
 import { ReceiveBudget } from '../receive-budget';
 import { declaredBodyBytes, readRequest } from './read-request';
 
-/** readRequest behind the error edge; a 200 answers what it left on ctx.state. */
+/** readRequest behind the request edge; a 200 answers what it left on ctx.state. */
 function appReading({
   maxEventsPerRequest = 10,
   receiveBudget,
 }: { maxEventsPerRequest?: number; receiveBudget?: ReceiveBudget } = {}) {
   const app = new Koa<ReadState>()
-    .use(errorEdge(createLogger({ service: 'test', level: 'silent' })))
+    .use(
+      requestEdge({
+        logger: createLogger({ service: 'test', level: 'silent' }),
+        httpDuration: createProducerMetrics(createMetricsRegistry()).httpDuration,
+      }),
+    )
     .use(
       readRequest({
         bodyLimitBytes: 10_000,

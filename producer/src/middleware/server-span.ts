@@ -1,11 +1,13 @@
 import {
-  context,
+  isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   trace,
   type Attributes,
+  type Context as OtelContext,
+  type Span,
 } from '@opentelemetry/api';
 import {
   ATTR_CLIENT_ADDRESS,
@@ -23,10 +25,15 @@ import {
   ATTR_URL_SCHEME,
   ATTR_USER_AGENT_ORIGINAL,
 } from '@opentelemetry/semantic-conventions';
-import type { Context, Middleware } from 'koa';
-import { matchedRoute } from './http-metrics';
+import type { Context } from 'koa';
 
 const tracer = trace.getTracer('@event-pipeline/producer');
+
+/** The route template the router matched (never the raw path: label values stay bounded). */
+export function matchedRoute(ctx: Context): string {
+  const route = (ctx as Context & { _matchedRoute?: unknown })._matchedRoute;
+  return typeof route === 'string' ? route : 'unmatched';
+}
 
 /** Probes and scrapes are not the service's work: their spans would drown the traces. */
 export function isOperationalPath(path: string): boolean {
@@ -56,10 +63,18 @@ function requestAttributes(ctx: Context): Attributes {
   return attributes;
 }
 
+/** A request's server span, and the context that carries it while the request is worked on. */
+export interface ServerSpan {
+  span: Span;
+  /** Undefined when there is no trace to carry: tracing is off and the span is the no-op one. */
+  active: OtelContext | undefined;
+}
+
 /**
- * The HTTP server span of each request (`POST /events`, kind SERVER, the HTTP semantic
- * conventions' attributes and `http.route`), continuing the client's `traceparent`, active while
- * the request's middleware run, so that the send span, the error edge and the exemplars see it.
+ * The HTTP server span of a request (`POST /events`, kind SERVER, the HTTP semantic conventions'
+ * attributes), continuing the client's `traceparent`; none for probes and scrapes. The request
+ * edge makes its context active while the request's middleware run, so that the send span and
+ * the exemplars see it, and ends it with `endServerSpan`.
  *
  * The HTTP instrumentation made this span before; it also binds the request's context to the
  * request's and response's emitters (every listener Koa and its helpers add is wrapped) and
@@ -68,30 +83,27 @@ function requestAttributes(ctx: Context): Attributes {
  * middleware's async chain by itself. The services run the HTTP instrumentation for outgoing
  * calls only (observability/src/telemetry.ts).
  */
-export function traceRequests(): Middleware {
-  return async function traceRequest(ctx, next) {
-    if (isOperationalPath(ctx.path)) return next();
-    const parent = propagation.extract(ROOT_CONTEXT, ctx.req.headers);
-    const span = tracer.startSpan(ctx.method, { kind: SpanKind.SERVER }, parent);
-    const recording = span.isRecording();
-    if (recording) span.setAttributes(requestAttributes(ctx));
-    try {
-      await context.with(trace.setSpan(parent, span), next);
-    } finally {
-      if (recording) {
-        const route = matchedRoute(ctx);
-        if (route !== 'unmatched') {
-          span.updateName(`${ctx.method} ${route}`);
-          span.setAttribute(ATTR_HTTP_ROUTE, route);
-        }
-        span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, ctx.status);
-        // A server span is an error for the server's faults only; a 4xx is the client's.
-        if (ctx.status >= 500) {
-          span.setAttribute(ATTR_ERROR_TYPE, String(ctx.status));
-          span.setStatus({ code: SpanStatusCode.ERROR });
-        }
-      }
-      span.end();
+export function startServerSpan(ctx: Context): ServerSpan | undefined {
+  if (isOperationalPath(ctx.path)) return undefined;
+  const parent = propagation.extract(ROOT_CONTEXT, ctx.req.headers);
+  const span = tracer.startSpan(ctx.method, { kind: SpanKind.SERVER }, parent);
+  if (span.isRecording()) span.setAttributes(requestAttributes(ctx));
+  return { span, active: isSpanContextValid(span.spanContext()) ? trace.setSpan(parent, span) : undefined };
+}
+
+/** Names the span by the route the router matched, records the answer's status, and ends it. */
+export function endServerSpan(span: Span, ctx: Context): void {
+  if (span.isRecording()) {
+    const route = matchedRoute(ctx);
+    if (route !== 'unmatched') {
+      span.updateName(`${ctx.method} ${route}`);
+      span.setAttribute(ATTR_HTTP_ROUTE, route);
     }
-  };
+    span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, ctx.status);
+    if (ctx.status >= 500) {
+      span.setAttribute(ATTR_ERROR_TYPE, String(ctx.status));
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+  }
+  span.end();
 }

@@ -1,25 +1,31 @@
 # syntax=docker/dockerfile:1
-# The producer's image: the events API on :8080. Built from the repository root, as compose does:
-#   docker build -f producer/Dockerfile -t event-pipeline-producer .
-# consumer/Dockerfile is its twin: another workspace, port and health check, and no schemas.
+# Both services' images, one target each, built from the repository root as compose does:
+#   docker build --target producer -t event-pipeline-producer .
+#   docker build --target consumer -t event-pipeline-consumer .
+# They share the build stage, so the second build reuses the first one's compiled code. The
+# final stages differ in workspace, port and health check, the schemas (producer) and `dlq`
+# (consumer). `npm run test:images` builds and runs both (docs/testing.md).
 ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
-# TypeScript compiled with the dev dependencies; only dist/ leaves this stage.
+# TypeScript compiled with the dev dependencies, every workspace at once; only dist/ leaves.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.base.json ./
 COPY common/package.json common/
 COPY observability/package.json observability/
 COPY producer/package.json producer/
+COPY consumer/package.json consumer/
 # No install scripts run, here or below: no package these stages install needs its own
 # (docs/kubernetes.md says which packages have one and why none is needed).
-RUN npm ci --ignore-scripts --workspace producer --include-workspace-root --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY common common
 COPY observability observability
 COPY producer producer
-RUN npx tsc -b observability producer
+COPY consumer consumer
+RUN npx tsc -b observability producer consumer
 
-FROM ${NODE_IMAGE}
+# ------------------------------------------------------------------ the producer: events API on :8080
+FROM ${NODE_IMAGE} AS producer
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -45,4 +51,26 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
 # compose adds an init (`init: true`). The telemetry bootstrap is preloaded, configured by the
 # OTEL_* variables (OTEL_SDK_DISABLED=true turns it off). KafkaJS schedules negative timeouts on
 # Node 24 (kafkajs#1751); that warning is noise.
+CMD ["node", "--require", "@event-pipeline/observability/register", "--disable-warning=TimeoutNegativeWarning", "dist/main.js"]
+
+# ------------------------------------------------------------------ the consumer: worker, health and metrics on :9464
+FROM ${NODE_IMAGE} AS consumer
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY common/package.json common/
+COPY observability/package.json observability/
+COPY consumer/package.json consumer/
+RUN npm ci --omit=dev --ignore-scripts --workspace consumer --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/common/dist common/dist
+COPY --from=build /app/observability/dist observability/dist
+COPY --from=build /app/consumer/dist consumer/dist
+# `docker compose run --rm consumer dlq list`: the dead-letter command, on the PATH.
+COPY consumer/bin consumer/bin
+RUN ln -s /app/consumer/bin/dlq.js /usr/local/bin/dlq
+WORKDIR /app/consumer
+USER 1000:1000
+EXPOSE 9464
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.METRICS_PORT || 9464}/health/live`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "--require", "@event-pipeline/observability/register", "--disable-warning=TimeoutNegativeWarning", "dist/main.js"]
