@@ -2,9 +2,9 @@
 # The whole suite, as CI runs it: lint and format check, typecheck and build, the monitoring
 # checks (promtool, amtool), unit tests, and end-to-end tests against a real Kafka broker (the
 # repo's scripts start one from cached Maven Central jars unless KAFKA_BROKERS names one) and a
-# real Jaeger (built once from the Go module proxy), among them the image test, which builds our
-# images with podman (Debian's podman, runc and mmdebstrap) on a base of Debian and our Node; the
-# tools step installs those and makes the base. Extra arguments go to jest.
+# real Jaeger, Prometheus and Alertmanager (built once from the Go module proxy), among them the
+# image test, which builds our images with podman (Debian's podman, runc and mmdebstrap) on a base
+# of Debian and our Node; the tools step installs those and makes the base. Extra arguments go to jest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -20,7 +20,7 @@ for tool in java mvn openssl python3; do
   fi
 done
 if ! command -v go >/dev/null 2>&1 && [ ! -x .cache/tools/jaeger-*/jaeger ]; then
-  echo "test: 'go' is needed to build Jaeger (the trace backend of the tracing tests), Helm and our Go checks from the Go module proxy" >&2
+  echo "test: 'go' is needed to build Jaeger (the trace backend of the tracing tests), Prometheus, Alertmanager, the Pushgateway, Helm and our Go checks from the Go module proxy" >&2
   exit 1
 fi
 

@@ -47,6 +47,29 @@ export function ofConsumers(expr: string, labels: ('consumergroup' | 'topic')[] 
   return `${expr} and on (${labels.join(', ')}) ${CONSUMER_INFO}`;
 }
 
+/**
+ * The matcher of one bucket of a classic histogram, by its bound as the exposition writes it
+ * (`'5'`, `'0.25'`). Prometheus 3 stores `le` as an OpenMetrics float (prom-client's `5` becomes
+ * `5.0`; `0.25` stays), where 2.x stored what the exposition said: an integral bound matches both
+ * spellings, so the rules and panels hold on either, and across an upgrade, when one window
+ * holds both series (docs/metrics.md).
+ */
+export function bucketBound(le: string): string {
+  const bound = Number(le);
+  if (
+    le.trim() === '' ||
+    !Number.isFinite(bound) ||
+    (bound !== 0 && Math.abs(bound) < 1e-4) ||
+    Math.abs(bound) >= 1e6
+  ) {
+    // Where JavaScript and Go would print the number differently (exponents): not needed yet.
+    throw new Error(`bucket bound '${le}': give a plain decimal between 1e-4 and 1e6`);
+  }
+  const stored = Number.isInteger(bound) ? `${bound}.0` : String(bound);
+  const escaped = (text: string): string => text.replaceAll('.', '\\\\.');
+  return stored === le ? `le="${le}"` : `le=~"${escaped(le)}|${escaped(stored)}"`;
+}
+
 /** The error-budget windows of the multi-window, multi-burn-rate alerts (the SRE workbook's). */
 const BURN_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'] as const;
 type BurnWindow = (typeof BURN_WINDOWS)[number];
@@ -99,7 +122,7 @@ function latencySlo(spec: {
     record: record(window),
     expr: [
       `1 - (`,
-      `  sum(rate(${spec.histogram}_bucket{${spec.selector},le="${spec.seconds}"}[${window}]))`,
+      `  sum(rate(${spec.histogram}_bucket{${spec.selector},${bucketBound(spec.seconds)}}[${window}]))`,
       `  /`,
       `  sum(rate(${spec.histogram}_count{${spec.selector}}[${window}]))`,
       `)`,

@@ -4,6 +4,7 @@ import { job, monitoring } from './config';
 
 // kafka-exporter's series of the consumers' own group and topics are selected by a join on what
 // the consumers report (`ofConsumers`, the rules' CONSUMER_INFO), never by a name fixed here.
+import { bucketBound } from './alerts';
 export { CONSUMER_INFO, DEAD_LETTER_INFO, ofConsumers } from './alerts';
 
 /** Grafana's rate window: at least four scrape intervals, whatever the zoom. */
@@ -59,10 +60,10 @@ export function mean(histogram: string, ...matchers: string[]): string {
 
 /**
  * Share of a histogram's observations at or below `le`, which must be one of its bucket bounds
- * as the exposition writes it (the SLOs in config.ts are).
+ * as the exposition writes it (the SLOs in config.ts are); `bucketBound` matches how Prometheus stores it.
  */
 export function shareWithin(le: string, histogram: string, ...matchers: string[]): string {
-  const within = sumBy([], rate(series(`${histogram}_bucket`, ...matchers, `le="${le}"`)));
+  const within = sumBy([], rate(series(`${histogram}_bucket`, ...matchers, bucketBound(le))));
   const all = sumBy([], rate(series(`${histogram}_count`, ...matchers)));
   return `${within} / ${all}`;
 }

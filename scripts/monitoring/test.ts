@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { staleOutputs } from '../../dashboards/src/generate';
-import { ensureDebianTools } from '../tools/debian';
+import { ensureGoCommand } from '../tools/go-tools';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const PROMETHEUS_DIR = path.join(ROOT, 'observability', 'prometheus');
@@ -97,7 +97,10 @@ function steps(tools: { promtool: string; amtool: string }): Step[] {
 async function main(): Promise<void> {
   const skipped = process.argv.flatMap((arg, index, args) => (args[index - 1] === '--skip' ? [arg] : []));
   const started = Date.now();
-  const { promtool, amtool } = await ensureDebianTools('promtool', 'amtool');
+  const [promtool, amtool] = await Promise.all([
+    ensureGoCommand('prometheus', 'promtool'),
+    ensureGoCommand('alertmanager', 'amtool'),
+  ]);
   const all = steps({ promtool, amtool });
   const unknown = skipped.filter((name) => !all.some((step) => step.name === name));
   if (unknown.length > 0) {

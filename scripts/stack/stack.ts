@@ -2,7 +2,8 @@
 // the config files compose uses: Kafka (scripts/kafka), Jaeger (observability/jaeger), the
 // producer and the consumers with the telemetry bootstrap, kafka-exporter
 // (observability/kafka-exporter), Alertmanager, the Pushgateway and Prometheus
-// (observability/alertmanager, observability/prometheus; Debian's packages). State and logs in .cache/stack/.
+// (observability/alertmanager, observability/prometheus; built from the Go module proxy). State
+// and logs in .cache/stack/.
 import { readdirSync } from 'node:fs';
 import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,8 +12,7 @@ import { JAEGER_CONFIG, JAEGER_PORTS, startJaeger, type JaegerPorts } from '../j
 import { pushSchemas, readSubjects } from '../../producer/src/schemas-registration';
 import { SchemaRegistryClient } from '../../common/src/schema-registry';
 import { registryArgs, ensureApicurio, registryJavaHome, CCOMPAT_PATH } from '../registry/registry';
-import { ensureDebianTools } from '../tools/debian';
-import { ensureGoTool } from '../tools/go-tools';
+import { ensureGoTool, GO_TOOLS, uiPlaceholder } from '../tools/go-tools';
 import { assertPortFree, daemonPid, startDaemon, stopDaemon, waitUntilAnswering } from './daemon';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -197,15 +197,19 @@ export function kafkaExporterPart(dir: string, brokers: string, port: number): P
  */
 export function prometheusPart(dir: string, port: number, targets: () => ScrapeTargets): Part {
   const home = path.join(dir, 'prometheus');
+  // Built without its web UI's assets, Prometheus reads the UI's page from static/mantine-ui/
+  // under its working directory (unless that is named prometheus, web or ui): a placeholder
+  // there instead of an error page.
+  const web = path.join(home, 'placeholder-ui');
   const part = daemonPart(
     dir,
     'prometheus',
     port,
     '/-/ready',
     async () => {
-      const { prometheus: binary } = await ensureDebianTools('prometheus');
       return {
-        command: binary,
+        cwd: web,
+        command: await ensureGoTool('prometheus'),
         args: [
           `--config.file=${path.join(home, 'prometheus.yml')}`,
           `--storage.tsdb.path=${path.join(home, 'data')}`,
@@ -226,6 +230,11 @@ export function prometheusPart(dir: string, port: number, targets: () => ScrapeT
         await symlink(inRepo(file), link);
       }
       await writeScrapeTargets(dir, targets());
+      await mkdir(path.join(web, 'static', 'mantine-ui'), { recursive: true });
+      await writeFile(
+        path.join(web, 'static', 'mantine-ui', 'index.html'),
+        uiPlaceholder('prometheus', GO_TOOLS.prometheus.version),
+      );
       await part.up();
     },
   };
@@ -332,9 +341,8 @@ export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
       layout.alertmanagerPort,
       '/-/ready',
       async () => {
-        const { 'prometheus-alertmanager': alertmanager } = await ensureDebianTools('prometheus-alertmanager');
         return {
-          command: alertmanager,
+          command: await ensureGoTool('alertmanager'),
           args: [
             `--config.file=${inRepo(CONFIG.alertmanager)}`,
             `--storage.path=${path.join(dir, 'alertmanager')}`,
@@ -346,8 +354,10 @@ export function stackParts(layout: StackLayout = defaultLayout()): Part[] {
       { configFiles: [CONFIG.alertmanager] },
     ),
     daemonPart(dir, 'pushgateway', layout.pushgatewayPort, '/-/ready', async () => {
-      const { 'prometheus-pushgateway': pushgateway } = await ensureDebianTools('prometheus-pushgateway');
-      return { command: pushgateway, args: [`--web.listen-address=127.0.0.1:${layout.pushgatewayPort}`] };
+      return {
+        command: await ensureGoTool('pushgateway'),
+        args: [`--web.listen-address=127.0.0.1:${layout.pushgatewayPort}`],
+      };
     }),
     prometheus,
   ];

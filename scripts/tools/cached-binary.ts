@@ -23,9 +23,10 @@ const making = new Map<string, Promise<string>>();
 
 /**
  * `binary` (a path under TOOLS_DIR), made first by `make` when it is missing: `make` gets an
- * empty scratch folder and answers where in it the program is.
+ * empty scratch folder and answers where in it the program is, or where the programs are, the
+ * one `binary` names first: the others (promtool beside prometheus) go beside it, under their own names.
  */
-export function cachedBinary(binary: string, make: (work: string) => Promise<string>): Promise<string> {
+export function cachedBinary(binary: string, make: (work: string) => Promise<string | string[]>): Promise<string> {
   let pending = making.get(binary);
   if (!pending) {
     pending = ensure(binary, make).finally(() => making.delete(binary));
@@ -34,15 +35,19 @@ export function cachedBinary(binary: string, make: (work: string) => Promise<str
   return pending;
 }
 
-async function ensure(binary: string, make: (work: string) => Promise<string>): Promise<string> {
+async function ensure(binary: string, make: (work: string) => Promise<string | string[]>): Promise<string> {
   if (await exists(binary)) return binary;
   const started = Date.now();
   await mkdir(TOOLS_DIR, { recursive: true });
   const work = await mkdtemp(path.join(TOOLS_DIR, `.${path.basename(binary)}-`));
   try {
-    const made = await make(work);
+    const [made, ...companions] = [await make(work)].flat();
     await mkdir(path.dirname(binary), { recursive: true });
-    await rename(made, binary);
+    // The companions first: where `binary` is, they are too.
+    for (const companion of companions) {
+      await rename(companion, path.join(path.dirname(binary), path.basename(companion)));
+    }
+    await rename(made!, binary);
   } finally {
     await rm(work, { recursive: true, force: true });
   }

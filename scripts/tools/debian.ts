@@ -1,8 +1,8 @@
-// Programs the tests and the local stack take from Debian's packages: Prometheus with promtool,
-// Alertmanager with amtool, the Pushgateway (where `dlq redrive` pushes its counts), kcat
-// (a Kafka reader that is not KafkaJS, for the tests), and podman with runc and mmdebstrap (the
-// image tests build and run our Dockerfiles with them, on a base made here). Installed with apt-get when missing and this process may
-// (root); otherwise the error says what to install.
+// Programs the tests take from Debian's packages: kcat (a Kafka reader that is not KafkaJS), and
+// podman with runc and mmdebstrap (the image tests build and run our Dockerfiles with them, on a
+// base made here). Installed with apt-get when missing and this process may (root); otherwise
+// the error says what to install. Prometheus, Alertmanager and the Pushgateway are built from the
+// Go module proxy (go-tools.ts), at the releases compose pins.
 import { existsSync } from 'node:fs';
 import { access, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,11 +10,6 @@ import { runCommand } from '../kafka/jars';
 
 /** Each program, by the name its Debian package installs it under, and that package. */
 export const DEBIAN_TOOLS = {
-  prometheus: 'prometheus',
-  promtool: 'prometheus',
-  'prometheus-alertmanager': 'prometheus-alertmanager',
-  amtool: 'prometheus-alertmanager',
-  'prometheus-pushgateway': 'prometheus-pushgateway',
   kcat: 'kcat',
   podman: 'podman',
   runc: 'runc',
@@ -22,17 +17,6 @@ export const DEBIAN_TOOLS = {
 } as const;
 
 export type DebianToolName = keyof typeof DEBIAN_TOOLS;
-
-/**
- * The releases Debian 12 packages, which compose's images pin too, so that both stacks run the
- * same Prometheus and Alertmanager (test/unit/stack-parity.test.ts; the observability config
- * test checks the installed programs say so).
- */
-export const DEBIAN_VERSIONS = {
-  prometheus: '2.42.0',
-  'prometheus-alertmanager': '0.25.0',
-  'prometheus-pushgateway': '1.5.1',
-} as const;
 
 async function onPath(program: string): Promise<string | undefined> {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
@@ -61,8 +45,8 @@ async function install(packages: string[]): Promise<void> {
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
   const aptInstall = (): Promise<unknown> =>
     runCommand('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...packages], env);
-  // The packages would start system services on 9090 and 9093, the stack's own ports: they must
-  // not, so the stack's processes (with the repo's config) are the only ones there.
+  // A package must not start a system service of its own: the tests start what they need, on
+  // ports of their own.
   let ownPolicy = false;
   if (!existsSync(POLICY_RC_D)) {
     await writeFile(POLICY_RC_D, '#!/bin/sh\n# Written by event-pipeline while it installs packages.\nexit 101\n', {

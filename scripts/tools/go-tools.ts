@@ -2,8 +2,9 @@
 // proxy into the git-ignored .cache/tools/<name>-<version>/ and reused after that.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { errorCode, relative, runCommand } from '../kafka/jars';
 import { cachedBinary, log, TOOLS_DIR } from './cached-binary';
 
@@ -20,6 +21,16 @@ type GoTool =
       version: string;
       /** Linker flags, e.g. the version a release build stamps in (`-X pkg.var=value`). */
       ldflags?: string;
+      /** More commands of the same module, built in the same run into the same folder (`ensureGoCommand`). */
+      commands?: string[];
+      /** Build tags, e.g. to leave out parts of the program we never use. */
+      tags?: string[];
+      /**
+       * Folders of the module that its `//go:embed` wants but its published module lacks (web
+       * assets a release build makes with npm first): the module is built from a copy with a
+       * placeholder page in each, in place of its web UI.
+       */
+      uiPlaceholders?: { module: string; dirs: string[] };
     }
   | {
       /**
@@ -39,6 +50,15 @@ type GoTool =
     };
 
 const COLLECTOR_BUILDER = 'go.opentelemetry.io/collector/cmd/builder';
+// Where Prometheus' programs keep the version `--version` prints; their release builds set it.
+const PROMETHEUS_VERSION_VAR = 'github.com/prometheus/common/version.Version';
+
+/** The Prometheus release a module version of github.com/prometheus/prometheus builds: v0.316.0 is 3.16.0. */
+export function prometheusRelease(moduleVersion: string): string {
+  const match = /^v0\.3(\d\d)\.(\d+)$/.exec(moduleVersion);
+  if (!match) throw new Error(`${moduleVersion} is not a module version of a Prometheus 3 release`);
+  return `3.${Number(match[1])}.${match[2]}`;
+}
 
 export const GO_TOOLS = {
   // Jaeger v2 (the `jaeger` command); its v2 releases ship from this module's v1.x tags.
@@ -48,6 +68,36 @@ export const GO_TOOLS = {
   'kafka-exporter': {
     builderManifest: path.join(REPO_ROOT, 'observability', 'kafka-exporter', 'builder.yaml'),
     version: 'v0.165.0',
+  },
+  // Prometheus 3 and promtool. Its module versions name the release: v0.316.0 is Prometheus 3.16.0
+  // (`prometheusRelease`), which compose's image names too (test/unit/stack-parity.test.ts).
+  // `remove_all_sd` leaves out the service discoveries but file, HTTP and static ones, and
+  // `enable_dns_sd` keeps DNS, the one compose's targets come from: the cloud providers' SDKs they
+  // pull in are most of a full build. Without `builtinassets` the web UI is not in the binary
+  // (its assets are built with npm in Prometheus' own repository); the HTTP API is.
+  prometheus: {
+    pkg: 'github.com/prometheus/prometheus/cmd/prometheus',
+    commands: ['github.com/prometheus/prometheus/cmd/promtool'],
+    version: 'v0.316.0',
+    tags: ['netgo', 'remove_all_sd', 'enable_dns_sd'],
+    ldflags: `-X ${PROMETHEUS_VERSION_VAR}=3.16.0`,
+  },
+  // Alertmanager and amtool. Its web UI's assets (ui/app/dist, built with npm) are not in the
+  // published module, so its //go:embed finds nothing: built with a placeholder page there.
+  alertmanager: {
+    pkg: 'github.com/prometheus/alertmanager/cmd/alertmanager',
+    commands: ['github.com/prometheus/alertmanager/cmd/amtool'],
+    version: 'v0.35.0',
+    tags: ['netgo'],
+    ldflags: `-X ${PROMETHEUS_VERSION_VAR}=0.35.0`,
+    uiPlaceholders: { module: 'github.com/prometheus/alertmanager', dirs: ['ui/app/dist/elm', 'ui/app/dist/mantine'] },
+  },
+  // The Pushgateway, where `dlq redrive` pushes its counts; its small UI is in its module.
+  pushgateway: {
+    pkg: 'github.com/prometheus/pushgateway',
+    version: 'v1.11.5',
+    tags: ['netgo'],
+    ldflags: `-X ${PROMETHEUS_VERSION_VAR}=1.11.5`,
   },
   // Toxiproxy: a TCP proxy with faults (latency, bandwidth, cuts, resets) set over its HTTP API,
   // between the services and each broker in the reliability suite's network-fault scenario.
@@ -128,8 +178,23 @@ export function ensureGoTool(name: GoToolName): Promise<string> {
   return cachedBinary(goToolPath(name), (work) => build(name, work));
 }
 
-/** Builds the tool in `work`; answers where the binary is. */
-async function build(name: GoToolName, work: string): Promise<string> {
+/** The names of the commands a tool builds beside its main one (`promtool` beside `prometheus`). */
+type GoCommand<Name extends GoToolName> = (typeof GO_TOOLS)[Name] extends { commands: readonly string[] }
+  ? string
+  : never;
+
+/** The path of one of a tool's further commands, e.g. `ensureGoCommand('prometheus', 'promtool')`. */
+export async function ensureGoCommand<Name extends GoToolName>(name: Name, command: GoCommand<Name>): Promise<string> {
+  const tool: GoTool = GO_TOOLS[name];
+  const known = 'commands' in tool ? (tool.commands ?? []).map((pkg) => path.basename(pkg)) : [];
+  if (!known.includes(command))
+    throw new Error(`${name} builds no command '${command}'; it builds ${known.join(', ')}`);
+  // The tool is cached with its commands beside it (`cachedBinary`'s companions).
+  return path.join(path.dirname(await ensureGoTool(name)), command);
+}
+
+/** Builds the tool in `work`; answers where the binary is, and where its further commands are. */
+async function build(name: GoToolName, work: string): Promise<string | string[]> {
   const tool: GoTool = GO_TOOLS[name];
   try {
     await runCommand('go', ['version']);
@@ -152,10 +217,53 @@ async function build(name: GoToolName, work: string): Promise<string> {
     await runCommand(path.join(bin, 'builder'), ['--config', tool.builderManifest, '--output-path', output]);
     return path.join(output, name);
   }
-  await writeFile(path.join(work, 'go.mod'), `module build.local/${name}\n\ngo 1.24\n`);
-  await runIn(work, ['get', '-tool', `${tool.pkg}@${tool.version}`]);
-  await runIn(work, ['install', ...('ldflags' in tool ? [`-ldflags=${tool.ldflags}`] : []), 'tool'], { GOBIN: bin });
-  return path.join(bin, path.basename(tool.pkg));
+  const packages = [tool.pkg, ...(tool.commands ?? [])];
+  let goMod = `module build.local/${name}\n\ngo 1.24\n`;
+  if (tool.uiPlaceholders) {
+    const { module, dirs } = tool.uiPlaceholders;
+    const source = path.join(work, 'source');
+    await copyModule(module, tool.version, source);
+    for (const dir of dirs) {
+      await mkdir(path.join(source, dir), { recursive: true });
+      // Alertmanager serves its pages from gzip files only.
+      const page = uiPlaceholder(name, tool.version);
+      await writeFile(path.join(source, dir, 'index.html'), page);
+      await writeFile(path.join(source, dir, 'index.html.gz'), gzipSync(page));
+    }
+    goMod += `\nreplace ${module} => ./source\n`;
+  }
+  await writeFile(path.join(work, 'go.mod'), goMod);
+  await runIn(work, ['get', '-tool', ...packages.map((pkg) => `${pkg}@${tool.version}`)]);
+  // Stripped, without local paths, static (CGO_ENABLED=0, as the programs' release builds are):
+  // less to link and no C compiler in the build.
+  const ldflags = ['-s', '-w', ...('ldflags' in tool && tool.ldflags ? [tool.ldflags] : [])].join(' ');
+  const tags = 'tags' in tool && tool.tags ? [`-tags=${tool.tags.join(',')}`] : [];
+  await runIn(work, ['install', '-trimpath', ...tags, `-ldflags=${ldflags}`, 'tool'], {
+    GOBIN: bin,
+    CGO_ENABLED: '0',
+  });
+  return packages.map((pkg) => path.join(bin, path.basename(pkg)));
+}
+
+/** A writable copy of a module version's source, from the module cache (downloaded first if need be). */
+async function copyModule(module: string, version: string, into: string): Promise<void> {
+  const { stdout } = await runCommand('go', ['mod', 'download', '-json', `${module}@${version}`]);
+  const { Dir: dir } = JSON.parse(stdout) as { Dir?: string };
+  if (!dir) throw new Error(`go mod download named no folder for ${module}@${version}`);
+  await cp(dir, into, { recursive: true });
+  // The module cache's files are read-only, and so are their copies.
+  await runCommand('chmod', ['-R', 'u+w', into]);
+}
+
+/** The page a program built without its web UI's assets shows where the UI would be. */
+export function uiPlaceholder(name: string, version: string): string {
+  return [
+    '<!doctype html>',
+    `<title>${name} ${version}</title>`,
+    `<p>This ${name} was built by event-pipeline's tools from its Go module, which lacks the web UI's assets.`,
+    'Its HTTP API works; see docs/operations.md.</p>',
+    '',
+  ].join('\n');
 }
 
 function runIn(cwd: string, args: string[], env: Record<string, string> = {}): Promise<unknown> {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ensureDebianTools } from '../../scripts/tools/debian';
+import { ensureGoTool } from '../../scripts/tools/go-tools';
 import { startJaeger, type Jaeger } from '../../scripts/jaeger/jaeger';
 import { waitForEventTrace, type TraceSpan } from '../support/jaeger';
 import {
@@ -86,11 +87,11 @@ describe('dlq: inspect and redrive dead letters', () => {
   };
 
   beforeAll(async () => {
-    const tools = await ensureDebianTools('kcat', 'prometheus-pushgateway');
+    const [tools, pushgatewayBinary] = await Promise.all([ensureDebianTools('kcat'), ensureGoTool('pushgateway')]);
     kcat = tools.kcat;
     const pushgatewayPort = testPort(10_966);
     pushgatewayUrl = `http://127.0.0.1:${pushgatewayPort}`;
-    pushgateway = spawn(tools['prometheus-pushgateway'], [`--web.listen-address=127.0.0.1:${pushgatewayPort}`], {
+    pushgateway = spawn(pushgatewayBinary, [`--web.listen-address=127.0.0.1:${pushgatewayPort}`], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let pushgatewayLog = '';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { runCommand } from '../../scripts/kafka/jars';
-import { DEBIAN_VERSIONS, ensureDebianTools } from '../../scripts/tools/debian';
+import { ensureGoCommand, ensureGoTool, GO_TOOLS, prometheusRelease } from '../../scripts/tools/go-tools';
 import { testPort } from '../support/kafka';
 import { waitFor } from '../support/wait';
 
@@ -28,21 +28,29 @@ async function run(command: string, args: string[]): Promise<{ ok: boolean; outp
 // `test rules` and `amtool check-config` on them; here: the releases, the routes, the receivers.
 describe('observability config', () => {
   // Compose pins the same releases as images (test/unit/stack-parity.test.ts).
-  it("runs Debian's Prometheus and Alertmanager releases, the ones compose pins", async () => {
-    const { prometheus, 'prometheus-alertmanager': alertmanager } = await ensureDebianTools(
-      'prometheus',
-      'prometheus-alertmanager',
-    );
+  it('runs the Prometheus, Alertmanager and Pushgateway releases compose pins, built from their modules', async () => {
     const version = async (program: string): Promise<string> => {
       const { stdout, stderr } = await runCommand(program, ['--version']);
       return /version (\d+\.\d+\.\d+)/.exec(`${stdout}${stderr}`)?.[1] ?? '';
     };
-    expect(await version(prometheus)).toBe(DEBIAN_VERSIONS.prometheus);
-    expect(await version(alertmanager)).toBe(DEBIAN_VERSIONS['prometheus-alertmanager']);
+    const [prometheus, promtool, alertmanager, amtool, pushgateway] = await Promise.all([
+      ensureGoTool('prometheus'),
+      ensureGoCommand('prometheus', 'promtool'),
+      ensureGoTool('alertmanager'),
+      ensureGoCommand('alertmanager', 'amtool'),
+      ensureGoTool('pushgateway'),
+    ]);
+    const release = prometheusRelease(GO_TOOLS.prometheus.version);
+    expect(release).toMatch(/^3\./);
+    expect(await version(prometheus)).toBe(release);
+    expect(await version(promtool)).toBe(release);
+    expect(await version(alertmanager)).toBe(GO_TOOLS.alertmanager.version.slice(1));
+    expect(await version(amtool)).toBe(GO_TOOLS.alertmanager.version.slice(1));
+    expect(await version(pushgateway)).toBe(GO_TOOLS.pushgateway.version.slice(1));
   });
 
   it('routes critical alerts to the pager, warnings to tickets, anything else to the default receiver', async () => {
-    const { amtool } = await ensureDebianTools('amtool');
+    const amtool = await ensureGoCommand('alertmanager', 'amtool');
     const receiver = async (...labels: string[]) =>
       (
         await runCommand(amtool, ['config', 'routes', 'test', `--config.file=${alertmanagerConfig}`, ...labels])
@@ -53,7 +61,7 @@ describe('observability config', () => {
   });
 
   it('accepts the Slack and PagerDuty receivers of docs/alerts.md', async () => {
-    const { amtool } = await ensureDebianTools('amtool');
+    const amtool = await ensureGoCommand('alertmanager', 'amtool');
     const doc = readFileSync(path.join(root, 'docs', 'alerts.md'), 'utf8');
     const snippet = /<!-- alertmanager-receivers -->\n+```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
     const { receivers } = parse(snippet ?? '{}') as { receivers?: { name: string }[] };
@@ -79,7 +87,7 @@ describe('Alertmanager with the pipeline config', () => {
   let storage: string;
 
   beforeAll(async () => {
-    const { 'prometheus-alertmanager': binary } = await ensureDebianTools('prometheus-alertmanager');
+    const binary = await ensureGoTool('alertmanager');
     storage = mkdtempSync(path.join(tmpdir(), 'alertmanager-'));
     alertmanager = spawn(
       binary,
@@ -96,8 +104,13 @@ describe('Alertmanager with the pipeline config', () => {
     });
   });
 
-  afterAll(() => {
-    alertmanager?.kill('SIGTERM');
+  afterAll(async () => {
+    // It writes its state into the storage folder as it stops: remove the folder after that.
+    if (alertmanager && alertmanager.exitCode === null && alertmanager.signalCode === null) {
+      const exited = new Promise((resolve) => alertmanager!.once('exit', resolve));
+      alertmanager.kill('SIGTERM');
+      await exited;
+    }
     rmSync(storage, { recursive: true, force: true });
   });
 

@@ -47,6 +47,19 @@ describe('the local stack', () => {
     }
   });
 
+  // Their modules lack the UIs' assets (docs/operations.md); the Pushgateway's UI is in its module.
+  it("shows a page saying so where Prometheus' and Alertmanager's web UIs would be, and the Pushgateway's UI", async () => {
+    for (const name of ['prometheus', 'alertmanager']) {
+      // Prometheus sends / on to /query.
+      const response = await fetch(`${url(name)}/`);
+      expect([name, response.status]).toEqual([name, 200]);
+      expect(await response.text()).toContain(`This ${name} was built by event-pipeline's tools`);
+    }
+    const pushgateway = await fetch(`${url('pushgateway')}/`);
+    expect(pushgateway.status).toBe(200);
+    expect(await pushgateway.text()).toContain('<title>Prometheus Pushgateway');
+  });
+
   it('takes 10 events and shows each as a trace in which a consumer span descends from the producer HTTP span', async () => {
     const ids: string[] = [];
     for (let index = 0; index < 10; index += 1) {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { GO_TOOLS, prometheusRelease } from '../../scripts/tools/go-tools';
 
 const provisioning = path.resolve(__dirname, '../../observability/grafana/provisioning');
 const load = (file: string) => parse(readFileSync(path.join(provisioning, file), 'utf8')) as Record<string, unknown>;
@@ -10,7 +11,10 @@ interface Datasource {
   uid: string;
   type: string;
   url: string;
-  jsonData?: { exemplarTraceIdDestinations?: { name: string; datasourceUid: string }[] };
+  jsonData?: {
+    prometheusVersion?: string;
+    exemplarTraceIdDestinations?: { name: string; datasourceUid: string }[];
+  };
 }
 
 describe('Grafana provisioning', () => {
@@ -19,6 +23,10 @@ describe('Grafana provisioning', () => {
 
   it('provisions Prometheus as uid "prometheus", the default, on the compose network', () => {
     expect(byUid.prometheus).toMatchObject({ type: 'prometheus', url: 'http://prometheus:9090', isDefault: true });
+  });
+
+  it('tells Grafana the Prometheus release compose and the stack run, so it offers what that release can do', () => {
+    expect(byUid.prometheus?.jsonData?.prometheusVersion).toBe(prometheusRelease(GO_TOOLS.prometheus.version));
   });
 
   it("links an exemplar's trace_id to the Jaeger datasource", () => {

@@ -5,8 +5,7 @@ import { parse, stringify } from 'yaml';
 import { CHART_RULES_FILE, RULES_FILE } from '../../dashboards/src/rules-file';
 import { REPO_ROOT } from '../support/compose';
 import { runCommand } from '../../scripts/kafka/jars';
-import { ensureDebianTools } from '../../scripts/tools/debian';
-import { ensureGoTool, GO_TOOLS } from '../../scripts/tools/go-tools';
+import { ensureGoCommand, ensureGoTool, GO_TOOLS } from '../../scripts/tools/go-tools';
 import {
   CHART_DIR,
   failureOf,
@@ -91,8 +90,7 @@ describe.each(VALUE_SETS)('the chart with the $name values', ({ name: set, files
     expect(rules[0]!.spec).toEqual(parse(readFileSync(RULES_FILE, 'utf8')));
     const file = path.join(scratch, `${set}.rules.yml`);
     writeFileSync(file, stringify(rules[0]!.spec));
-    const { promtool } = await ensureDebianTools('promtool');
-    const { stdout } = await runCommand(promtool, ['check', 'rules', file]);
+    const { stdout } = await runCommand(await ensureGoCommand('prometheus', 'promtool'), ['check', 'rules', file]);
     expect(stdout).toMatch(/SUCCESS: \d+ rules found/);
   });
 });

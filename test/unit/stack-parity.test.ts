@@ -1,7 +1,6 @@
 import { KAFKA_VERSION } from '../../scripts/kafka/cluster';
 import { ALERTMANAGER_FLAGS, defaultLayout, PROMETHEUS_FLAGS, stackParts } from '../../scripts/stack/stack';
-import { DEBIAN_VERSIONS } from '../../scripts/tools/debian';
-import { GO_TOOLS } from '../../scripts/tools/go-tools';
+import { GO_TOOLS, prometheusRelease } from '../../scripts/tools/go-tools';
 import { bindSources, publishedPorts, readCompose } from '../support/compose';
 
 // `docker compose up` and `npm run stack:up` are one stack: the same parts, on the same ports,
@@ -40,8 +39,6 @@ describe('compose and the local stack', () => {
   });
 
   describe('versions', () => {
-    const tag = (name: string): string => services[name]!.image!.split(':')[1]!;
-
     it('Kafka: the release whose jars the stack runs', () => {
       expect(services.kafka!.image).toBe(`apache/kafka:${KAFKA_VERSION}`);
     });
@@ -58,10 +55,27 @@ describe('compose and the local stack', () => {
       );
     });
 
-    it("Prometheus, Alertmanager and the Pushgateway: Debian's releases, which the stack installs", () => {
-      expect(tag('prometheus')).toBe(`v${DEBIAN_VERSIONS.prometheus}`);
-      expect(tag('alertmanager')).toBe(`v${DEBIAN_VERSIONS['prometheus-alertmanager']}`);
-      expect(tag('pushgateway')).toBe(`v${DEBIAN_VERSIONS['prometheus-pushgateway']}`);
+    it('Prometheus: the 3.x release the stack builds from its module version', () => {
+      // Prometheus 3.N.P ships from module version v0.3NN.P: 3.16.0 is v0.316.0.
+      expect(prometheusRelease('v0.316.0')).toBe('3.16.0');
+      expect(prometheusRelease('v0.300.1')).toBe('3.0.1');
+      expect(services.prometheus!.image).toBe(`prom/prometheus:v${prometheusRelease(GO_TOOLS.prometheus.version)}`);
+    });
+
+    it('Alertmanager and the Pushgateway: the releases the stack builds', () => {
+      expect(services.alertmanager!.image).toBe(`prom/alertmanager:${GO_TOOLS.alertmanager.version}`);
+      expect(services.pushgateway!.image).toBe(`prom/pushgateway:${GO_TOOLS.pushgateway.version}`);
+    });
+
+    it('the version each build stamps into its binary is the release compose pins', () => {
+      expect(GO_TOOLS.prometheus.ldflags).toMatch(
+        new RegExp(`\\.Version=${prometheusRelease(GO_TOOLS.prometheus.version).replaceAll('.', '\\.')}$`),
+      );
+      for (const name of ['alertmanager', 'pushgateway'] as const) {
+        expect(GO_TOOLS[name].ldflags).toMatch(
+          new RegExp(`\\.Version=${GO_TOOLS[name].version.slice(1).replaceAll('.', '\\.')}$`),
+        );
+      }
     });
   });
 

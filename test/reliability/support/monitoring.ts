@@ -9,14 +9,12 @@ import {
   writeScrapeTargets,
   type ScrapeTargets,
 } from '../../../scripts/stack/stack';
-import { ensureDebianTools } from '../../../scripts/tools/debian';
 import { ensureGoTool } from '../../../scripts/tools/go-tools';
 import { RELIABILITY_CACHE } from './cluster';
 
-/** Builds kafka-exporter and installs Prometheus if they are missing, before a scenario leases the cluster. */
+/** Builds kafka-exporter and Prometheus if they are missing, before a scenario leases the cluster. */
 export async function ensureMonitoringTools(): Promise<void> {
-  await ensureGoTool('kafka-exporter');
-  await ensureDebianTools('prometheus');
+  await Promise.all([ensureGoTool('kafka-exporter'), ensureGoTool('prometheus')]);
 }
 
 export interface Monitoring {
