@@ -18,6 +18,10 @@ COPY consumer/package.json consumer/
 # No install scripts run, here or below: no package these stages install needs its own
 # (docs/kubernetes.md says which packages have one and why none is needed).
 RUN npm ci --ignore-scripts --no-audit --no-fund
+# KafkaJS's encoding fixes (patches/, docs/performance.md): the one install step this repository
+# runs itself. The final stages take the patched package from here.
+COPY patches patches
+RUN npx patch-package --error-on-fail
 COPY common common
 COPY observability observability
 COPY producer producer
@@ -35,6 +39,7 @@ COPY producer/package.json producer/
 # Production dependencies of this workspace only, placed where the lock file puts them (some
 # nest under producer/node_modules, so this stage installs them rather than copying one folder).
 RUN npm ci --omit=dev --ignore-scripts --workspace producer --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/node_modules/kafkajs node_modules/kafkajs
 COPY --from=build /app/common/dist common/dist
 COPY --from=build /app/observability/dist observability/dist
 COPY --from=build /app/producer/dist producer/dist
@@ -62,6 +67,7 @@ COPY common/package.json common/
 COPY observability/package.json observability/
 COPY consumer/package.json consumer/
 RUN npm ci --omit=dev --ignore-scripts --workspace consumer --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/node_modules/kafkajs node_modules/kafkajs
 COPY --from=build /app/common/dist common/dist
 COPY --from=build /app/observability/dist observability/dist
 COPY --from=build /app/consumer/dist consumer/dist

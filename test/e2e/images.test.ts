@@ -114,6 +114,18 @@ describe('the images (Dockerfile, built and run with podman)', () => {
       await expect(podman('healthcheck', 'run', container.name)).resolves.toBeDefined();
     });
 
+    it('ships the patched KafkaJS (patches/kafkajs+2.2.4.patch), as npm ci gives the repository', async () => {
+      const { stdout } = await podman(
+        'exec',
+        container.name,
+        'grep',
+        '-c',
+        'event-pipeline:',
+        '/app/node_modules/kafkajs/src/protocol/encoder.js',
+      );
+      expect(Number(stdout.trim())).toBeGreaterThan(0);
+    });
+
     it('runs its process as uid and gid 1000', async () => {
       const { stdout } = await podman('exec', container.name, 'cat', '/proc/1/status');
       expect(stdout).toMatch(/^Uid:\s+1000\s+1000\s+1000\s+1000$/m);

@@ -62,8 +62,16 @@ describe.each(IMAGES)('Dockerfile, target $service', ({ service, port, portVaria
     expect(
       finalStage.some((line) => line.startsWith('RUN npm ci --omit=dev ') && line.includes(`--workspace ${service}`)),
     ).toBe(true);
-    // Only compiled code comes over from the build stage, never its node_modules.
-    for (const copy of finalStage.filter((line) => line.startsWith('COPY --from='))) expect(copy).toMatch(/\/dist /);
+    // Only compiled code comes over from the build stage, and KafkaJS as patched there; never the
+    // rest of its node_modules.
+    for (const copy of finalStage.filter((line) => line.startsWith('COPY --from='))) {
+      expect(copy).toMatch(/\/dist |^COPY --from=build \/app\/node_modules\/kafkajs node_modules\/kafkajs$/);
+    }
+  });
+
+  it('takes KafkaJS from the build stage, where patch-package applied patches/', () => {
+    expect(dockerfileStage('build').lines).toContain('RUN npx patch-package --error-on-fail');
+    expect(finalStage).toContain('COPY --from=build /app/node_modules/kafkajs node_modules/kafkajs');
   });
 
   it('runs the final stage as a non-root user, set before the command', () => {
