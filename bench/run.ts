@@ -1,7 +1,7 @@
 // npm run bench [-- --quick | --profile]: every figure is measured side by side in one run on
 // this machine and reported as a ratio against a limit or a peer (docs/benchmarks.md).
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -996,7 +996,10 @@ function versions(): Record<string, string> {
   return {
     node: process.version,
     kafka: KAFKA_VERSION,
-    kafkajs: packageVersion('kafkajs'),
+    // KafkaJS as installed: with this repository's patch (patches/), which npm ci applies.
+    kafkajs: existsSync(path.join(REPO_ROOT, 'patches', `kafkajs+${packageVersion('kafkajs')}.patch`))
+      ? `${packageVersion('kafkajs')} + patches/kafkajs+${packageVersion('kafkajs')}.patch`
+      : packageVersion('kafkajs'),
     koa: packageVersion('koa'),
     autocannon: packageVersion('autocannon'),
     '@opentelemetry/sdk-node': packageVersion('@opentelemetry/sdk-node'),
