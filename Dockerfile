@@ -18,8 +18,9 @@ COPY consumer/package.json consumer/
 # No install scripts run, here or below: no package these stages install needs its own
 # (docs/kubernetes.md says which packages have one and why none is needed).
 RUN npm ci --ignore-scripts --no-audit --no-fund
-# KafkaJS's encoding fixes (patches/, docs/performance.md): the one install step this repository
-# runs itself. The final stages take the patched package from here.
+# KafkaJS's record encoding and decoding fixes (patches/, docs/benchmarks.md#kafkajs-patched),
+# which npm ci's postinstall applies outside the images. The final stages take the patched package
+# from here.
 COPY patches patches
 RUN npx patch-package --error-on-fail
 COPY common common

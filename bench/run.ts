@@ -993,13 +993,13 @@ function machine(): Record<string, unknown> {
 function versions(): Record<string, string> {
   const java = commandOutput('java', ['-version']).split('\n')[0] ?? 'unknown';
   const jaeger = /jaeger-(v[\d.]+)/.exec(commandOutput('ls', [path.join(REPO_ROOT, '.cache', 'tools')]))?.[1];
+  // KafkaJS as installed: with this repository's patch (patches/) when there is one, as npm ci applies it.
+  const kafkajs = packageVersion('kafkajs');
+  const kafkajsPatch = `patches/kafkajs+${kafkajs}.patch`;
   return {
     node: process.version,
     kafka: KAFKA_VERSION,
-    // KafkaJS as installed: with this repository's patch (patches/), which npm ci applies.
-    kafkajs: existsSync(path.join(REPO_ROOT, 'patches', `kafkajs+${packageVersion('kafkajs')}.patch`))
-      ? `${packageVersion('kafkajs')} + patches/kafkajs+${packageVersion('kafkajs')}.patch`
-      : packageVersion('kafkajs'),
+    kafkajs: existsSync(path.join(REPO_ROOT, kafkajsPatch)) ? `${kafkajs} + ${kafkajsPatch}` : kafkajs,
     koa: packageVersion('koa'),
     autocannon: packageVersion('autocannon'),
     '@opentelemetry/sdk-node': packageVersion('@opentelemetry/sdk-node'),
