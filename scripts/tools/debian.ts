@@ -32,7 +32,13 @@ async function onPath(program: string): Promise<string | undefined> {
   return undefined;
 }
 
-let installing: Promise<void> | undefined;
+/**
+ * apt-get runs one at a time (dpkg holds a lock): each call waits for the one before it, then
+ * installs what is still missing of its own packages. (Sharing the install under way, as this
+ * once did, left out a package the later caller wanted and the earlier one did not: a new
+ * machine's tools step missed kcat while the image base's step installed podman.)
+ */
+let installs: Promise<unknown> = Promise.resolve();
 
 // Debian's maintainer scripts ask this file whether to start a package's service; 101: "no".
 const POLICY_RC_D = '/usr/sbin/policy-rc.d';
@@ -76,13 +82,19 @@ async function install(packages: string[]): Promise<void> {
 /** The paths of the programs, installing their packages first when one is missing. */
 export async function ensureDebianTools(...names: DebianToolName[]): Promise<Record<DebianToolName, string>> {
   const wanted = names.length > 0 ? names : (Object.keys(DEBIAN_TOOLS) as DebianToolName[]);
-  const missing = [];
-  for (const name of wanted) if ((await onPath(name)) === undefined) missing.push(DEBIAN_TOOLS[name]);
-  if (missing.length > 0) {
-    installing ??= install([...new Set(missing)]).finally(() => {
-      installing = undefined;
+  const missingPackages = async (): Promise<string[]> => {
+    const missing = new Set<string>();
+    for (const name of wanted) if ((await onPath(name)) === undefined) missing.add(DEBIAN_TOOLS[name]);
+    return [...missing];
+  };
+  if ((await missingPackages()).length > 0) {
+    const turn = installs.then(async () => {
+      // Looked at again: the install before this one may have brought some of them.
+      const missing = await missingPackages();
+      if (missing.length > 0) await install(missing);
     });
-    await installing;
+    installs = turn.catch(() => undefined);
+    await turn;
   }
   const found = {} as Record<DebianToolName, string>;
   for (const name of wanted) {
