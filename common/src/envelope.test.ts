@@ -61,6 +61,39 @@ describe('the CloudEvents Kafka binding (binary mode)', () => {
     expect(decoded.event).toEqual(event);
   });
 
+  it('reads header names in any case, an exact lower-case name winning over another spelling in any order', () => {
+    const decoded = fromKafkaRecord({
+      key: null,
+      value: Buffer.from('{"a":1}'),
+      headers: {
+        CE_ID: Buffer.from('shouted'),
+        ce_specversion: Buffer.from('1.0'),
+        Ce_Source: Buffer.from('urn:mixed'),
+        ce_id: Buffer.from('e-7'),
+        ce_type: 'order.placed',
+        'Content-Type': Buffer.from('application/json'),
+        CE_TENANT: Buffer.from('loud'),
+        ce_tenant: Buffer.from('acme'),
+        Ce_Region: Buffer.from('eu'),
+        ce_datacontenttype: Buffer.from('application/json'),
+        traceparent: Buffer.from('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'),
+        custom: Buffer.from('not the binding'),
+      },
+      timestamp: '0',
+    });
+    expect(decoded.event).toEqual({
+      specversion: '1.0',
+      id: 'e-7',
+      source: 'urn:mixed',
+      type: 'order.placed',
+      time: new Date(0).toISOString(),
+      datacontenttype: 'application/json',
+      data: { a: 1 },
+      // Any other ce_ header is an extension attribute, ce_datacontenttype (which the SDK repeats) among them.
+      extensions: { tenant: 'acme', region: 'eu', datacontenttype: 'application/json' },
+    });
+  });
+
   it('writes an event without data as an empty value, never a null tombstone, and reads it back without data', () => {
     const { data: _data, datacontenttype: _type, ...bare } = event;
     const record = toKafkaRecord(bare, 5);

@@ -116,62 +116,105 @@ export interface DecodedRecord {
   acceptedAt: number;
 }
 
+/** Where each header of the binding's own goes, by its lower-case name: a core attribute's slot, or the content type's. */
+const SLOT_OF = new Map<string, number>([
+  ...CORE_ATTRIBUTES.map((attribute, slot): [string, number] => [HEADER_PREFIX + attribute, slot]),
+  [CONTENT_TYPE, CORE_ATTRIBUTES.length],
+]);
+const SLOT = Object.fromEntries(SLOT_OF) as Record<
+  `${typeof HEADER_PREFIX}${(typeof CORE_ATTRIBUTES)[number]}` | typeof CONTENT_TYPE,
+  number
+>;
+/** 'c' and 'C': every name of the binding (`ce_*`, `content-type`) starts with one. */
+const LOWER_C = 0x63;
+const UPPER_C = 0x43;
+const UPPER_CASE = /[A-Z]/;
+
+/** The binding's attributes of a record as text: the core ones and the content type by slot, the extensions by name. */
+interface BindingTexts {
+  slots: Array<string | undefined>;
+  extensions: Record<string, string> | undefined;
+}
+
+/** A header's value as text; KafkaJS reads a header written without a value (any producer may) as null. */
+function headerText(raw: MessageHeaders[string]): string | undefined {
+  const first: unknown = Array.isArray(raw) ? raw[0] : raw;
+  if (typeof first === 'string') return first;
+  // toString() without arguments: UTF-8, and Node's shortest path to it (no encoding to look up).
+  return Buffer.isBuffer(first) ? first.toString() : undefined;
+}
+
+/** Puts one header of the binding in its place; `respelled`: its name was not lower-case, so it yields to one that was. */
+function place(texts: BindingTexts, lower: string, text: string, respelled: boolean): void {
+  const slot = SLOT_OF.get(lower);
+  if (slot !== undefined) {
+    if (!respelled || texts.slots[slot] === undefined) texts.slots[slot] = text;
+    return;
+  }
+  if (!lower.startsWith(HEADER_PREFIX)) return;
+  const attribute = lower.slice(HEADER_PREFIX.length);
+  const extensions = (texts.extensions ??= {});
+  if (!respelled || !Object.hasOwn(extensions, attribute)) extensions[attribute] = text;
+}
+
 /**
- * The binding's headers of a record as text, by lower-case name, read in one pass: the
- * consumer's profile showed a look-up per attribute, each scanning every header for a
- * case-insensitive match when absent, among its costs per event. Header names are
+ * The binding's headers of a record as text, read in one pass and put straight where they
+ * belong (the consumer's profile showed the per-attribute look-ups, then a map of every header
+ * as text walked again for extensions, among its costs per event). Header names are
  * case-insensitive in the binding (ours are lower-case, others' may not be); an exact lower-case
- * name wins over another spelling of it.
+ * name wins over another spelling of it, whatever their order.
  */
-function bindingHeaders(headers: MessageHeaders | undefined): Map<string, string> {
-  const texts = new Map<string, string>();
+function bindingTexts(headers: MessageHeaders | undefined): BindingTexts {
+  const texts: BindingTexts = {
+    slots: new Array<string | undefined>(CORE_ATTRIBUTES.length + 1),
+    extensions: undefined,
+  };
   if (!headers) return texts;
+  let respelled: string[] | undefined;
   for (const name in headers) {
-    const lower = name.toLowerCase();
-    if (!lower.startsWith(HEADER_PREFIX) && lower !== CONTENT_TYPE) continue;
-    if (lower !== name && texts.has(lower)) continue;
-    const raw = headers[name];
-    // KafkaJS reads a header written without a value (any producer may) as null.
-    const first: unknown = Array.isArray(raw) ? raw[0] : raw;
-    if (typeof first === 'string') texts.set(lower, first);
-    else if (Buffer.isBuffer(first)) texts.set(lower, first.toString('utf8'));
+    const first = name.charCodeAt(0);
+    if (first !== LOWER_C && first !== UPPER_C) continue;
+    if (UPPER_CASE.test(name)) {
+      (respelled ??= []).push(name);
+      continue;
+    }
+    const text = headerText(headers[name]);
+    if (text !== undefined) place(texts, name, text, false);
+  }
+  for (const name of respelled ?? []) {
+    const text = headerText(headers[name]);
+    if (text !== undefined) place(texts, name.toLowerCase(), text, true);
   }
   return texts;
 }
 
 /** Reads a record back into a CloudEvent; throws EnvelopeError when it is not one. */
 export function fromKafkaRecord(record: InboundRecord): DecodedRecord {
-  const texts = bindingHeaders(record.headers);
-  const required = (name: string): string => {
-    const value = texts.get(HEADER_PREFIX + name);
-    if (value === undefined || value === '') throw new EnvelopeError(`record has no ${HEADER_PREFIX}${name} header`);
+  const { slots, extensions } = bindingTexts(record.headers);
+  const required = (slot: number): string => {
+    const value = slots[slot];
+    if (value === undefined || value === '') {
+      throw new EnvelopeError(`record has no ${HEADER_PREFIX}${CORE_ATTRIBUTES[slot]} header`);
+    }
     return value;
   };
-  const specversion = required('specversion');
+  const specversion = required(SLOT.ce_specversion);
   if (specversion !== SPEC_VERSION) throw new EnvelopeError(`unsupported ${HEADER_PREFIX}specversion ${specversion}`);
 
   const event: CloudEvent = {
     specversion: SPEC_VERSION,
-    id: required('id'),
-    source: required('source'),
-    type: required('type'),
-    time: texts.get(HEADER_PREFIX + 'time') ?? new Date(Number(record.timestamp)).toISOString(),
+    id: required(SLOT.ce_id),
+    source: required(SLOT.ce_source),
+    type: required(SLOT.ce_type),
+    time: slots[SLOT.ce_time] ?? new Date(Number(record.timestamp)).toISOString(),
   };
-  const subject = texts.get(HEADER_PREFIX + 'subject');
+  const subject = slots[SLOT.ce_subject];
   if (subject !== undefined) event.subject = subject;
-  const dataschema = texts.get(HEADER_PREFIX + 'dataschema');
+  const dataschema = slots[SLOT.ce_dataschema];
   if (dataschema !== undefined) event.dataschema = dataschema;
-
-  let extensions: Record<string, string> | undefined;
-  for (const [name, value] of texts) {
-    if (name === CONTENT_TYPE) continue;
-    const attribute = name.slice(HEADER_PREFIX.length);
-    if ((CORE_ATTRIBUTES as readonly string[]).includes(attribute)) continue;
-    (extensions ??= {})[attribute] = value;
-  }
   if (extensions) event.extensions = extensions;
 
-  const contentType = texts.get(CONTENT_TYPE);
+  const contentType = slots[SLOT[CONTENT_TYPE]];
   if (contentType !== undefined) event.datacontenttype = contentType;
   // No data is written as an empty value without a content type (older records: a null value).
   if (record.value !== null && (record.value.length > 0 || contentType !== undefined)) {
