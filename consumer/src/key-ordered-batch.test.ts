@@ -133,6 +133,32 @@ describe('a batch run with keys in parallel and order per key', () => {
     expect(finished).toEqual([0, 1]);
   });
 
+  it('reports a run of events finished at once by its last, and goes on when one of them waits', async () => {
+    const run = controlled();
+    const finished: number[] = [];
+    const oldest: number[] = [];
+    const handled: number[] = [];
+    // Events 0-2 and 4-5 finish at once; 3 waits until the test lets it go.
+    const done = runKeyOrderedBatch(batchOf(['a', 'b', 'a', 'c', 'a', 'd']), {
+      concurrency: 2,
+      keyOf: (message) => message.key,
+      process: (message) => {
+        if (message.offset === 3) return run.process(message);
+        handled.push(message.offset);
+      },
+      finishedUpTo: (message) => finished.push(message.offset),
+      mayStart: () => true,
+      oldestStarted: (message) => oldest.push(message.offset),
+    });
+    // Every event but 3 is handled in the first synchronous pass; only the prefix before 3 is reported.
+    expect(handled).toEqual([0, 1, 2, 4, 5]);
+    expect(finished).toEqual([2]);
+    expect(oldest).toEqual([0, 3]);
+    await run.finish(3);
+    await done;
+    expect(finished).toEqual([2, 5]);
+  });
+
   it('tells when the oldest unfinished event has started', async () => {
     const run = controlled();
     const oldest: number[] = [];

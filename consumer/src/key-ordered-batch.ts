@@ -93,11 +93,12 @@ export async function runKeyOrderedBatch<M>(
         pending = Promise.reject(error);
       }
       if (!pending) {
-        // Finished at once: the next one starts in this same loop, no promise made.
+        // Finished at once: the next one starts in this same loop, no promise made. The finished
+        // prefix is reported once the loop ends: nothing can look in between (the loop is
+        // synchronous), and a run of such events costs one report, not one each.
         running--;
         done[index] = 1;
         release(index);
-        advance();
         continue;
       }
       pending.then(
@@ -116,6 +117,7 @@ export async function runKeyOrderedBatch<M>(
         },
       );
     }
+    advance();
     if (running === 0) settle();
   };
 
