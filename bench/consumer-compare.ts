@@ -27,7 +27,9 @@ const builds = args
   .filter((arg) => arg.includes('='))
   .map((arg) => {
     const [root = '', ...settings] = arg.slice(arg.indexOf('=') + 1).split(',');
-    const env = Object.fromEntries(settings.map((setting) => setting.split('=') as [string, string]));
+    const env = Object.fromEntries(
+      settings.map((setting) => [setting.slice(0, setting.indexOf('=')), setting.slice(setting.indexOf('=') + 1)]),
+    );
     return { name: arg.slice(0, arg.indexOf('=')), root: path.resolve(root), env };
   });
 const events = option('events', 300_000);
