@@ -15,16 +15,29 @@ export interface Child {
   readonly process: ChildProcess;
   readonly logFile: string;
   readonly exited: Promise<number | string>;
-  /** SIGTERM (the services drain and exit), then SIGKILL past `timeoutMs`. */
+  /** SIGTERM (the services drain and exit), then SIGKILL past `timeoutMs`; then SIGKILL to whatever of its process group is left. */
   stop(timeoutMs?: number): Promise<number | string>;
   logTail(lines?: number): string;
 }
 
 const running = new Set<Child>();
 
-/** Kills what is still running (a failed or interrupted run). */
+/**
+ * SIGKILL to the child's whole process group: a program that forks (uvicorn's workers) leaves
+ * none of them behind. A group that is gone already is no error.
+ */
+function killGroup(process_: ChildProcess): void {
+  if (process_.pid === undefined) return;
+  try {
+    process.kill(-process_.pid, 'SIGKILL');
+  } catch {
+    // nothing left of it
+  }
+}
+
+/** Kills what is still running (a failed or interrupted run), each with all it started. */
 export function killAll(): void {
-  for (const child of running) child.process.kill('SIGKILL');
+  for (const child of running) killGroup(child.process);
 }
 
 export function startChild(
@@ -40,6 +53,8 @@ export function startChild(
     cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', fd, fd],
+    // A process group of its own, killed whole (see killGroup).
+    detached: true,
   });
   closeSync(fd);
   const exited = new Promise<number | string>((resolve) =>
@@ -53,10 +68,13 @@ export function startChild(
     async stop(timeoutMs = 20_000) {
       if (process_.exitCode === null && process_.signalCode === null) {
         process_.kill('SIGTERM');
-        const timer = setTimeout(() => process_.kill('SIGKILL'), timeoutMs);
+        const timer = setTimeout(() => killGroup(process_), timeoutMs);
         await exited;
         clearTimeout(timer);
       }
+      // What it started and left running: a Kafka-down bench's uvicorn worker, still waiting on
+      // Kafka when its SIGKILLed primary went, stayed behind and used CPU in later runs.
+      killGroup(process_);
       running.delete(child);
       return exited;
     },
