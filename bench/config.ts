@@ -1,6 +1,8 @@
 // What a bench run is made of: its ports (a block of its own, so it runs beside a dev stack and
 // other checkouts' tests), its mode and the scenarios each mode measures.
 
+import path from 'node:path';
+
 export interface BenchPorts {
   kafka: number;
   /** Our producer without telemetry; the variants measured beside it in the same rounds have their own. */
@@ -251,4 +253,39 @@ export function schemaRequestBody(eventsPerRequest: number): string {
     data: schemaEventData(n),
   }));
   return JSON.stringify(eventsPerRequest === 1 ? events[0] : events);
+}
+
+/** A build that `bench/producer-compare.ts` or `consumer-compare.ts` runs: a repository root and its settings. */
+export interface CompareBuild {
+  name: string;
+  root: string;
+  env: Record<string, string>;
+}
+
+/**
+ * The compare scripts' command line: `<name>=<repo root>[,VAR=value...]` per build (a value may
+ * hold `=` itself: `NODE_OPTIONS=--flag=1`) and `--<option> <number>`.
+ */
+export function compareArgs(args: readonly string[]): {
+  builds: CompareBuild[];
+  option(name: string, fallback: number): number;
+} {
+  const split = (text: string): [string, string] => {
+    const at = text.indexOf('=');
+    return [text.slice(0, at), text.slice(at + 1)];
+  };
+  const builds = args
+    .filter((arg) => arg.includes('='))
+    .map((arg) => {
+      const [name, value] = split(arg);
+      const [root = '', ...settings] = value.split(',');
+      return { name, root: path.resolve(root), env: Object.fromEntries(settings.map(split)) };
+    });
+  return {
+    builds,
+    option(name, fallback) {
+      const at = args.indexOf(`--${name}`);
+      return at >= 0 ? Number(args[at + 1]) : fallback;
+    },
+  };
 }

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import { toKafkaRecord } from '../common/src/index';
 import { startKafkaCluster } from '../scripts/kafka/cluster';
-import { benchPorts } from './config';
+import { benchPorts, compareArgs } from './config';
 import { cpuMs, startChild, waitReady } from './processes';
 import { perRoundRatio, sumSamples } from './stats';
 
@@ -18,20 +18,7 @@ interface Run {
   cpuUsPerEvent: number;
 }
 
-const args = process.argv.slice(2);
-const option = (name: string, fallback: number): number => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? Number(args[at + 1]) : fallback;
-};
-const builds = args
-  .filter((arg) => arg.includes('='))
-  .map((arg) => {
-    const [root = '', ...settings] = arg.slice(arg.indexOf('=') + 1).split(',');
-    const env = Object.fromEntries(
-      settings.map((setting) => [setting.slice(0, setting.indexOf('=')), setting.slice(setting.indexOf('=') + 1)]),
-    );
-    return { name: arg.slice(0, arg.indexOf('=')), root: path.resolve(root), env };
-  });
+const { builds, option } = compareArgs(process.argv.slice(2));
 const events = option('events', 300_000);
 const rounds = option('rounds', 3);
 const PARTITIONS = 6;

@@ -7,25 +7,12 @@
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { startKafkaCluster } from '../scripts/kafka/cluster';
-import { benchPorts, requestBody } from './config';
+import { benchPorts, compareArgs, requestBody } from './config';
 import { autocannonRun, warmUp } from './load';
 import { settle, startChild, treeCpuMs, waitReady, type Child } from './processes';
 import { perRoundRatio } from './stats';
 
-const args = process.argv.slice(2);
-const option = (name: string, fallback: number): number => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? Number(args[at + 1]) : fallback;
-};
-const builds = args
-  .filter((arg) => arg.includes('='))
-  .map((arg) => {
-    const [root = '', ...settings] = arg.slice(arg.indexOf('=') + 1).split(',');
-    const env = Object.fromEntries(
-      settings.map((setting) => [setting.slice(0, setting.indexOf('=')), setting.slice(setting.indexOf('=') + 1)]),
-    );
-    return { name: arg.slice(0, arg.indexOf('=')), root: path.resolve(root), env };
-  });
+const { builds, option } = compareArgs(process.argv.slice(2));
 const rounds = option('rounds', 6);
 const seconds = option('seconds', 3);
 const eventsPerRequest = option('events-per-request', 1);
