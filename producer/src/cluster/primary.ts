@@ -4,6 +4,7 @@ import type { ProducerConfig } from '../config';
 import type { Readiness } from '../kafka/event-publisher';
 import { isWorkerMessage, type PrimaryMessage, type WorkerMessage } from './messages';
 import { retireProcess, type ProcessSnapshot } from './process-metrics';
+import { readinessOfWorkers } from './readiness';
 
 /** A worker that dies sooner than this after its fork counts as dying at start. */
 const QUICK_DEATH_MS = 10_000;
@@ -76,19 +77,11 @@ export function runPrimary({ config, workers, logger, collectTimeoutMs = 3000 }:
     });
   };
 
-  const readinessOfAll = (): Readiness => {
-    const states_ = [...states.values()];
-    const ready = states_.filter((state) => state.readiness.ready).length;
-    if (ready === workers) return { ready: true };
-    const reason = states_.find((state) => !state.readiness.ready)?.readiness.reason;
-    return {
-      ready: false,
-      reason: `${ready} of ${workers} workers ready${reason ? `; ${reason}` : ''}`,
-      publicReason: `${ready} of ${workers} workers ready`,
-    };
-  };
   const publishReadiness = (): void => {
-    const next = readinessOfAll();
+    const next = readinessOfWorkers(
+      [...states.values()].map((state) => state.readiness),
+      workers,
+    );
     if (next.ready === allReady.ready && next.reason === allReady.reason) return;
     allReady = next;
     for (const { worker } of states.values()) send(worker, { type: 'producer:all-ready', readiness: allReady });
