@@ -35,7 +35,7 @@ export const consumerConfigShape = {
     min: 1,
   }),
   HANDLER_CONCURRENCY: env.int(
-    'Events of one partition handled at the same time; events of one key (the subject) always one after the other, in order.',
+    'Events of one partition handled at the same time; events of one key (`partitionkey`, else the subject) always one after the other, in order.',
     16,
     { min: 1, max: 1000 },
   ),

@@ -68,8 +68,8 @@ export interface Worker {
 /**
  * Consumes events, runs the handler, retries retriable failures with backoff, dead-letters the
  * rest. A message is acknowledged (and its offset committed) only after the handler succeeded
- * or its dead-letter copy was acknowledged, so nothing is skipped; a poison message holds its
- * partition for at most the retry budget.
+ * or its dead-letter copy was acknowledged, so nothing is skipped; a poison message holds the
+ * later events of its key (and the partition's commit) for at most the retry budget.
  */
 export function createWorker({
   source,
