@@ -21,8 +21,8 @@ jest.setTimeout(300_000);
 const GROUP = 'events-processor';
 /** The alert's threshold, in messages. */
 const LAG_THRESHOLD = 1000;
-/** One partition at a time, each event 20 ms: some 40 events a second, against some 180 sent. */
-const SLOW = { delayMs: 20, partitionsConsumedConcurrently: 1 };
+/** One event at a time (one partition, one key), each 20 ms: some 40 events a second, against some 180 sent. */
+const SLOW = { delayMs: 20, partitionsConsumedConcurrently: 1, handlerConcurrency: 1 };
 const LOAD_RATE = 100;
 
 // Lag, as an operator sees it: the real kafka-exporter and Prometheus with the repo's config and
@@ -52,7 +52,12 @@ describe('when the consumer is slower than the load', () => {
       let monitoring: Monitoring | undefined;
       let load: Load | undefined;
       const producer = await startScenarioProducer(lease.brokers, names);
-      const spawnConsumer = (port: number, handlerModule: string, concurrency: number): Promise<ServiceProcess> =>
+      const spawnConsumer = (
+        port: number,
+        handlerModule: string,
+        concurrency: number,
+        handlerConcurrency?: number,
+      ): Promise<ServiceProcess> =>
         spawnService(
           'consumer',
           {
@@ -64,6 +69,7 @@ describe('when the consumer is slower than the load', () => {
             CONSUMER_GROUP: names.group,
             HANDLER_MODULE: handlerModule,
             PARTITIONS_CONSUMED_CONCURRENTLY: String(concurrency),
+            ...(handlerConcurrency === undefined ? {} : { HANDLER_CONCURRENCY: String(handlerConcurrency) }),
             ...TOPIC_ENV,
             ...FAST_GROUP_ENV,
           },
@@ -77,7 +83,14 @@ describe('when the consumer is slower than the load', () => {
         });
         const prometheus = monitoring.prometheus;
         const [slowPort, fastPort] = [testPort(10_702), testPort(10_703)];
-        consumers.push(await spawnConsumer(slowPort, handlers[0]!.module, SLOW.partitionsConsumedConcurrently));
+        consumers.push(
+          await spawnConsumer(
+            slowPort,
+            handlers[0]!.module,
+            SLOW.partitionsConsumedConcurrently,
+            SLOW.handlerConcurrency,
+          ),
+        );
         await monitoring.setTargets('consumer', [slowPort]);
 
         // The slow phase: the load goes on until the alert's condition holds, so the lag keeps growing.
