@@ -56,6 +56,16 @@ describe('send spans', () => {
     }
   });
 
+  it('leaves the key attribute out for an event written without a key', () => {
+    const unkeyed = { ...record('u'), key: null };
+    const tracer = trace.getTracer('test');
+    const request = tracer.startSpan('POST /events');
+    endSendSpans(context.with(trace.setSpan(context.active(), request), () => startSendSpans('events', [unkeyed])));
+    const [send] = tracing.exporter.getFinishedSpans();
+    expect(send?.attributes).toMatchObject({ 'messaging.message.id': 'u', 'messaging.destination.partition.id': '2' });
+    expect(Object.keys(send?.attributes ?? {})).not.toContain('messaging.kafka.message.key');
+  });
+
   it("reads a record's send span context back from its headers (the trace of its batch's exemplar)", () => {
     const rec = record('c');
     const [span] = startSendSpans('events', [rec]);

@@ -55,7 +55,8 @@ function sendAttributes(topic: string, records: readonly PartitionedRecord[]): A
     return {
       ...common,
       'messaging.destination.partition.id': String(only.partition),
-      'messaging.kafka.message.key': only.key,
+      // An event without a key (no subject, no partitionkey) has no key attribute.
+      ...(only.key === null ? {} : { 'messaging.kafka.message.key': only.key }),
       'messaging.message.id': only.headers.ce_id,
       'cloudevents.event_type': only.headers.ce_type,
     };
