@@ -315,7 +315,7 @@ export function renderReport(result: BenchResult): string {
       "the producer's and consumer's batch span processors dropped because their queue was full " +
       "(`OTEL_BSP_MAX_QUEUE_SIZE`, 16384 unless set: the telemetry bootstrap raises the SDK's 2048); those traces " +
       'are incomplete. ' +
-      'Closed-loop end-to-end latency is a backlog (the consumer shares the two cores with a saturated producer), so ' +
+      "Closed-loop end-to-end latency is a backlog (the consumer shares the machine's cores with a saturated producer), so " +
       "the table shows the open model's; both are in `latest.json`.",
     '',
   );
