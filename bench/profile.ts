@@ -143,6 +143,59 @@ export function summarizeProfile(profile: CpuProfile, count = 20, skipMs = 0): P
   };
 }
 
+/**
+ * Self time per function (`name file:line`) of the samples after `skipMs`, and the busy time
+ * they add up to (idle left out), in milliseconds.
+ */
+export function selfTimeByFunction(
+  profile: CpuProfile,
+  skipMs = 0,
+): { busyMs: number; functions: Map<string, number> } {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const functions = new Map<string, number>();
+  let busyMs = 0;
+  let elapsedMs = 0;
+  profile.samples.forEach((id, i) => {
+    const ms = (profile.timeDeltas[i] ?? 0) / 1000;
+    elapsedMs += ms;
+    const node = byId.get(id);
+    if (elapsedMs < skipMs || !node || packageOf(node.callFrame) === '(idle)') return;
+    busyMs += ms;
+    const frame = node.callFrame;
+    const where = frame.url ? ` ${shortFile(frame.url)}:${frame.lineNumber + 1}` : '';
+    const fn = `${frame.functionName || '(anonymous)'}${where}`;
+    functions.set(fn, (functions.get(fn) ?? 0) + ms);
+  });
+  return { busyMs, functions };
+}
+
+export interface ProfileDiffRow {
+  name: string;
+  /** Microseconds of CPU per event in the first profile and in the second. */
+  before: number;
+  after: number;
+}
+
+/**
+ * Where two profiles of the same path differ (say, telemetry off and on), per event: each
+ * function's share of its profile's busy time times the CPU per event measured outside the
+ * profiler, largest increase first.
+ */
+export function diffProfiles(
+  before: { profile: CpuProfile; cpuMsPerEvent: number; skipMs?: number },
+  after: { profile: CpuProfile; cpuMsPerEvent: number; skipMs?: number },
+): ProfileDiffRow[] {
+  const perEvent = (side: typeof before): Map<string, number> => {
+    const { busyMs, functions } = selfTimeByFunction(side.profile, side.skipMs);
+    const scale = busyMs > 0 ? (side.cpuMsPerEvent * 1000) / busyMs : 0;
+    return new Map([...functions].map(([name, ms]) => [name, ms * scale]));
+  };
+  const [a, b] = [perEvent(before), perEvent(after)];
+  return [...new Set([...a.keys(), ...b.keys()])]
+    .map((name) => ({ name, before: a.get(name) ?? 0, after: b.get(name) ?? 0 }))
+    .sort((x, y) => y.after - y.before - (x.after - x.before));
+}
+
 export function readProfile(file: string): CpuProfile {
   return JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
 }

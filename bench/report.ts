@@ -560,6 +560,8 @@ export interface ProfiledScenario {
   cpuMsPerEvent: number | null;
   summary: ProfileSummary;
   file: string;
+  /** The start-up left out of the summary (module loading, connecting), from the profile's start. */
+  skipMs: number;
 }
 
 export async function writeProfileReport(

@@ -1336,6 +1336,7 @@ async function profileRun(ctx: Context): Promise<void> {
       cpuMsPerEvent: cpu.perEvent(measured.ok * scenario.eventsPerRequest),
       summary,
       file: path.relative(REPO_ROOT, path.join(dir, file)),
+      skipMs: Math.round(startUpMs),
     });
   }
   await mkdir(RESULTS_DIR, { recursive: true });

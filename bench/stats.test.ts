@@ -11,7 +11,7 @@ import {
 } from './stats';
 import { parseProducerPerformance } from './kafka-perf';
 import { eventData, requestBody } from './config';
-import { packageOf } from './profile';
+import { diffProfiles, packageOf, type CpuProfile } from './profile';
 
 describe('percentiles of samples', () => {
   it('when there are 1000 samples 1..1000, then p50, p99 and p99.9 are the nearest ranks', () => {
@@ -133,6 +133,42 @@ describe('profile frames', () => {
     expect(packageOf(frame('file:///r/producer/dist/publisher.js'))).toBe('@event-pipeline/producer');
     expect(packageOf(frame('node:internal/http'))).toBe('node core');
     expect(packageOf(frame('', '(garbage collector)'))).toBe('(garbage collector)');
+  });
+});
+
+describe('two profiles compared per event', () => {
+  // Nodes: 1 root, 2 idle, 3 `send` in kafkajs, 4 `startSpan` in the SDK. Each sample 1 ms.
+  const profile = (samples: number[]): CpuProfile => ({
+    nodes: [
+      { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: 0 }, children: [2, 3, 4] },
+      { id: 2, callFrame: { functionName: '(idle)', url: '', lineNumber: 0 } },
+      { id: 3, callFrame: { functionName: 'send', url: 'file:///r/node_modules/kafkajs/p.js', lineNumber: 9 } },
+      {
+        id: 4,
+        callFrame: {
+          functionName: 'startSpan',
+          url: 'file:///r/node_modules/@opentelemetry/sdk-trace/t.js',
+          lineNumber: 0,
+        },
+      },
+    ],
+    samples,
+    timeDeltas: samples.map(() => 1000),
+    startTime: 0,
+    endTime: samples.length * 1000,
+  });
+
+  it("scales each function's share of the busy time to the measured CPU per event, idle and start-up left out", () => {
+    // Untraced: all busy time in send, 10 µs per event. Traced: half in send, half in startSpan, 20 µs per event;
+    // its sample taken before 2 ms (start-up, in startSpan) is skipped.
+    const rows = diffProfiles(
+      { profile: profile([3, 3, 2, 2]), cpuMsPerEvent: 0.01 },
+      { profile: profile([4, 4, 3, 2]), cpuMsPerEvent: 0.02, skipMs: 2 },
+    );
+    expect(rows.map((row) => [row.name, row.before, row.after])).toEqual([
+      ['startSpan @opentelemetry/sdk-trace/t.js:1', 0, 10],
+      ['send kafkajs/p.js:10', 10, 10],
+    ]);
   });
 });
 
