@@ -432,9 +432,18 @@ describe('with a schema registry (real Apicurio, KafkaSQL on the test broker)', 
     expect(metricValue(producerMetrics, 'events_schema_registry_reachable')).toBe(0);
 
     await registry.start();
-    await waitFor('the waiting event handled once the registry is back', () => handledById('needs-lookup'), {
-      timeoutMs: 60_000,
-    });
+    await waitFor(
+      'the waiting event handled once the registry is back',
+      async () => {
+        const waiting = handledById('needs-lookup');
+        if (waiting) return waiting;
+        // Not yet: what the consumer shows goes into the message should this time out.
+        throw new Error(
+          `not handled yet; consumer: ${consumerState(await (await fetch(`${consumer.url}/metrics`)).text())}`,
+        );
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
     expect(handledById('needs-lookup')!.context.dataSchema?.version).toBe(1);
     expect(await topicRecordCount(dlq)).toBe(deadLettersBefore);
 
@@ -483,4 +492,14 @@ async function rawValues(topic: string): Promise<Map<string, Buffer>> {
     await consumer.disconnect();
   }
   return values;
+}
+
+/** The consumer's counters that tell a waiting event from a lost membership or a dead letter. */
+function consumerState(exposition: string): string {
+  const shown =
+    /^(events_processed_total|events_dead_lettered_total|events_schema_registry_lookups_total|events_schema_registry_reachable|events_consumer_rebalances_total|events_consumer_assigned_partitions|events_consumer_in_flight)\b/;
+  return exposition
+    .split('\n')
+    .filter((line) => shown.test(line))
+    .join('; ');
 }
