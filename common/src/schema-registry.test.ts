@@ -1,4 +1,11 @@
-import { wireSchemaId, WIRE_HEADER_BYTES } from './schema-registry';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  SchemaRegistryClient,
+  SchemaRegistryUnavailableError,
+  wireSchemaId,
+  WIRE_HEADER_BYTES,
+} from './schema-registry';
 
 describe('the Confluent wire format', () => {
   it('reads the schema id after the magic byte 0', () => {
@@ -10,5 +17,35 @@ describe('the Confluent wire format', () => {
     expect(wireSchemaId(Buffer.from([1, 0, 0, 0, 5, 0]))).toBeUndefined();
     expect(wireSchemaId(Buffer.alloc(WIRE_HEADER_BYTES - 1))).toBeUndefined();
     expect(wireSchemaId(Buffer.from('{"json":true}'))).toBeUndefined();
+  });
+});
+
+describe('a registry that takes the connection and never answers', () => {
+  // Accepts, reads the request, answers nothing: a stalled or half-dead registry.
+  let server: Server;
+  let url: string;
+  beforeAll(async () => {
+    server = createServer(() => undefined);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/apis/ccompat/v7`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("fails a schema lookup within the client's bound, as unavailable, and the next lookup asks again", async () => {
+    const client = new SchemaRegistryClient({ url, timeoutMs: 300 });
+    for (const attempt of [1, 2]) {
+      const started = performance.now();
+      await expect(client.avroType(7)).rejects.toBeInstanceOf(SchemaRegistryUnavailableError);
+      // Bounded each time: a hung request is not shared with the next lookup of the id.
+      expect({ attempt, bounded: performance.now() - started < 5000 }).toEqual({ attempt, bounded: true });
+    }
+  });
+
+  it('fails the calls it makes itself within the same bound', async () => {
+    const client = new SchemaRegistryClient({ url, timeoutMs: 300 });
+    await expect(client.subjects()).rejects.toBeInstanceOf(SchemaRegistryUnavailableError);
   });
 });

@@ -9,6 +9,7 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Type } from 'avsc';
+import TimeoutMiddleware from 'mappersmith/middleware/timeout';
 import { errorMessage } from './errors';
 import { Counter, Gauge, Histogram, type MetricsRegistry } from './metrics';
 
@@ -130,8 +131,16 @@ export class SchemaRegistryClient {
     this.url = url.replace(/\/+$/, '');
     this.timeoutMs = timeoutMs;
     this.metrics = metrics;
-    // No retries inside: the callers decide (the consumer waits, the producer answers 503).
-    this.codec = new SchemaRegistry({ host: this.url, clientId: 'event-pipeline', retry: { retries: 0 } });
+    // No retries inside: the callers decide (the consumer waits, the producer answers 503). The
+    // codec's own HTTP client has no bound of its own, and it shares one request per schema id
+    // among its callers: a registry that took the connection and never answered would hold that
+    // id's lookups, and the events that need it, for good. So its calls get the same bound.
+    this.codec = new SchemaRegistry({
+      host: this.url,
+      clientId: 'event-pipeline',
+      retry: { retries: 0 },
+      middlewares: [TimeoutMiddleware(timeoutMs)],
+    });
   }
 
   /** Where a schema is, for an event's `dataschema`. */
