@@ -3,11 +3,18 @@
 // so that a busy moment of a shared machine weighs on all of them. For the findings' before/after
 // figures of a change on the hot path: build the older tree elsewhere (`npm run build` there) and
 // name its root. Telemetry off, one process each (PRODUCER_WORKERS=1) unless a build says else.
-// Run: BENCH_PORT_BASE=... bash scripts/with-node.sh tsx bench/producer-compare.ts <name>=<repo root>[,VAR=value...] ... [--rounds N] [--seconds N] [--events-per-request N]
+// With --schemas 1 the events are of a registered type, checked and encoded as Avro against a
+// schema registry (Apicurio in memory, schemas/ pushed; SCHEMAS_REQUIRED=true), as in the bench's
+// single-avro scenario.
+// Run: BENCH_PORT_BASE=... bash scripts/with-node.sh tsx bench/producer-compare.ts <name>=<repo root>[,VAR=value...] ... [--rounds N] [--seconds N] [--events-per-request N] [--schemas 1]
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { SchemaRegistryClient } from '../common/src/index';
+import { pushSchemas, readSubjects } from '../producer/src/schemas-registration';
 import { startKafkaCluster } from '../scripts/kafka/cluster';
-import { benchPorts, compareArgs, requestBody } from './config';
+import { startRegistry, stopRegistry } from '../scripts/registry/registry';
+import { benchPorts, compareArgs, requestBody, schemaRequestBody } from './config';
 import { autocannonRun, warmUp } from './load';
 import { settle, startChild, treeCpuMs, waitReady, type Child } from './processes';
 import { perRoundRatio } from './stats';
@@ -16,6 +23,8 @@ const { builds, option } = compareArgs(process.argv.slice(2));
 const rounds = option('rounds', 6);
 const seconds = option('seconds', 3);
 const eventsPerRequest = option('events-per-request', 1);
+const schemas = option('schemas', 0) === 1;
+const REGISTRY_DIR = path.join(__dirname, '..', '.cache', 'bench', 'compare-registry');
 const connections = eventsPerRequest >= 100 ? 16 : 64;
 const PARTITIONS = 6;
 
@@ -29,7 +38,21 @@ async function main(): Promise<void> {
   const ports = benchPorts();
   const cluster = await startKafkaCluster({ name: 'producer-compare', brokerPort: ports.kafka, fresh: true });
   const children: Child[] = [];
+  let registryEnv: Record<string, string> = {};
   try {
+    if (schemas) {
+      await rm(REGISTRY_DIR, { recursive: true, force: true });
+      await mkdir(REGISTRY_DIR, { recursive: true });
+      const registry = await startRegistry({
+        dir: REGISTRY_DIR,
+        port: ports.registry,
+        managementPort: ports.registryManagement,
+        storage: { kind: 'memory' },
+      });
+      const client = new SchemaRegistryClient({ url: registry.url, timeoutMs: 10_000 });
+      await pushSchemas(client, readSubjects(path.join(__dirname, '..', 'schemas')), () => undefined);
+      registryEnv = { SCHEMA_REGISTRY_URL: registry.url, SCHEMAS_REQUIRED: 'true' };
+    }
     const admin = new Kafka({ brokers: cluster.brokers, logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     await admin.createTopics({
@@ -37,7 +60,7 @@ async function main(): Promise<void> {
       waitForLeaders: true,
     });
     await admin.disconnect();
-    const body = requestBody(eventsPerRequest, 200);
+    const body = schemas ? schemaRequestBody(eventsPerRequest) : requestBody(eventsPerRequest, 200);
     const running = [];
     for (const [index, build] of builds.entries()) {
       const port = ports.producer + 1000 + index;
@@ -56,6 +79,7 @@ async function main(): Promise<void> {
             PORT: String(port),
             HOST: '127.0.0.1',
             PRODUCER_WORKERS: '1',
+            ...registryEnv,
             ...build.env,
           },
         },
@@ -104,6 +128,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(children.map((child) => child.stop()));
     await cluster.destroy();
+    if (schemas) await stopRegistry(REGISTRY_DIR);
   }
 }
 

@@ -91,14 +91,7 @@ export function summarizeProfile(profile: CpuProfile, count = 20, skipMs = 0): P
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
-
-  const selfMs = new Map<number, number>();
-  let elapsedMs = 0;
-  profile.samples.forEach((id, i) => {
-    const ms = (profile.timeDeltas[i] ?? 0) / 1000;
-    elapsedMs += ms;
-    if (elapsedMs >= skipMs) selfMs.set(id, (selfMs.get(id) ?? 0) + ms);
-  });
+  const selfMs = selfMsByNode(profile, skipMs);
 
   const packages = new Map<string, number>();
   const inclusive = new Map<string, number>();
@@ -118,9 +111,7 @@ export function summarizeProfile(profile: CpuProfile, count = 20, skipMs = 0): P
     packages.set(pkg, (packages.get(pkg) ?? 0) + ms);
     const group = groupOf(pkg);
     if (group) groups.set(group, (groups.get(group) ?? 0) + ms);
-    const frame = node.callFrame;
-    const where = frame.url ? ` ${shortFile(frame.url)}:${frame.lineNumber + 1}` : '';
-    const fn = `${frame.functionName || '(anonymous)'}${where}`;
+    const fn = functionLabel(node.callFrame);
     functions.set(fn, (functions.get(fn) ?? 0) + ms);
     const onStack = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
@@ -143,6 +134,24 @@ export function summarizeProfile(profile: CpuProfile, count = 20, skipMs = 0): P
   };
 }
 
+/** Self time per profile node of the samples taken from `skipMs` on, in milliseconds. */
+function selfMsByNode(profile: CpuProfile, skipMs: number): Map<number, number> {
+  const selfMs = new Map<number, number>();
+  let elapsedMs = 0;
+  profile.samples.forEach((id, i) => {
+    const ms = (profile.timeDeltas[i] ?? 0) / 1000;
+    elapsedMs += ms;
+    if (elapsedMs >= skipMs) selfMs.set(id, (selfMs.get(id) ?? 0) + ms);
+  });
+  return selfMs;
+}
+
+/** A function as the reports name it: `name file:line`. */
+function functionLabel(frame: CallFrame): string {
+  const where = frame.url ? ` ${shortFile(frame.url)}:${frame.lineNumber + 1}` : '';
+  return `${frame.functionName || '(anonymous)'}${where}`;
+}
+
 /**
  * Self time per function (`name file:line`) of the samples after `skipMs`, and the busy time
  * they add up to (idle left out), in milliseconds.
@@ -154,18 +163,13 @@ export function selfTimeByFunction(
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const functions = new Map<string, number>();
   let busyMs = 0;
-  let elapsedMs = 0;
-  profile.samples.forEach((id, i) => {
-    const ms = (profile.timeDeltas[i] ?? 0) / 1000;
-    elapsedMs += ms;
+  for (const [id, ms] of selfMsByNode(profile, skipMs)) {
     const node = byId.get(id);
-    if (elapsedMs < skipMs || !node || packageOf(node.callFrame) === '(idle)') return;
+    if (!node || packageOf(node.callFrame) === '(idle)') continue;
     busyMs += ms;
-    const frame = node.callFrame;
-    const where = frame.url ? ` ${shortFile(frame.url)}:${frame.lineNumber + 1}` : '';
-    const fn = `${frame.functionName || '(anonymous)'}${where}`;
+    const fn = functionLabel(node.callFrame);
     functions.set(fn, (functions.get(fn) ?? 0) + ms);
-  });
+  }
   return { busyMs, functions };
 }
 
