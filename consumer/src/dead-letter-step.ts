@@ -1,6 +1,6 @@
 import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
 import { EnvelopeError, errorMessage, errorName, isRetriable, withTimeout, type Logger } from '@event-pipeline/common';
-import type { HeartbeatKeeper } from './heartbeat-keeper';
+import { causeOfLoss, MembershipLostError, type HeartbeatKeeper } from './heartbeat-keeper';
 import type { ConsumerMetrics } from './metrics';
 import type { DeadLetterSink, InboundMessage } from './source';
 import { recordFailure } from './span-failure';
@@ -38,7 +38,8 @@ export interface FailedEvent {
 /**
  * Writes an event the handler could not process to the dead-letter topic and says so (log,
  * span, metrics). Resolves once the copy is acknowledged, so the original may be committed;
- * throws DeadLetterError when it is not, so the original comes again.
+ * throws DeadLetterError when it is not, so the original comes again, and the lost membership's
+ * cause when the group moved on meanwhile (the copy stands; the next owner takes the original).
  */
 export function createDeadLetterStep({
   sink,
@@ -83,7 +84,6 @@ export function createDeadLetterStep({
         sink.publish(message, { error, attempts: Math.max(1, attempts), failedAt: new Date(now()) }),
       );
       await withTimeout(written, timeoutMs, () => new Error(`not acknowledged within ${timeoutMs} ms`));
-      membership.check();
     } catch (dlqError) {
       if (sendSpan) recordFailure(sendSpan, dlqError);
       metrics.deadLetterFailures.inc();
@@ -91,6 +91,17 @@ export function createDeadLetterStep({
       throw new DeadLetterError(`dead-letter write failed: ${errorMessage(dlqError)}`, { cause: dlqError });
     } finally {
       sendSpan?.end();
+    }
+    try {
+      membership.check();
+    } catch (lost) {
+      // The copy is written, but the partition is someone else's now: the original stays
+      // uncommitted, as any event is when the group moves on, and its next owner takes it again.
+      log.warn(
+        { ...position, event_id: eventId, err: errorMessage(lost) },
+        'dead letter written, but the group moved on before the original was committed: its next owner processes the event again',
+      );
+      throw lost instanceof MembershipLostError ? causeOfLoss(lost) : lost;
     }
     metrics.processed.inc({ outcome: 'dead_lettered' });
     metrics.deadLettered(errorName(error));

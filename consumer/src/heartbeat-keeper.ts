@@ -7,6 +7,14 @@ export class MembershipLostError extends Error {
   readonly retriable = false;
 }
 
+/**
+ * What to throw once the membership is lost: the failed heartbeat's own error (a rebalance, a
+ * fenced member), which KafkaJS's runner answers by rejoining, as if it had met it itself.
+ */
+export function causeOfLoss(error: MembershipLostError): unknown {
+  return error.cause ?? error;
+}
+
 export interface HeartbeatKeeper {
   /** Throws MembershipLostError (its cause the failed heartbeat's error) once a heartbeat has failed. */
   check(): void;

@@ -25,7 +25,7 @@ import type { DataDecoder, DataSchemaRef } from './data-decoder';
 import { REDRIVE_HEADERS } from './dead-letter-headers';
 import { createDeadLetterStep } from './dead-letter-step';
 import type { EventHandler, HandlerContext } from './handler';
-import { MembershipLostError, type HeartbeatKeeper } from './heartbeat-keeper';
+import { causeOfLoss, MembershipLostError, type HeartbeatKeeper } from './heartbeat-keeper';
 import type { ConsumerMetrics } from './metrics';
 import type { FinishedAs, RecentlyProcessed } from './recently-processed';
 import {
@@ -204,7 +204,7 @@ export function createWorker({
         // Not committed: the next owner of the partition processes it again.
         log.info({ ...positionOf(message), attempts: run.attempts, err: errorMessage(error) }, 'left unfinished');
         if (run.traced) run.span.setAttribute('error.type', errorName(error));
-        throw error instanceof MembershipLostError ? (error.cause ?? error) : error;
+        throw error instanceof MembershipLostError ? causeOfLoss(error) : error;
       }
       await deadLetterEvent({
         message,
