@@ -39,7 +39,11 @@ function step(publish: DeadLetterSink['publish']) {
 }
 
 const held: HeartbeatKeeper = { check: () => undefined, stop: () => undefined };
-const rebalance = new KafkaJSProtocolError('The group is rebalancing', { retriable: false });
+const rebalance = new KafkaJSProtocolError({
+  message: 'The group is rebalancing, so a rejoin is needed',
+  type: 'REBALANCE_IN_PROGRESS',
+  code: 27,
+} as never);
 const lost: HeartbeatKeeper = {
   check: () => {
     throw new MembershipLostError(rebalance.message, { cause: rebalance });

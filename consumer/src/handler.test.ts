@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createLogger } from '@event-pipeline/common';
-import { isRetriable, loadHandlerModule, NonRetriableError } from './handler';
+import { createLogger, isRetriable } from '@event-pipeline/common';
+import { loadHandlerModule, NonRetriableError } from './handler';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 

@@ -35,9 +35,6 @@ export class NonRetriableError extends Error {
   readonly retriable = false;
 }
 
-/** Whether a failure is worth another attempt: the project's one rule (common/src/retriable.ts). */
-export { isRetriable } from '@event-pipeline/common';
-
 export type HandlerFactory = (deps: { logger: Logger }) => EventHandler | Promise<EventHandler>;
 
 function isHandler(value: unknown): value is EventHandler {

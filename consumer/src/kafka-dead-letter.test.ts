@@ -1,5 +1,6 @@
 import type { Kafka } from 'kafkajs';
-import { DEAD_LETTER_HEADERS, createKafkaDeadLetterSink } from './kafka-dead-letter';
+import { DEAD_LETTER_HEADERS } from './dead-letter-headers';
+import { createKafkaDeadLetterSink } from './kafka-dead-letter';
 import type { InboundMessage } from './source';
 
 interface SentRecord {

@@ -4,8 +4,6 @@ import { createReliableProducer, errorMessage, errorName, type Logger } from '@e
 import { DEAD_LETTER_HEADERS } from './dead-letter-headers';
 import type { DeadLetterReason, DeadLetterSink, InboundMessage } from './source';
 
-export { DEAD_LETTER_HEADERS, DEAD_LETTER_HEADER_PREFIX, REDRIVE_HEADERS } from './dead-letter-headers';
-
 const MAX_ERROR_MESSAGE_LENGTH = 2000;
 
 export interface KafkaDeadLetterSink extends DeadLetterSink {

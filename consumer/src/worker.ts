@@ -38,9 +38,6 @@ import {
 import type { DeadLetterSink, InboundMessage, MessageControl, MessageSource } from './source';
 import { recordFailure } from './span-failure';
 
-export { DeadLetterError } from './dead-letter-step';
-export { HandlerTimeoutError, type RetrySettings } from './retry-policy';
-
 export interface WorkerOptions {
   source: MessageSource;
   deadLetter: DeadLetterSink;

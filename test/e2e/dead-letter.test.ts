@@ -1,5 +1,5 @@
 import type { CloudEvent } from '@event-pipeline/common';
-import { DEAD_LETTER_HEADERS } from '../../consumer/src/kafka-dead-letter';
+import { DEAD_LETTER_HEADERS } from '../../consumer/src/dead-letter-headers';
 import { NonRetriableError, type EventHandler, type HandlerContext } from '../../consumer/src/handler';
 import { groupProgress, readTopic, topicRecordCount, uniqueName } from '../support/kafka';
 import { metricValue, postJson, startConsumer, startProducer } from '../support/pipeline';

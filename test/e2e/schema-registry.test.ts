@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CloudEvent } from '@event-pipeline/common';
 import type { EventHandler, HandlerContext } from '../../consumer/src/handler';
-import { DEAD_LETTER_HEADERS } from '../../consumer/src/kafka-dead-letter';
+import { DEAD_LETTER_HEADERS } from '../../consumer/src/dead-letter-headers';
 import { readTopic, testBrokers, testKafka, topicRecordCount, uniqueName } from '../support/kafka';
 import { metricValue, postJson, startConsumer, startProducer } from '../support/pipeline';
 import { readWithPythonClient, runSchemasCli, startTestRegistry, type TestRegistry } from '../support/registry';

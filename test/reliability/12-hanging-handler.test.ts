@@ -1,5 +1,5 @@
 import type { CloudEvent } from '@event-pipeline/common';
-import { DEAD_LETTER_HEADERS } from '../../consumer/src/kafka-dead-letter';
+import { DEAD_LETTER_HEADERS } from '../../consumer/src/dead-letter-headers';
 import { groupProgress, withAdmin } from '../support/kafka';
 import { metricValue } from '../support/pipeline';
 import { waitFor } from '../support/wait';

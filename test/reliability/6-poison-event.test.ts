@@ -1,5 +1,5 @@
 import type { CloudEvent } from '@event-pipeline/common';
-import { DEAD_LETTER_HEADERS } from '../../consumer/src/kafka-dead-letter';
+import { DEAD_LETTER_HEADERS } from '../../consumer/src/dead-letter-headers';
 import { groupProgress } from '../support/kafka';
 import { waitFor } from '../support/wait';
 import { leaseCluster, type ClusterLease } from './support/cluster';
