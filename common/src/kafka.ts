@@ -1,5 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import {
+  Kafka,
+  logLevel as KafkaLogLevel,
+  type KafkaConfig,
+  type LogEntry,
+  type RetryOptions,
+  type SASLOptions,
+} from 'kafkajs';
 import type { KafkaSecurityConfig } from './config';
 import type { Logger } from './logger';
 
@@ -11,6 +18,29 @@ export interface KafkaClientConfig extends KafkaSecurityConfig {
   KAFKA_REQUEST_TIMEOUT_MS: number;
   KAFKA_SSL_REJECT_UNAUTHORIZED?: boolean | undefined;
 }
+
+/**
+ * KafkaJS's own retries, by the client that makes them: each client is given one of these and no
+ * other. KafkaJS backs off from `initialRetryTime` towards `maxRetryTime` and gives up after
+ * `retries` (the error then says whether our own retry rule, common/src/retriable.ts, tries again).
+ */
+export const KAFKA_RETRIES = {
+  /**
+   * The writers' idempotent producer: never gives up on a batch by itself, as Kafka's own
+   * client does not; the caller bounds its wait (PRODUCE_TIMEOUT_MS, DEAD_LETTER_TIMEOUT_MS). The
+   * short maximum backoff lets sends resume within a couple of seconds after an outage.
+   */
+  producer: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2000 },
+  /** The writers' partition lookups: one quick retry; a send waits on them, and its caller retries. */
+  partitionLookup: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 },
+  /**
+   * The consumer group: rides out a broker restart or a leader election (about a minute of
+   * backoffs) before the client crashes and restarts itself.
+   */
+  groupConsumer: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
+  /** The `dlq` command's reads and redrive: an operator waits at the terminal, so it fails sooner. */
+  dlqCommand: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000 },
+} as const satisfies Record<string, RetryOptions>;
 
 /** KafkaJS's `sasl` and `ssl` options from the settings; the files are read here, once. */
 export function kafkaSecurityOptions(config: KafkaClientConfig): Pick<KafkaConfig, 'sasl' | 'ssl'> {

@@ -7,6 +7,7 @@ import {
   type PartitionMetadata,
   type Producer,
 } from 'kafkajs';
+import { KAFKA_RETRIES } from './kafka';
 
 /** A record whose partition was chosen before the send (with `partitionOf`), so its answer can be checked. */
 export type PartitionedMessage = Message & { partition: number };
@@ -79,7 +80,7 @@ export function createReliableProducer({
     throw new Error(`maxSends must be a whole number from 1, not ${maxSends}`);
   }
   const producer = createIdempotentProducer(kafka, onRenewed);
-  const admin: Admin = kafka.admin({ retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 } });
+  const admin: Admin = kafka.admin({ retry: KAFKA_RETRIES.partitionLookup });
   const partitioner = Partitioners.DefaultPartitioner();
   let partitionMetadata: PartitionMetadata[] = [];
   let metadataRequest: Promise<PartitionMetadata[]> | undefined;
@@ -171,8 +172,7 @@ interface IdempotentProducer {
 
 /**
  * An idempotent producer for acks=all sends that keeps retrying a batch, as Kafka's own client
- * does: the caller bounds what it waits (PRODUCE_TIMEOUT_MS, DEAD_LETTER_TIMEOUT_MS). A short
- * maximum backoff makes sends resume within a couple of seconds after an outage.
+ * does (KAFKA_RETRIES.producer): the caller bounds what it waits.
  *
  * After a failed send, the next one goes out under a new KafkaJS producer, so a new producer id
  * (where Kafka's Java client bumps its epoch). KafkaJS takes back the sequence numbers of a send
@@ -186,7 +186,7 @@ function createIdempotentProducer(kafka: Kafka, onRenewed?: () => void): Idempot
   const create = (): Producer =>
     kafka.producer({
       idempotent: true,
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2000 },
+      retry: KAFKA_RETRIES.producer,
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
     });

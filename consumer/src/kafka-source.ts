@@ -1,5 +1,5 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { connectWithRetry, errorMessage, roomForSpans, type Logger } from '@event-pipeline/common';
+import { connectWithRetry, errorMessage, KAFKA_RETRIES, roomForSpans, type Logger } from '@event-pipeline/common';
 import { ConsumerLag } from './consumer-lag';
 import { keepHeartbeating } from './heartbeat-keeper';
 import { runKeyOrderedBatch } from './key-ordered-batch';
@@ -39,7 +39,7 @@ export function createKafkaSource(options: KafkaSourceOptions): MessageSource {
     sessionTimeout: options.sessionTimeoutMs,
     heartbeatInterval: options.heartbeatIntervalMs,
     allowAutoTopicCreation: false,
-    retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
+    retry: KAFKA_RETRIES.groupConsumer,
   });
   let state: { ready: boolean; reason?: string } = { ready: false, reason: 'starting' };
   const setReady = (ready: boolean, reason?: string): void => {

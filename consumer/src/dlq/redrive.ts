@@ -6,6 +6,7 @@ import { RateLimiter } from 'limiter';
 import {
   createReliableProducer,
   errorMessage,
+  KAFKA_RETRIES,
   errorName,
   withTimeout,
   type Logger,
@@ -291,7 +292,7 @@ async function sendPlanned(
       groupId: report.groupId,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: 250,
-      retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000 },
+      retry: KAFKA_RETRIES.dlqCommand,
     });
     let settle!: { resolve: () => void; reject: (error: unknown) => void };
     const finished = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));

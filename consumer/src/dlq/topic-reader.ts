@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
+import { KAFKA_RETRIES } from '@event-pipeline/common';
 
 /** Offsets `from` (inclusive) to `to` (exclusive) of one partition. */
 export interface PartitionRange {
@@ -34,7 +35,7 @@ export async function readRanges(
     groupId: `${groupPrefix}-${randomUUID().slice(0, 8)}`,
     allowAutoTopicCreation: false,
     maxWaitTimeInMs: 250,
-    retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000 },
+    retry: KAFKA_RETRIES.dlqCommand,
   });
   let settle!: { resolve: () => void; reject: (error: Error) => void };
   const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
