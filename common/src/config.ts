@@ -123,6 +123,11 @@ export const env = {
 export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
 
+/** The bound on one registry call, the same for every process that asks the schema registry. */
+export const schemaRegistryTimeoutConfig = {
+  SCHEMA_REGISTRY_TIMEOUT_MS: env.int('Bound on one call to the schema registry.', 5000, { min: 100 }),
+};
+
 /** Settings every process shares: where Kafka is, how to reach it securely, how loudly to log. */
 export const kafkaConfigSchema = {
   KAFKA_BROKERS: env

@@ -1,7 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { classicText, createMetricsRegistry } from './metrics';
 import {
   SchemaRegistryClient,
+  schemaRegistryOf,
   SchemaRegistryUnavailableError,
   wireSchemaId,
   WIRE_HEADER_BYTES,
@@ -17,6 +19,25 @@ describe('the Confluent wire format', () => {
     expect(wireSchemaId(Buffer.from([1, 0, 0, 0, 5, 0]))).toBeUndefined();
     expect(wireSchemaId(Buffer.alloc(WIRE_HEADER_BYTES - 1))).toBeUndefined();
     expect(wireSchemaId(Buffer.from('{"json":true}'))).toBeUndefined();
+  });
+});
+
+describe("a service's registry client, from its settings", () => {
+  it('is none without SCHEMA_REGISTRY_URL, and registers no metrics', async () => {
+    const metrics = createMetricsRegistry();
+    expect(schemaRegistryOf({ SCHEMA_REGISTRY_TIMEOUT_MS: 5000 }, metrics)).toBeUndefined();
+    expect(await classicText(metrics)).not.toContain('events_schema_registry');
+  });
+
+  it('asks the URL given, and reports to the metrics it registers', async () => {
+    const metrics = createMetricsRegistry();
+    const access = schemaRegistryOf(
+      { SCHEMA_REGISTRY_URL: 'http://registry:8081/apis/ccompat/v7/', SCHEMA_REGISTRY_TIMEOUT_MS: 5000 },
+      metrics,
+    );
+    expect(access.client.url).toBe('http://registry:8081/apis/ccompat/v7');
+    expect(access.client.schemaUrl(3)).toBe('http://registry:8081/apis/ccompat/v7/schemas/ids/3');
+    expect(await classicText(metrics)).toContain('events_schema_registry_reachable 1');
   });
 });
 

@@ -100,6 +100,41 @@ export function createSchemaRegistryMetrics(registry: MetricsRegistry): SchemaRe
   return { lookups, requestDuration, reachable };
 }
 
+/** The settings a registry client is built from: the same in both services and the schemas CLI. */
+export interface SchemaRegistrySettings {
+  SCHEMA_REGISTRY_URL?: string | undefined;
+  SCHEMA_REGISTRY_TIMEOUT_MS: number;
+}
+
+/** A registry client and the metrics it reports to. */
+export interface SchemaRegistryAccess {
+  client: SchemaRegistryClient;
+  metrics: SchemaRegistryMetrics;
+}
+
+/** The registry client of these settings, its metrics in `metricsRegistry`; none without SCHEMA_REGISTRY_URL. */
+export function schemaRegistryOf(
+  settings: SchemaRegistrySettings & { SCHEMA_REGISTRY_URL: string },
+  metricsRegistry: MetricsRegistry,
+): SchemaRegistryAccess;
+export function schemaRegistryOf(
+  settings: SchemaRegistrySettings,
+  metricsRegistry: MetricsRegistry,
+): SchemaRegistryAccess | undefined;
+export function schemaRegistryOf(
+  settings: SchemaRegistrySettings,
+  metricsRegistry: MetricsRegistry,
+): SchemaRegistryAccess | undefined {
+  if (!settings.SCHEMA_REGISTRY_URL) return undefined;
+  const metrics = createSchemaRegistryMetrics(metricsRegistry);
+  const client = new SchemaRegistryClient({
+    url: settings.SCHEMA_REGISTRY_URL,
+    timeoutMs: settings.SCHEMA_REGISTRY_TIMEOUT_MS,
+    metrics,
+  });
+  return { client, metrics };
+}
+
 export interface SchemaRegistryClientOptions {
   /** Base URL of the Confluent API, e.g. http://localhost:8081/apis/ccompat/v7. */
   url: string;

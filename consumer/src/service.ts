@@ -2,11 +2,10 @@ import {
   connectWithRetry,
   createMetricsRegistry,
   createOpsServer,
-  createSchemaRegistryMetrics,
-  SchemaRegistryClient,
   createKafkaClient,
   listen,
   provisionTopics,
+  schemaRegistryOf,
   startInBackground,
   type Logger,
   type RunningService,
@@ -71,15 +70,10 @@ export async function startConsumerService(
     logger,
   });
   let dataDecoder;
-  if (config.SCHEMA_REGISTRY_URL) {
-    const registryMetrics = createSchemaRegistryMetrics(registry);
+  const schemaRegistry = schemaRegistryOf(config, registry);
+  if (schemaRegistry) {
     dataDecoder = createDataDecoder({
-      client: new SchemaRegistryClient({
-        url: config.SCHEMA_REGISTRY_URL,
-        timeoutMs: config.SCHEMA_REGISTRY_TIMEOUT_MS,
-        metrics: registryMetrics,
-      }),
-      metrics: registryMetrics,
+      ...schemaRegistry,
       logger,
       initialDelayMs: Math.max(100, config.RETRY_INITIAL_DELAY_MS),
       maxDelayMs: Math.max(100, config.RETRY_MAX_DELAY_MS),

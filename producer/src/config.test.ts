@@ -1,5 +1,5 @@
-import { ConfigError } from '@event-pipeline/common';
-import { budgetShare, loadProducerConfig, resolveWorkers } from './config';
+import { ConfigError, parseConfig } from '@event-pipeline/common';
+import { budgetShare, loadProducerConfig, resolveWorkers, schemasCliConfigSchema } from './config';
 
 const MIB = 1024 * 1024;
 
@@ -53,5 +53,18 @@ describe('budgetShare', () => {
   it('gives a single process the whole budgets', () => {
     const config = loadProducerConfig({});
     expect(budgetShare(config, 1)).toEqual(config);
+  });
+});
+
+describe('the settings `schemas push|check` reads', () => {
+  it("are the producer's own, with the same defaults and checks", () => {
+    const producer = loadProducerConfig({});
+    const cli = parseConfig(schemasCliConfigSchema, {});
+    expect(cli.SCHEMA_REGISTRY_TIMEOUT_MS).toBe(producer.SCHEMA_REGISTRY_TIMEOUT_MS);
+    expect(cli.SCHEMA_REGISTRY_URL).toBeUndefined();
+    expect(() => parseConfig(schemasCliConfigSchema, { SCHEMA_REGISTRY_TIMEOUT_MS: '5' })).toThrow(ConfigError);
+    expect(() => parseConfig(schemasCliConfigSchema, { SCHEMA_REGISTRY_URL: 'registry:8081' })).toThrow(
+      'SCHEMA_REGISTRY_URL',
+    );
   });
 });

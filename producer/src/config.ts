@@ -1,5 +1,11 @@
 import { availableParallelism } from 'node:os';
-import { checkKafkaConfig, env, kafkaConfigSchema, parseConfig } from '@event-pipeline/common';
+import {
+  checkKafkaConfig,
+  env,
+  kafkaConfigSchema,
+  parseConfig,
+  schemaRegistryTimeoutConfig,
+} from '@event-pipeline/common';
 import { z } from 'zod';
 
 /** Beyond this many processes per producer, run more producers (pods) instead. */
@@ -67,7 +73,7 @@ export const producerConfigSchema = z
       30_000,
       { min: 100 },
     ),
-    SCHEMA_REGISTRY_TIMEOUT_MS: env.int('Bound on one call to the schema registry.', 5000, { min: 100 }),
+    ...schemaRegistryTimeoutConfig,
     SCHEMAS_REQUIRED: env.bool('Refuse (422) events whose type has no schema.', false),
     API_KEYS: z
       .string()
@@ -121,6 +127,13 @@ export const producerConfigSchema = z
   });
 
 export type ProducerConfig = z.output<typeof producerConfigSchema>;
+
+/** What `schemas push|check` reads: the producer's own settings for the schema folder and the registry. */
+export const schemasCliConfigSchema = z.object({
+  SCHEMAS_DIR: producerConfigSchema.shape.SCHEMAS_DIR,
+  SCHEMA_REGISTRY_URL: producerConfigSchema.shape.SCHEMA_REGISTRY_URL,
+  SCHEMA_REGISTRY_TIMEOUT_MS: producerConfigSchema.shape.SCHEMA_REGISTRY_TIMEOUT_MS,
+});
 
 type Budgets = Pick<
   ProducerConfig,

@@ -3,10 +3,9 @@ import { createServer } from 'node:http';
 import path from 'node:path';
 import {
   createMetricsRegistry,
-  createSchemaRegistryMetrics,
   createKafkaClient,
-  SchemaRegistryClient,
   listen,
+  schemaRegistryOf,
   startInBackground,
   type Logger,
   type RunningService,
@@ -54,18 +53,9 @@ export async function startProducerService(
   // schema in it stops the start before anything connects.
   let schemas: SchemaCatalog;
   let registrySchemas: RegistrySchemas | undefined;
-  if (config.SCHEMA_REGISTRY_URL) {
-    const registryMetrics = createSchemaRegistryMetrics(registry);
-    registrySchemas = new RegistrySchemas({
-      client: new SchemaRegistryClient({
-        url: config.SCHEMA_REGISTRY_URL,
-        timeoutMs: config.SCHEMA_REGISTRY_TIMEOUT_MS,
-        metrics: registryMetrics,
-      }),
-      metrics: registryMetrics,
-      logger,
-      refreshMs: config.SCHEMA_REGISTRY_REFRESH_MS,
-    });
+  const schemaRegistry = schemaRegistryOf(config, registry);
+  if (schemaRegistry) {
+    registrySchemas = new RegistrySchemas({ ...schemaRegistry, logger, refreshMs: config.SCHEMA_REGISTRY_REFRESH_MS });
     schemas = registrySchemas;
   } else {
     schemas = DataSchemas.load(config.SCHEMAS_DIR ?? DEFAULT_SCHEMAS_DIR);
