@@ -1,4 +1,5 @@
 import type { Type } from 'avsc';
+import { PipelineError } from './errors';
 
 /*
  * avsc trusts the item counts of Avro arrays and maps: a few bytes can name a count of billions,
@@ -14,8 +15,10 @@ import type { Type } from 'avsc';
 export const MAX_AVRO_DEPTH = 64;
 
 /** A value that would decode to more than it may, or that ends before its schema says. */
-export class AvroBoundsError extends Error {
+export class AvroBoundsError extends PipelineError {
   override readonly name = 'AvroBoundsError';
+  /** The bytes will not change. */
+  readonly retriable = false;
 }
 
 interface Walk {

@@ -1,12 +1,15 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { z } from 'zod';
+import { PipelineError } from './errors';
 
 /**
  * Thrown when the environment does not satisfy a process's config schema. The message is one
  * line naming the variable, so the process can print it and exit.
  */
-export class ConfigError extends Error {
+export class ConfigError extends PipelineError {
   override readonly name = 'ConfigError';
+  /** The process cannot start until the setting is changed. */
+  readonly retriable = false;
   constructor(
     readonly variable: string,
     reason: string,

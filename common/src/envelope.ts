@@ -4,6 +4,7 @@
  * headers, `datacontenttype` as `content-type`, and the data alone is the record value. Any
  * CloudEvents-aware reader of the topic, not only our consumer, can read them back.
  */
+import { PipelineError } from './errors';
 
 export const SPEC_VERSION = '1.0';
 
@@ -62,7 +63,7 @@ export function isAvroMediaType(contentType: string | undefined): boolean {
   return contentType !== undefined && AVRO_MEDIA_TYPE.test(contentType.trim());
 }
 
-export class EnvelopeError extends Error {
+export class EnvelopeError extends PipelineError {
   override readonly name: string = 'EnvelopeError';
   /** A record that cannot be read will not become readable by retrying. */
   readonly retriable = false;

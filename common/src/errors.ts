@@ -1,5 +1,17 @@
 import { inspect } from 'node:util';
 
+/**
+ * The base of the project's errors. Each says whether another attempt may help, as KafkaJS's
+ * errors do, and the one rule for trying again (isRetriable) reads that, not the error's name.
+ * One the producer's HTTP edge answers as it is (a Problem) says with which status.
+ */
+export abstract class PipelineError extends Error {
+  /** Whether trying again may succeed. */
+  abstract readonly retriable: boolean;
+  /** The HTTP status the producer's edge answers with; only on errors that are answers. */
+  declare readonly status?: number;
+}
+
 /** The message of anything thrown, for logs and headers. Never throws (cycles, BigInt, getters). */
 export function errorMessage(error: unknown): string {
   try {

@@ -8,6 +8,7 @@ import {
   type Producer,
 } from 'kafkajs';
 import { KAFKA_RETRIES } from './kafka';
+import { PipelineError } from './errors';
 
 /** A record whose partition was chosen before the send (with `partitionOf`), so its answer can be checked. */
 export type PartitionedMessage = Message & { partition: number };
@@ -57,7 +58,7 @@ export interface ReliableProducer {
 }
 
 /** Some records' partitions never answered: they are not known to be written. Another attempt may pass. */
-export class UnacknowledgedError extends Error {
+export class UnacknowledgedError extends PipelineError {
   override readonly name = 'UnacknowledgedError';
   readonly retriable = true;
   constructor(

@@ -7,6 +7,7 @@ import {
   KafkaJSSASLAuthenticationError,
 } from 'kafkajs';
 import { EnvelopeError } from './envelope';
+import { PipelineError } from './errors';
 import { isRetriable } from './retriable';
 
 const refusedTopic = (): Error =>
@@ -28,6 +29,23 @@ describe('isRetriable', () => {
   it('when an error of ours or a handler says retriable: false, then it is not retriable', () => {
     expect(isRetriable(new EnvelopeError('no ce_id'))).toBe(false);
     expect(isRetriable(Object.assign(new Error('bad data'), { retriable: false }))).toBe(false);
+  });
+
+  it('asks an error of ours what it says, through the base every one of them has', () => {
+    class Temporary extends PipelineError {
+      readonly retriable = true;
+    }
+    class Permanent extends PipelineError {
+      readonly retriable = false;
+    }
+    expect(isRetriable(new Temporary('later'))).toBe(true);
+    expect(isRetriable(new Permanent('never'))).toBe(false);
+    expect(isRetriable(new Temporary('wraps', { cause: new Permanent('never') }))).toBe(false);
+  });
+
+  it("judges KafkaJS's errors by their class, not by a name that looks like one", () => {
+    const lookalike = Object.assign(new Error('gave up'), { name: 'KafkaJSNumberOfRetriesExceeded', retriable: false });
+    expect(isRetriable(lookalike)).toBe(false);
   });
 
   it('when Kafka answered no (a non-retriable protocol error, a refused login), then it is not retriable', () => {

@@ -10,7 +10,7 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Type } from 'avsc';
 import TimeoutMiddleware from 'mappersmith/middleware/timeout';
-import { errorMessage } from './errors';
+import { errorMessage, PipelineError } from './errors';
 import { Counter, Gauge, Histogram, type MetricsRegistry } from './metrics';
 
 export type SchemaFormat = 'avro' | 'json';
@@ -27,24 +27,25 @@ export interface RegisteredSchema {
 }
 
 /** The registry could not be asked (refused, timed out, 5xx): waiting may cure it. */
-export class SchemaRegistryUnavailableError extends Error {
+export class SchemaRegistryUnavailableError extends PipelineError {
   override readonly name = 'SchemaRegistryUnavailableError';
   readonly retriable = true;
 }
 
 /** The registry answered that the subject, version or schema id does not exist. */
-export class SchemaNotFoundError extends Error {
+export class SchemaNotFoundError extends PipelineError {
   override readonly name = 'SchemaNotFoundError';
   readonly retriable = false;
 }
 
 /** The registry refused a request (e.g. 409: an incompatible schema); `message` is the registry's own. */
-export class SchemaRegistryRefusedError extends Error {
+export class SchemaRegistryRefusedError extends PipelineError {
   override readonly name = 'SchemaRegistryRefusedError';
   readonly retriable = false;
   constructor(
     message: string,
-    readonly status: number,
+    /** The registry's answer (409, 422, ...), not ours. */
+    readonly registryStatus: number,
     readonly errorCode: number | undefined,
   ) {
     super(message);

@@ -1,5 +1,13 @@
 import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
-import { EnvelopeError, errorMessage, errorName, isRetriable, withTimeout, type Logger } from '@event-pipeline/common';
+import {
+  EnvelopeError,
+  errorMessage,
+  PipelineError,
+  errorName,
+  isRetriable,
+  withTimeout,
+  type Logger,
+} from '@event-pipeline/common';
 import { causeOfLoss, MembershipLostError, type HeartbeatKeeper } from './heartbeat-keeper';
 import type { ConsumerMetrics } from './metrics';
 import type { DeadLetterSink, InboundMessage } from './source';
@@ -8,7 +16,7 @@ import { recordFailure } from './span-failure';
 const tracer = trace.getTracer('@event-pipeline/consumer');
 
 /** The dead-letter write failed or timed out; the event stays uncommitted and comes again. */
-export class DeadLetterError extends Error {
+export class DeadLetterError extends PipelineError {
   override readonly name = 'DeadLetterError';
   // Retriable, so that if it reaches the client, the consumer restarts instead of dying.
   readonly retriable = true;

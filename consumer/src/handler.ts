@@ -1,5 +1,5 @@
 import { resolve as resolvePath } from 'node:path';
-import type { CloudEvent, Logger, MessageHeaders } from '@event-pipeline/common';
+import { PipelineError, type CloudEvent, type Logger, type MessageHeaders } from '@event-pipeline/common';
 import type { DataSchemaRef } from './data-decoder';
 
 /** Where an event came from and which attempt this is. */
@@ -30,7 +30,7 @@ export interface EventHandler {
 }
 
 /** Throw it (or any error with `retriable = false`) for a failure that retrying cannot fix. */
-export class NonRetriableError extends Error {
+export class NonRetriableError extends PipelineError {
   override readonly name: string = 'NonRetriableError';
   readonly retriable = false;
 }

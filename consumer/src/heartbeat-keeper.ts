@@ -1,7 +1,7 @@
-import { errorMessage } from '@event-pipeline/common';
+import { errorMessage, PipelineError } from '@event-pipeline/common';
 
 /** The group moved on (a rebalance) while we worked: the message belongs to someone else now. */
-export class MembershipLostError extends Error {
+export class MembershipLostError extends PipelineError {
   override readonly name = 'MembershipLostError';
   // Another attempt here cannot help: the next owner of the partition processes the message.
   readonly retriable = false;

@@ -1,5 +1,5 @@
 import { ExponentialBackoff, type IBackoff } from 'cockatiel';
-import { isRetriable } from '@event-pipeline/common';
+import { isRetriable, PipelineError } from '@event-pipeline/common';
 
 export interface RetrySettings {
   /** Attempts in all, the first included. */
@@ -13,14 +13,16 @@ export interface RetryPolicySettings extends RetrySettings {
   attemptTimeoutMs: number;
 }
 
-export class HandlerTimeoutError extends Error {
+export class HandlerTimeoutError extends PipelineError {
   override readonly name = 'HandlerTimeoutError';
   readonly retriable = true;
 }
 
 /** The worker stopped before an attempt could start, or while it waited for the next one. */
-export class StoppingError extends Error {
+export class StoppingError extends PipelineError {
   override readonly name = 'StoppingError';
+  /** Not the event's failure: it is left uncommitted, for after the restart. */
+  readonly retriable = true;
 }
 
 export interface AttemptContext {

@@ -1,3 +1,5 @@
+import { PipelineError } from '@event-pipeline/common';
+
 /**
  * An HTTP error answered as RFC 9457 problem details (`application/problem+json`). Everything
  * the client needs to fix its request goes in `detail` and `extensions`; `expose: false`
@@ -14,8 +16,10 @@ export interface ProblemOptions {
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-export class Problem extends Error {
+export class Problem extends PipelineError {
   override readonly name = 'Problem';
+  /** The client may send the same request again and be answered otherwise (408, 429, 5xx). */
+  readonly retriable: boolean;
   readonly type: string;
   /** The last part of `type`: `unauthorized`, `overloaded`, ... */
   readonly slug: string;
@@ -25,7 +29,7 @@ export class Problem extends Error {
   readonly expose: boolean;
 
   constructor(
-    readonly status: number,
+    override readonly status: number,
     slug: string,
     readonly title: string,
     { detail, headers = {}, extensions = {}, expose = status < 500 || status === 503, cause }: ProblemOptions = {},
@@ -37,6 +41,7 @@ export class Problem extends Error {
     this.headers = headers;
     this.extensions = extensions;
     this.expose = expose;
+    this.retriable = status >= 500 || status === 408 || status === 429;
   }
 
   toJSON(instance?: string): Record<string, unknown> {

@@ -111,7 +111,7 @@ export async function pushSchemas(
       } catch (error) {
         if (error instanceof SchemaRegistryRefusedError) {
           throw new Error(
-            `${file.path}: the registry refused it (${error.status}, compatibility ${compatibility}): ${error.message}`,
+            `${file.path}: the registry refused it (${error.registryStatus}, compatibility ${compatibility}): ${error.message}`,
             { cause: error },
           );
         }

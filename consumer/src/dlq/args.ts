@@ -1,9 +1,11 @@
 import { parseArgs } from 'node:util';
+import { PipelineError } from '@event-pipeline/common';
 import { errorPattern, isEmptySelector, type Selector } from './selector';
 
 /** Bad arguments: the message is one line, the command exits with 2. */
-export class UsageError extends Error {
+export class UsageError extends PipelineError {
   override readonly name = 'UsageError';
+  readonly retriable = false;
 }
 
 export type Command =

@@ -7,6 +7,7 @@ import {
   createReliableProducer,
   errorMessage,
   KAFKA_RETRIES,
+  PipelineError,
   errorName,
   withTimeout,
   type Logger,
@@ -21,13 +22,15 @@ import { readRanges, TopicMissingError, topicOffsets } from './topic-reader';
 const tracer = trace.getTracer('@event-pipeline/consumer/dlq');
 
 /** The selector matched no dead letter at all (exit code 3). */
-export class NothingMatchedError extends Error {
+export class NothingMatchedError extends PipelineError {
   override readonly name = 'NothingMatchedError';
+  readonly retriable = false;
 }
 
 /** The redrive cannot be done as asked; nothing was sent (exit code 1). */
-export class RedriveRefusedError extends Error {
+export class RedriveRefusedError extends PipelineError {
   override readonly name = 'RedriveRefusedError';
+  readonly retriable = false;
 }
 
 export type RedriveOutcome = 'sent' | 'already_sent' | 'failed';

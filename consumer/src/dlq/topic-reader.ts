@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { KAFKA_RETRIES } from '@event-pipeline/common';
+import { KAFKA_RETRIES, PipelineError } from '@event-pipeline/common';
 
 /** Offsets `from` (inclusive) to `to` (exclusive) of one partition. */
 export interface PartitionRange {
@@ -97,8 +97,9 @@ export async function topicOffsets(
   }
 }
 
-export class TopicMissingError extends Error {
+export class TopicMissingError extends PipelineError {
   override readonly name = 'TopicMissingError';
+  readonly retriable = false;
   constructor(readonly topic: string) {
     super(`topic ${topic} does not exist`);
   }

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import type { CloudEvent, SchemaFormat } from '@event-pipeline/common';
+import { PipelineError, type CloudEvent, type SchemaFormat } from '@event-pipeline/common';
 import type { Type } from 'avsc';
 import type { FieldError } from '../problem';
 import { avroJsonSchema, avroTypeOf, checkAvroData } from './avro-data';
@@ -34,8 +34,10 @@ export interface CompiledSchema extends DataSchema {
 }
 
 /** Raised at start when the schema folder cannot be used; the message names the file. */
-export class DataSchemaLoadError extends Error {
+export class DataSchemaLoadError extends PipelineError {
   override readonly name = 'DataSchemaLoadError';
+  /** The folder must be fixed first. */
+  readonly retriable = false;
 }
 
 /** `<version>.json` (JSON Schema) or `<version>.avsc` (Avro). */

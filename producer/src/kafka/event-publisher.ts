@@ -1,4 +1,4 @@
-import type { OutboundRecord } from '@event-pipeline/common';
+import { PipelineError, type OutboundRecord } from '@event-pipeline/common';
 
 /**
  * Why a publish was refused; the HTTP edge turns each into its answer. `too-large`: record
@@ -10,14 +10,17 @@ export type PublishFailure =
   | { failure: 'too-large'; index: number; size: number; limit: number }
   | { failure: 'unavailable' | 'overloaded' | 'timeout' | 'failed' };
 
-export class PublishError extends Error {
+export class PublishError extends PipelineError {
   override readonly name = 'PublishError';
+  /** Kafka may take the events soon; not when they are too large, or were refused for good. */
+  readonly retriable: boolean;
   constructor(
     readonly reason: PublishFailure,
     message: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
+    this.retriable = reason.failure !== 'too-large' && reason.failure !== 'failed';
   }
 }
 
