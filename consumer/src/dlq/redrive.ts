@@ -15,7 +15,8 @@ import {
 } from '@event-pipeline/common';
 import { REDRIVE_HEADERS } from '../dead-letter-headers';
 import { positionOf, readDeadLetter, type DeadLetter } from './dead-letter';
-import { decodePendingSend, encodePendingSend, redrivenRecord, type PendingSend } from './redrive-record';
+import { RedriveLedger } from './redrive-ledger';
+import { decodePendingSend, redrivenRecord, type PendingSend } from './redrive-record';
 import { canonicalSelector, createMatcher, describeSelector, type Selector } from './selector';
 import { readRanges, TopicMissingError, topicOffsets } from './topic-reader';
 
@@ -253,6 +254,22 @@ export async function redrive(options: RedriveOptions): Promise<RedriveReport> {
   return report;
 }
 
+/** What sending a chunk needs, set up once per run. */
+interface ChunkSending {
+  options: RedriveOptions;
+  report: RedriveReport;
+  log: Logger;
+  now: () => Date;
+  admin: Admin;
+  producers: Map<string, ReliableProducer>;
+  /** Position of each planned dead letter → its target topic. */
+  targetOf: Map<string, string>;
+  /** Positions an interrupted run sent but did not record. */
+  alreadySent: Set<string>;
+  limiter: RateLimiter | undefined;
+  ledger: RedriveLedger;
+}
+
 async function sendPlanned(
   options: RedriveOptions,
   report: RedriveReport,
@@ -262,16 +279,7 @@ async function sendPlanned(
   const { kafka, dlqTopic, logger } = options;
   const log = logger.child({ component: 'redrive', group: report.groupId });
   const targetOf = new Map(report.planned.map((event) => [event.position, event.target]));
-  // Per partition: the offset after its last chosen event; done once committed up to it.
-  const cutoffs = new Map<number, bigint>();
-  for (const event of report.planned) {
-    if ((cutoffs.get(event.partition) ?? -1n) < event.offset + 1n) cutoffs.set(event.partition, event.offset + 1n);
-  }
   const lows = new Map((await topicOffsets(kafka, dlqTopic)).map(({ partition, low }) => [partition, low]));
-  const committedAt = new Map<number, bigint>();
-  for (const partition of cutoffs.keys()) {
-    committedAt.set(partition, progress.get(partition)?.committed ?? lows.get(partition) ?? 0n);
-  }
 
   const producers = new Map<string, ReliableProducer>();
   const admin = kafka.admin();
@@ -302,68 +310,23 @@ async function sendPlanned(
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) settle.reject(payload.error);
     });
-    const pendingPartitions = new Set(cutoffs.keys());
-    const commit = async (partition: number, offset: bigint, metadata: string | null): Promise<void> => {
-      await consumer.commitOffsets([{ topic: dlqTopic, partition, offset: String(offset), metadata }]);
-      committedAt.set(partition, offset);
-    };
-
-    /** Sends the chosen dead letters among `messages` (all of one partition), then records progress up to `upTo`. */
-    const flush = async (partition: number, messages: KafkaMessage[], upTo: bigint): Promise<void> => {
-      const deadLetters = messages.map((message) => readDeadLetter(dlqTopic, partition, message));
-      const found = deadLetters.filter((deadLetter) => alreadySent.has(positionOf(deadLetter)));
-      if (found.length > 0) {
-        report.alreadySent += found.length;
-        options.onOutcome?.('already_sent', found.length);
-        log.info({ partition, events: found.length }, 'found already sent by an interrupted run');
-      }
-      const toSend = deadLetters.filter((deadLetter) => !alreadySent.has(positionOf(deadLetter)));
-      if (toSend.length > 0) {
-        if (limiter) await limiter.removeTokens(toSend.length);
-        const at = now();
-        const outgoing = toSend.map((deadLetter) => {
-          const target = targetOf.get(positionOf(deadLetter))!;
-          const producer = producers.get(target)!;
-          const record = redrivenRecord(deadLetter, at);
-          return { deadLetter, target, record: { ...record, partition: producer.partitionOf(record) } };
-        });
-        // Where each target partition ends now: a redriven record can only land after that.
-        const targets: PendingSend['targets'] = {};
-        for (const target of new Set(outgoing.map((each) => each.target))) {
-          const highs = new Map((await admin.fetchTopicOffsets(target)).map((entry) => [entry.partition, entry.high]));
-          targets[target] = Object.fromEntries(
-            outgoing
-              .filter((each) => each.target === target)
-              .map((each) => [String(each.record.partition), highs.get(each.record.partition) ?? '0']),
-          );
-        }
-        await commit(partition, committedAt.get(partition)!, encodePendingSend({ end: upTo, targets }));
-        const spans = outgoing.map(({ deadLetter, target, record }) => startRedriveSpan(deadLetter, target, record));
-        try {
-          for (const target of new Set(outgoing.map((each) => each.target))) {
-            const records = outgoing.filter((each) => each.target === target).map((each) => each.record);
-            await withTimeout(
-              context.with(suppressTracing(context.active()), () => producers.get(target)!.send(records)),
-              options.sendTimeoutMs,
-              () => new Error(`not acknowledged within ${options.sendTimeoutMs} ms`),
-            );
-          }
-        } catch (error) {
-          for (const span of spans) {
-            span.setAttribute('error.type', errorName(error));
-            span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
-            span.end();
-          }
-          report.failed += toSend.length;
-          options.onOutcome?.('failed', toSend.length);
-          throw error;
-        }
-        for (const span of spans) span.end();
-        report.sent += toSend.length;
-        options.onOutcome?.('sent', toSend.length);
-      }
-      if (upTo > committedAt.get(partition)!) await commit(partition, upTo, null);
-      options.onProgress?.(report.sent + report.alreadySent, report.planned.length);
+    const ledger = new RedriveLedger(
+      report.planned,
+      (partition) => progress.get(partition)?.committed ?? lows.get(partition) ?? 0n,
+      (partition, offset, metadata) =>
+        consumer.commitOffsets([{ topic: dlqTopic, partition, offset: String(offset), metadata }]),
+    );
+    const sending: ChunkSending = {
+      options,
+      report,
+      log,
+      now,
+      admin,
+      producers,
+      targetOf,
+      alreadySent,
+      limiter,
+      ledger,
     };
 
     try {
@@ -373,29 +336,13 @@ async function sendPlanned(
         autoCommit: false,
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, heartbeat }) => {
-          const cutoff = cutoffs.get(batch.partition);
-          if (cutoff === undefined || !pendingPartitions.has(batch.partition)) return;
+          if (!ledger.isOpen(batch.partition)) return;
           try {
-            let chunk: KafkaMessage[] = [];
-            let upTo = committedAt.get(batch.partition)!;
-            for (const message of batch.messages) {
-              const offset = BigInt(message.offset);
-              if (offset < committedAt.get(batch.partition)!) continue;
-              if (offset >= cutoff) break;
-              upTo = offset + 1n;
-              if (!targetOf.has(`${dlqTopic}/${batch.partition}/${message.offset}`)) continue;
-              chunk.push(message);
-              if (chunk.length >= chunkSize) {
-                await flush(batch.partition, chunk, upTo);
-                chunk = [];
-                await heartbeat();
-              }
+            for (const chunk of ledger.chunks(batch.partition, batch.messages, chunkSize)) {
+              await sendChunk(sending, batch.partition, chunk.messages, chunk.upTo);
+              if (!chunk.last) await heartbeat();
             }
-            await flush(batch.partition, chunk, upTo);
-            if (committedAt.get(batch.partition)! >= cutoff) {
-              pendingPartitions.delete(batch.partition);
-              if (pendingPartitions.size === 0) settle.resolve();
-            }
+            if (ledger.batchDone(batch.partition)) settle.resolve();
           } catch (error) {
             settle.reject(error);
             throw error;
@@ -410,6 +357,75 @@ async function sendPlanned(
     await admin.disconnect().catch(() => undefined);
     await Promise.all([...producers.values()].map((producer) => producer.disconnect()));
   }
+}
+
+/**
+ * Sends the chosen dead letters among `messages` (all of one partition), but those an
+ * interrupted run sent already, then records progress up to `upTo`.
+ */
+async function sendChunk(run: ChunkSending, partition: number, messages: KafkaMessage[], upTo: bigint): Promise<void> {
+  const { options, report, log, alreadySent, ledger } = run;
+  const deadLetters = messages.map((message) => readDeadLetter(options.dlqTopic, partition, message));
+  const found = deadLetters.filter((deadLetter) => alreadySent.has(positionOf(deadLetter)));
+  if (found.length > 0) {
+    report.alreadySent += found.length;
+    options.onOutcome?.('already_sent', found.length);
+    log.info({ partition, events: found.length }, 'found already sent by an interrupted run');
+  }
+  const toSend = deadLetters.filter((deadLetter) => !alreadySent.has(positionOf(deadLetter)));
+  if (toSend.length > 0) {
+    if (run.limiter) await run.limiter.removeTokens(toSend.length);
+    const at = run.now();
+    const outgoing = toSend.map((deadLetter) => {
+      const target = run.targetOf.get(positionOf(deadLetter))!;
+      const producer = run.producers.get(target)!;
+      const record = redrivenRecord(deadLetter, at);
+      return { deadLetter, target, record: { ...record, partition: producer.partitionOf(record) } };
+    });
+    await ledger.notePending(partition, upTo, await targetEnds(run.admin, outgoing));
+    const spans = outgoing.map(({ deadLetter, target, record }) => startRedriveSpan(deadLetter, target, record));
+    try {
+      for (const target of new Set(outgoing.map((each) => each.target))) {
+        const records = outgoing.filter((each) => each.target === target).map((each) => each.record);
+        await withTimeout(
+          context.with(suppressTracing(context.active()), () => run.producers.get(target)!.send(records)),
+          options.sendTimeoutMs,
+          () => new Error(`not acknowledged within ${options.sendTimeoutMs} ms`),
+        );
+      }
+    } catch (error) {
+      for (const span of spans) {
+        span.setAttribute('error.type', errorName(error));
+        span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
+        span.end();
+      }
+      report.failed += toSend.length;
+      options.onOutcome?.('failed', toSend.length);
+      throw error;
+    }
+    for (const span of spans) span.end();
+    report.sent += toSend.length;
+    options.onOutcome?.('sent', toSend.length);
+  }
+  await ledger.acknowledged(partition, upTo);
+  options.onProgress?.(report.sent + report.alreadySent, report.planned.length);
+}
+
+/** Where each target partition of `outgoing` ends now: a redriven record can only land after that. */
+async function targetEnds(
+  admin: Admin,
+  outgoing: readonly { target: string; record: { partition: number } }[],
+): Promise<PendingSend['targets']> {
+  const targets: PendingSend['targets'] = {};
+  for (const target of new Set(outgoing.map((each) => each.target))) {
+    const highs = new Map((await admin.fetchTopicOffsets(target)).map((entry) => [entry.partition, entry.high]));
+    targets[target] = Object.fromEntries(
+      outgoing
+        .filter((each) => each.target === target)
+        .map((each) => [String(each.record.partition), highs.get(each.record.partition) ?? '0']),
+    );
+  }
+  return targets;
 }
 
 /**
