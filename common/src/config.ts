@@ -127,7 +127,7 @@ export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as co
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
 
 /** The bound on one registry call, the same for every process that asks the schema registry. */
-export const schemaRegistryTimeoutConfig = {
+export const registryTimeoutConfig = {
   SCHEMA_REGISTRY_TIMEOUT_MS: env.int('Bound on one call to the schema registry.', 5000, { min: 100 }),
 };
 

@@ -1,10 +1,4 @@
-import {
-  checkKafkaConfig,
-  env,
-  kafkaConfigSchema,
-  parseConfig,
-  schemaRegistryTimeoutConfig,
-} from '@event-pipeline/common';
+import { checkKafkaConfig, env, kafkaConfigSchema, parseConfig, registryTimeoutConfig } from '@event-pipeline/common';
 import { z } from 'zod';
 
 /** The consumer's settings; the `dlq` command reads the same ones (and a few of its own). */
@@ -59,7 +53,7 @@ export const consumerConfigShape = {
   SCHEMA_REGISTRY_URL: env.optionalUrl(
     "Base URL of the schema registry's Confluent API (Apicurio: http://host:8081/apis/ccompat/v7); when set, Avro data is decoded before the handler runs (else it reaches the handler as bytes).",
   ),
-  ...schemaRegistryTimeoutConfig,
+  ...registryTimeoutConfig,
   FROM_BEGINNING: env.bool('A new group starts at the earliest offset (no event accepted before it is skipped).', true),
 };
 

@@ -1,11 +1,5 @@
 import { availableParallelism } from 'node:os';
-import {
-  checkKafkaConfig,
-  env,
-  kafkaConfigSchema,
-  parseConfig,
-  schemaRegistryTimeoutConfig,
-} from '@event-pipeline/common';
+import { checkKafkaConfig, env, kafkaConfigSchema, parseConfig, registryTimeoutConfig } from '@event-pipeline/common';
 import { z } from 'zod';
 
 /** Beyond this many processes per producer, run more producers (pods) instead. */
@@ -73,7 +67,7 @@ export const producerConfigSchema = z
       30_000,
       { min: 100 },
     ),
-    ...schemaRegistryTimeoutConfig,
+    ...registryTimeoutConfig,
     SCHEMAS_REQUIRED: env.bool('Refuse (422) events whose type has no schema.', false),
     API_KEYS: z
       .string()
