@@ -16,7 +16,6 @@ export const MAX_AVRO_DEPTH = 64;
 
 /** A value that would decode to more than it may, or that ends before its schema says. */
 export class AvroBoundsError extends PipelineError {
-  override readonly name = 'AvroBoundsError';
   /** The bytes will not change. */
   readonly retriable = false;
 }

@@ -7,7 +7,6 @@ import { PipelineError } from './errors';
  * line naming the variable, so the process can print it and exit.
  */
 export class ConfigError extends PipelineError {
-  override readonly name = 'ConfigError';
   /** The process cannot start until the setting is changed. */
   readonly retriable = false;
   constructor(

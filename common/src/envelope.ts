@@ -64,7 +64,6 @@ export function isAvroMediaType(contentType: string | undefined): boolean {
 }
 
 export class EnvelopeError extends PipelineError {
-  override readonly name: string = 'EnvelopeError';
   /** A record that cannot be read will not become readable by retrying. */
   readonly retriable = false;
 }

@@ -10,6 +10,12 @@ export abstract class PipelineError extends Error {
   abstract readonly retriable: boolean;
   /** The HTTP status the producer's edge answers with; only on errors that are answers. */
   declare readonly status?: number;
+
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    // The class's own name (ConfigError, ...): what logs, spans and dead letters show.
+    this.name = new.target.name;
+  }
 }
 
 /** The message of anything thrown, for logs and headers. Never throws (cycles, BigInt, getters). */

@@ -59,7 +59,6 @@ export interface ReliableProducer {
 
 /** Some records' partitions never answered: they are not known to be written. Another attempt may pass. */
 export class UnacknowledgedError extends PipelineError {
-  override readonly name = 'UnacknowledgedError';
   readonly retriable = true;
   constructor(
     readonly topic: string,

@@ -28,19 +28,16 @@ export interface RegisteredSchema {
 
 /** The registry could not be asked (refused, timed out, 5xx): waiting may cure it. */
 export class SchemaRegistryUnavailableError extends PipelineError {
-  override readonly name = 'SchemaRegistryUnavailableError';
   readonly retriable = true;
 }
 
 /** The registry answered that the subject, version or schema id does not exist. */
 export class SchemaNotFoundError extends PipelineError {
-  override readonly name = 'SchemaNotFoundError';
   readonly retriable = false;
 }
 
 /** The registry refused a request (e.g. 409: an incompatible schema); `message` is the registry's own. */
 export class SchemaRegistryRefusedError extends PipelineError {
-  override readonly name = 'SchemaRegistryRefusedError';
   readonly retriable = false;
   constructor(
     message: string,

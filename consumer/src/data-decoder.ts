@@ -36,9 +36,7 @@ interface KnownSchema {
 const RECHECK_SUBJECTS_MS = 10_000;
 
 /** A record whose data cannot be decoded: its bytes are not what they claim, or its schema does not exist. */
-export class UndecodableDataError extends EnvelopeError {
-  override readonly name: string = 'UndecodableDataError';
-}
+export class UndecodableDataError extends EnvelopeError {}
 
 export interface DataDecoder {
   /**

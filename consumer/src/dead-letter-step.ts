@@ -17,7 +17,6 @@ const tracer = trace.getTracer('@event-pipeline/consumer');
 
 /** The dead-letter write failed or timed out; the event stays uncommitted and comes again. */
 export class DeadLetterError extends PipelineError {
-  override readonly name = 'DeadLetterError';
   // Retriable, so that if it reaches the client, the consumer restarts instead of dying.
   readonly retriable = true;
 }

@@ -2,7 +2,6 @@ import { errorMessage, PipelineError } from '@event-pipeline/common';
 
 /** The group moved on (a rebalance) while we worked: the message belongs to someone else now. */
 export class MembershipLostError extends PipelineError {
-  override readonly name = 'MembershipLostError';
   // Another attempt here cannot help: the next owner of the partition processes the message.
   readonly retriable = false;
 }

@@ -14,13 +14,11 @@ export interface RetryPolicySettings extends RetrySettings {
 }
 
 export class HandlerTimeoutError extends PipelineError {
-  override readonly name = 'HandlerTimeoutError';
   readonly retriable = true;
 }
 
 /** The worker stopped before an attempt could start, or while it waited for the next one. */
 export class StoppingError extends PipelineError {
-  override readonly name = 'StoppingError';
   /** Not the event's failure: it is left uncommitted, for after the restart. */
   readonly retriable = true;
 }

@@ -17,7 +17,6 @@ export interface ProblemOptions {
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 export class Problem extends PipelineError {
-  override readonly name = 'Problem';
   /** The client may send the same request again and be answered otherwise (408, 429, 5xx). */
   readonly retriable: boolean;
   readonly type: string;

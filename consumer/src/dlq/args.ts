@@ -4,7 +4,6 @@ import { errorPattern, isEmptySelector, type Selector } from './selector';
 
 /** Bad arguments: the message is one line, the command exits with 2. */
 export class UsageError extends PipelineError {
-  override readonly name = 'UsageError';
   readonly retriable = false;
 }
 

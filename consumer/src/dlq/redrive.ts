@@ -24,13 +24,11 @@ const tracer = trace.getTracer('@event-pipeline/consumer/dlq');
 
 /** The selector matched no dead letter at all (exit code 3). */
 export class NothingMatchedError extends PipelineError {
-  override readonly name = 'NothingMatchedError';
   readonly retriable = false;
 }
 
 /** The redrive cannot be done as asked; nothing was sent (exit code 1). */
 export class RedriveRefusedError extends PipelineError {
-  override readonly name = 'RedriveRefusedError';
   readonly retriable = false;
 }
 

@@ -98,7 +98,6 @@ export async function topicOffsets(
 }
 
 export class TopicMissingError extends PipelineError {
-  override readonly name = 'TopicMissingError';
   readonly retriable = false;
   constructor(readonly topic: string) {
     super(`topic ${topic} does not exist`);

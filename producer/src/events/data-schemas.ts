@@ -35,7 +35,6 @@ export interface CompiledSchema extends DataSchema {
 
 /** Raised at start when the schema folder cannot be used; the message names the file. */
 export class DataSchemaLoadError extends PipelineError {
-  override readonly name = 'DataSchemaLoadError';
   /** The folder must be fixed first. */
   readonly retriable = false;
 }

@@ -11,7 +11,6 @@ export type PublishFailure =
   | { failure: 'unavailable' | 'overloaded' | 'timeout' | 'failed' };
 
 export class PublishError extends PipelineError {
-  override readonly name = 'PublishError';
   /** Kafka may take the events soon; not when they are too large, or were refused for good. */
   readonly retriable: boolean;
   constructor(
