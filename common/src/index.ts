@@ -13,3 +13,4 @@ export * from './topics';
 export * from './timeout';
 export * from './schema-registry';
 export * from './avro-bounds';
+export * from './semconv';
