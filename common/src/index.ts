@@ -14,3 +14,4 @@ export * from './timeout';
 export * from './schema-registry';
 export * from './avro-bounds';
 export * from './semconv';
+export * from './span-failure';

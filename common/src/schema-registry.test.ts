@@ -1,5 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { startTestTracing, type TestTracing } from '../../test/support/tracing';
 import { classicText, createMetricsRegistry } from './metrics';
 import {
   SchemaRegistryClient,
@@ -68,5 +70,40 @@ describe('a registry that takes the connection and never answers', () => {
   it('fails the calls it makes itself within the same bound', async () => {
     const client = new SchemaRegistryClient({ url, timeoutMs: 300 });
     await expect(client.subjects()).rejects.toBeInstanceOf(SchemaRegistryUnavailableError);
+  });
+});
+
+describe("a registry call's span", () => {
+  // A registry that is down behind its proxy: every call answered 503.
+  let server: Server;
+  let url: string;
+  let tracing: TestTracing;
+  beforeAll(async () => {
+    tracing = startTestTracing();
+    server = createServer((_request, response) => response.writeHead(503).end('{"message":"down"}'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/apis/ccompat/v7`;
+  });
+  afterAll(async () => {
+    await tracing.stop();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('is an HTTP client span that says the call failed, and why', async () => {
+    const client = new SchemaRegistryClient({ url, timeoutMs: 5000 });
+    await expect(client.subjects()).rejects.toBeInstanceOf(SchemaRegistryUnavailableError);
+    const [span] = tracing.exporter.getFinishedSpans();
+    expect(span).toMatchObject({ name: 'schema-registry subjects', kind: SpanKind.CLIENT });
+    expect(span!.attributes).toEqual({
+      'schema_registry.operation': 'subjects',
+      'http.request.method': 'GET',
+      'url.full': `${url}/subjects`,
+      'http.response.status_code': 503,
+      'error.type': 'SchemaRegistryUnavailableError',
+    });
+    expect(span!.status).toEqual({
+      code: SpanStatusCode.ERROR,
+      message: `schema registry at ${url} answered 503: down`,
+    });
   });
 });

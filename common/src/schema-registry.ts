@@ -7,11 +7,12 @@
  * encoding and decoding off the network once a schema is known.
  */
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { SpanKind, trace } from '@opentelemetry/api';
 import type { Type } from 'avsc';
 import TimeoutMiddleware from 'mappersmith/middleware/timeout';
 import { errorMessage, PipelineError } from './errors';
 import { Counter, Gauge, Histogram, type MetricsRegistry } from './metrics';
+import { recordFailure } from './span-failure';
 
 export type SchemaFormat = 'avro' | 'json';
 
@@ -299,7 +300,7 @@ export class SchemaRegistryClient {
           try {
             return await this.codec.getSchema(id);
           } catch (error) {
-            span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
+            recordFailure(span, error);
             throw error;
           } finally {
             span.end();
@@ -374,7 +375,7 @@ export class SchemaRegistryClient {
           return text === '' ? undefined : (JSON.parse(text) as unknown);
         } catch (error) {
           if (error instanceof SchemaRegistryUnavailableError) this.metrics?.reachable.set(0);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
+          recordFailure(span, error);
           throw error;
         } finally {
           span.end();

@@ -2,16 +2,16 @@ import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
 import {
   EnvelopeError,
   errorMessage,
-  PipelineError,
   errorName,
   isRetriable,
+  PipelineError,
+  recordFailure,
   withTimeout,
   type Logger,
 } from '@event-pipeline/common';
 import { causeOfLoss, MembershipLostError, type HeartbeatKeeper } from './heartbeat-keeper';
 import type { ConsumerMetrics } from './metrics';
 import type { DeadLetterSink, InboundMessage } from './source';
-import { recordFailure } from './span-failure';
 
 const tracer = trace.getTracer('@event-pipeline/consumer');
 

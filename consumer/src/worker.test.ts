@@ -543,4 +543,26 @@ describe("the worker's spans", () => {
     expect(write.parentSpanContext?.spanId).toBe(process.spanContext().spanId);
     expect(deadLettered[0]!.traceparent).toBe(`00-${write.spanContext().traceId}-${write.spanContext().spanId}-01`);
   });
+
+  it('marks an event left unfinished by a failed dead-letter write, with the failed write under it', async () => {
+    const { worker, deliver } = harness(
+      {
+        handle: () => {
+          throw Object.assign(new TypeError('bad data'), { retriable: false });
+        },
+      },
+      { deadLetterFails: true },
+    );
+    await worker.start();
+    const { process, spans } = await deliverTraced(
+      (inbound) => expect(deliver(inbound)).rejects.toThrow('dead-letter topic unavailable'),
+      '18',
+    );
+
+    expect(process.attributes).toMatchObject({ 'event.outcome': 'unfinished', 'error.type': 'TypeError' });
+    expect(process.status).toEqual({ code: SpanStatusCode.ERROR, message: 'left unfinished' });
+    const write = spans.find((span) => span.name === 'send events.dlq')!;
+    expect(write.attributes['error.type']).toBe('Error');
+    expect(write.status).toEqual({ code: SpanStatusCode.ERROR, message: 'dead-letter topic unavailable' });
+  });
 });

@@ -4,7 +4,6 @@ import {
   propagation,
   ROOT_CONTEXT,
   SpanKind,
-  SpanStatusCode,
   trace,
   type Span,
   type TextMapGetter,
@@ -14,6 +13,8 @@ import {
   errorName,
   fromKafkaRecord,
   isAvroMediaType,
+  recordFailure,
+  recordFailureAs,
   traceExemplar,
   type CloudEvent,
   type DecodedRecord,
@@ -36,7 +37,6 @@ import {
   type RetrySettings,
 } from './retry-policy';
 import type { DeadLetterSink, InboundMessage, MessageControl, MessageSource } from './source';
-import { recordFailure } from './span-failure';
 
 export interface WorkerOptions {
   source: MessageSource;
@@ -182,13 +182,13 @@ export function createWorker({
     finished(run, decoded, 'handled');
   };
 
-  /** The event's span and its duration, whatever it ended as. */
-  const ended = (run: EventRun): void => {
+  /** The event's span and its duration, whatever it ended as; `error`, what left it unfinished. */
+  const ended = (run: EventRun, error?: unknown): void => {
     if (run.outcome !== 'duplicate')
       metrics.processingDuration.observe({ value: (now() - run.started) / 1000, exemplarLabels: run.exemplar });
     if (run.traced) {
       run.span.setAttributes({ 'event.outcome': run.outcome, 'event.attempts': run.attempts });
-      if (run.outcome === 'unfinished') run.span.setStatus({ code: SpanStatusCode.ERROR, message: 'left unfinished' });
+      if (run.outcome === 'unfinished') recordFailureAs(run.span, errorName(error), 'left unfinished');
     }
     run.span.end();
   };
@@ -200,7 +200,6 @@ export function createWorker({
       if (stopping.signal.aborted || error instanceof MembershipLostError) {
         // Not committed: the next owner of the partition processes it again.
         log.info({ ...positionOf(message), attempts: run.attempts, err: errorMessage(error) }, 'left unfinished');
-        if (run.traced) run.span.setAttribute('error.type', errorName(error));
         throw error instanceof MembershipLostError ? causeOfLoss(error) : error;
       }
       await deadLetterEvent({
@@ -214,7 +213,7 @@ export function createWorker({
       run.outcome = 'dead_lettered';
       if (decoded) finished(run, decoded, 'dead_lettered');
     } finally {
-      ended(run);
+      ended(run, error);
     }
   };
 

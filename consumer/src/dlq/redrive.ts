@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Span } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { RateLimiter } from 'limiter';
 import {
   createReliableProducer,
-  errorMessage,
   KAFKA_RETRIES,
   PipelineError,
-  errorName,
+  recordFailure,
   withTimeout,
   type Logger,
   type ReliableProducer,
@@ -393,8 +392,7 @@ async function sendChunk(run: ChunkSending, partition: number, messages: KafkaMe
       }
     } catch (error) {
       for (const span of spans) {
-        span.setAttribute('error.type', errorName(error));
-        span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
+        recordFailure(span, error);
         span.end();
       }
       report.failed += toSend.length;

@@ -4,13 +4,12 @@ import {
   propagation,
   ROOT_CONTEXT,
   SpanKind,
-  SpanStatusCode,
   trace,
   type Span,
   type SpanContext,
 } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import type { OutboundRecord } from '@event-pipeline/common';
+import { recordFailureAs, type OutboundRecord } from '@event-pipeline/common';
 
 const tracer = trace.getTracer('@event-pipeline/producer');
 
@@ -82,10 +81,7 @@ export function sendSpanContextOf(record: OutboundRecord): SpanContext | undefin
 /** Ends the spans; with `failure`, as errors of that type (`error.type`, e.g. `timeout`). */
 export function endSendSpans(spans: readonly Span[], failure?: { type: string; message: string }): void {
   for (const span of spans) {
-    if (failure) {
-      span.setAttribute('error.type', failure.type);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
-    }
+    if (failure) recordFailureAs(span, failure.type, failure.message);
     span.end();
   }
 }

@@ -3,7 +3,6 @@ import {
   propagation,
   ROOT_CONTEXT,
   SpanKind,
-  SpanStatusCode,
   trace,
   type Attributes,
   type Context as OtelContext,
@@ -11,7 +10,6 @@ import {
 } from '@opentelemetry/api';
 import {
   ATTR_CLIENT_ADDRESS,
-  ATTR_ERROR_TYPE,
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_HTTP_ROUTE,
@@ -26,6 +24,7 @@ import {
   ATTR_USER_AGENT_ORIGINAL,
 } from '@opentelemetry/semantic-conventions';
 import type { Context } from 'koa';
+import { recordFailureAs } from '@event-pipeline/common';
 
 const tracer = trace.getTracer('@event-pipeline/producer');
 
@@ -100,10 +99,8 @@ export function endServerSpan(span: Span, ctx: Context): void {
       span.setAttribute(ATTR_HTTP_ROUTE, route);
     }
     span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, ctx.status);
-    if (ctx.status >= 500) {
-      span.setAttribute(ATTR_ERROR_TYPE, String(ctx.status));
-      span.setStatus({ code: SpanStatusCode.ERROR });
-    }
+    // The HTTP conventions' error: the status code as its type, and no message (the code says it).
+    if (ctx.status >= 500) recordFailureAs(span, String(ctx.status));
   }
   span.end();
 }
