@@ -8,6 +8,11 @@
  */
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { SpanKind, trace } from '@opentelemetry/api';
+import {
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_URL_FULL,
+} from '@opentelemetry/semantic-conventions';
 import type { Type } from 'avsc';
 import TimeoutMiddleware from 'mappersmith/middleware/timeout';
 import { errorMessage, PipelineError } from './errors';
@@ -342,7 +347,11 @@ export class SchemaRegistryClient {
       `schema-registry ${operation}`,
       {
         kind: SpanKind.CLIENT,
-        attributes: { 'schema_registry.operation': operation, 'http.request.method': method, 'url.full': url },
+        attributes: {
+          'schema_registry.operation': operation,
+          [ATTR_HTTP_REQUEST_METHOD]: method,
+          [ATTR_URL_FULL]: url,
+        },
       },
       async (span) => {
         try {
@@ -360,7 +369,7 @@ export class SchemaRegistryClient {
               { cause: error },
             );
           }
-          span.setAttribute('http.response.status_code', response.status);
+          span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, response.status);
           const text = await response.text();
           if (response.status >= 500) {
             throw new SchemaRegistryUnavailableError(

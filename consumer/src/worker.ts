@@ -8,11 +8,22 @@ import {
   type Span,
   type TextMapGetter,
 } from '@opentelemetry/api';
+import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import {
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_DESTINATION_PARTITION_ID,
+  ATTR_MESSAGING_KAFKA_MESSAGE_KEY,
+  ATTR_MESSAGING_KAFKA_OFFSET,
+  ATTR_MESSAGING_MESSAGE_ID,
+  ATTR_MESSAGING_OPERATION_NAME,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_SYSTEM,
   errorMessage,
   errorName,
   fromKafkaRecord,
   isAvroMediaType,
+  MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
+  MESSAGING_SYSTEM_VALUE_KAFKA,
   recordFailure,
   recordFailureAs,
   traceExemplar,
@@ -137,7 +148,7 @@ export function createWorker({
     processSpan.addEvent('retry', {
       'event.attempt': attempt,
       'retry.delay_ms': Math.round(delayMs),
-      'error.type': errorName(error),
+      [ATTR_ERROR_TYPE]: errorName(error),
     });
   };
 
@@ -351,13 +362,13 @@ const headerGetter: TextMapGetter<MessageHeaders> = {
 
 /** The messaging conventions' consumer attributes (semantic conventions 1.30). */
 const messagingAttributes = (message: InboundMessage) => ({
-  'messaging.system': 'kafka',
-  'messaging.operation.type': 'process',
-  'messaging.operation.name': 'process',
-  'messaging.destination.name': message.topic,
-  'messaging.destination.partition.id': String(message.partition),
-  'messaging.kafka.offset': message.offset,
-  ...(message.key === null ? {} : { 'messaging.kafka.message.key': message.key.toString('utf8') }),
+  [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_VALUE_KAFKA,
+  [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
+  [ATTR_MESSAGING_OPERATION_NAME]: 'process',
+  [ATTR_MESSAGING_DESTINATION_NAME]: message.topic,
+  [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(message.partition),
+  [ATTR_MESSAGING_KAFKA_OFFSET]: message.offset,
+  ...(message.key === null ? {} : { [ATTR_MESSAGING_KAFKA_MESSAGE_KEY]: message.key.toString('utf8') }),
 });
 
 /**
@@ -373,7 +384,7 @@ function isDuplicate(finishedAs: FinishedAs | undefined, message: InboundMessage
 const positionOf = (message: InboundMessage) => ({ partition: message.partition, offset: message.offset });
 
 const eventAttributes = (event: CloudEvent) => ({
-  'messaging.message.id': event.id,
+  [ATTR_MESSAGING_MESSAGE_ID]: event.id,
   'cloudevents.event_id': event.id,
   'cloudevents.event_source': event.source,
   'cloudevents.event_type': event.type,

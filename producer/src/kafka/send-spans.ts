@@ -9,7 +9,20 @@ import {
   type SpanContext,
 } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import { recordFailureAs, type OutboundRecord } from '@event-pipeline/common';
+import {
+  ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_DESTINATION_PARTITION_ID,
+  ATTR_MESSAGING_KAFKA_MESSAGE_KEY,
+  ATTR_MESSAGING_MESSAGE_ID,
+  ATTR_MESSAGING_OPERATION_NAME,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_SYSTEM,
+  MESSAGING_OPERATION_TYPE_VALUE_SEND,
+  MESSAGING_SYSTEM_VALUE_KAFKA,
+  recordFailureAs,
+  type OutboundRecord,
+} from '@event-pipeline/common';
 
 const tracer = trace.getTracer('@event-pipeline/producer');
 
@@ -44,19 +57,19 @@ export function startSendSpans(topic: string, records: readonly PartitionedRecor
 
 function sendAttributes(topic: string, records: readonly PartitionedRecord[]): Attributes {
   const common = {
-    'messaging.system': 'kafka',
-    'messaging.operation.type': 'send',
-    'messaging.operation.name': 'send',
-    'messaging.destination.name': topic,
+    [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_VALUE_KAFKA,
+    [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_SEND,
+    [ATTR_MESSAGING_OPERATION_NAME]: 'send',
+    [ATTR_MESSAGING_DESTINATION_NAME]: topic,
   };
   const [only] = records;
   if (records.length === 1 && only) {
     return {
       ...common,
-      'messaging.destination.partition.id': String(only.partition),
+      [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(only.partition),
       // An event without a key (no subject, no partitionkey) has no key attribute.
-      ...(only.key === null ? {} : { 'messaging.kafka.message.key': only.key }),
-      'messaging.message.id': only.headers.ce_id,
+      ...(only.key === null ? {} : { [ATTR_MESSAGING_KAFKA_MESSAGE_KEY]: only.key }),
+      [ATTR_MESSAGING_MESSAGE_ID]: only.headers.ce_id,
       'cloudevents.event_type': only.headers.ce_type,
     };
   }
@@ -64,8 +77,8 @@ function sendAttributes(topic: string, records: readonly PartitionedRecord[]): A
   const types = new Set(records.map((record) => record.headers.ce_type));
   return {
     ...common,
-    'messaging.batch.message_count': records.length,
-    ...(partitions.size === 1 ? { 'messaging.destination.partition.id': String(only?.partition) } : {}),
+    [ATTR_MESSAGING_BATCH_MESSAGE_COUNT]: records.length,
+    ...(partitions.size === 1 ? { [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(only?.partition) } : {}),
     ...(types.size === 1 ? { 'cloudevents.event_type': only?.headers.ce_type } : {}),
   };
 }
