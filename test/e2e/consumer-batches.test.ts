@@ -1,11 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { CloudEvent } from '@event-pipeline/common';
 import type { HandlerContext } from '../../consumer/src/handler';
-import { groupProgress, testBrokers, uniqueName } from '../support/kafka';
+import { handlerModule, loggedEvents } from '../support/handlers';
+import { groupProgress, uniqueName } from '../support/kafka';
 import { metricValue, postJson, startConsumer, startProducer } from '../support/pipeline';
-import { freePort, spawnService } from '../support/processes';
+import { spawnConsumer } from '../support/processes';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(240_000);
@@ -107,32 +105,16 @@ describe('a partition handled in batches, keys in parallel, in order per key', (
     }
 
     // Slow and uneven, so that the kill lands with events of a batch finished out of order.
-    const handlerModule = path.join(mkdtempSync(path.join(tmpdir(), 'handler-')), 'uneven-handler.js');
-    writeFileSync(
-      handlerModule,
-      `exports.createHandler = ({ logger }) => ({
-        async handle(event, context) {
-          await new Promise((resolve) => setTimeout(resolve, 5 + (Number(context.offset) % 7) * 3));
-          logger.info({ event_id: event.id, p: context.partition, o: Number(context.offset) }, 'event processed');
-        },
-      });`,
-    );
-    const port = await freePort();
-    const first = await spawnService(
-      'consumer',
+    const first = await spawnConsumer(
+      { topic, group },
       {
-        KAFKA_BROKERS: testBrokers().join(','),
-        METRICS_PORT: String(port),
-        HOST: '127.0.0.1',
-        EVENTS_TOPIC: topic,
-        DLQ_TOPIC: `${topic}.dlq`,
-        CONSUMER_GROUP: group,
-        HANDLER_MODULE: handlerModule,
+        HANDLER_MODULE: handlerModule('logging'),
+        DELAY_MS: '5',
+        DELAY_STEP_MS: '3',
         HANDLER_CONCURRENCY: '4',
         HEARTBEAT_INTERVAL_MS: '500',
         SESSION_TIMEOUT_MS: '10000',
       },
-      { port },
     );
     // Killed once it committed in the middle of a batch (a batch here is most of a partition).
     await waitFor(
@@ -147,11 +129,9 @@ describe('a partition handled in batches, keys in parallel, in order per key', (
     );
     first.child.kill('SIGKILL');
     await first.exited;
-    const lines = [
-      ...first.output().matchAll(/"event_id":"([^"]+)","p":(\d+),"o":(\d+)[^\n]*"msg":"event processed"/g),
-    ];
-    const processedByFirst = new Set(lines.map((match) => match[1]!));
-    const offsetsByFirst = new Set(lines.map((match) => `${match[2]}:${match[3]}`));
+    const finished = loggedEvents(first.output());
+    const processedByFirst = new Set(finished.map(({ id }) => id));
+    const offsetsByFirst = new Set(finished.map(({ partition, offset }) => `${partition}:${offset}`));
     expect(processedByFirst.size).toBeLessThan(ids.length);
 
     // The commit rule: below each committed offset, every event was finished by the first member.
@@ -160,7 +140,7 @@ describe('a partition handled in batches, keys in parallel, in order per key', (
     // The kill landed in the middle of a batch: the first member had finished events at or past
     // its partition's committed offset, which the commit rule must leave for the second.
     const committedOf = new Map(progress.map(({ partition, committed }) => [partition, committed]));
-    const finishedUncommitted = lines.filter((match) => Number(match[3]) >= (committedOf.get(Number(match[2])) ?? 0));
+    const finishedUncommitted = finished.filter(({ partition, offset }) => offset >= (committedOf.get(partition) ?? 0));
     expect(finishedUncommitted.length).toBeGreaterThan(0);
     for (const { partition, committed } of progress) {
       const skipped = Array.from({ length: Math.max(0, committed) }, (_, offset) => `${partition}:${offset}`).filter(

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readTopic, testBrokers, uniqueName } from '../support/kafka';
+import { handlerModule } from '../support/handlers';
+import { readTopic, uniqueName } from '../support/kafka';
 import { metricValue, postJson } from '../support/pipeline';
 import { freePort, spawnPipeline, type ServiceProcess } from '../support/processes';
 import { waitFor } from '../support/wait';
@@ -46,26 +47,13 @@ describe("the consumer's own lag, while its handler is paused and once it resume
   };
 
   beforeAll(async () => {
-    const handlerModule = path.join(dir, 'gated-handler.js');
-    writeFileSync(
-      handlerModule,
-      `const { existsSync } = require('node:fs');
-      const { setTimeout: sleep } = require('node:timers/promises');
-      exports.createHandler = () => ({
-        async handle(_event, { signal }) {
-          while (existsSync(process.env.GATE_FILE)) await sleep(50, undefined, { signal });
-        },
-      });`,
-    );
     writeFileSync(gate, '');
-    const brokers = testBrokers().join(',');
     const nobodyPort = await freePort();
     ({ producer, consumer } = await spawnPipeline({
       topic,
-      brokers,
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${nobodyPort}`, TOPIC_PARTITIONS: '1' },
       telemetry: true,
-      consumerEnv: { HANDLER_MODULE: handlerModule, HANDLER_TIMEOUT_MS: '120000', GATE_FILE: gate },
+      consumerEnv: { HANDLER_MODULE: handlerModule('gated'), HANDLER_TIMEOUT_MS: '120000', GATE_FILE: gate },
     }));
   });
 

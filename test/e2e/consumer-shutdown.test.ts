@@ -1,10 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { CloudEvent } from '@event-pipeline/common';
-import { groupProgress, testBrokers, uniqueName } from '../support/kafka';
+import { handlerModule, loggedEvents } from '../support/handlers';
+import { groupProgress, uniqueName } from '../support/kafka';
 import { metricValue, postJson, startConsumer, startProducer } from '../support/pipeline';
-import { freePort, spawnService } from '../support/processes';
+import { spawnConsumer } from '../support/processes';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(180_000);
@@ -33,39 +31,14 @@ describe('SIGTERM to a consumer in the middle of a backlog', () => {
     }
 
     // A handler that takes a few milliseconds per event, so the signal lands mid-backlog.
-    const handlerModule = path.join(mkdtempSync(path.join(tmpdir(), 'handler-')), 'slow-handler.js');
-    writeFileSync(
-      handlerModule,
-      `exports.createHandler = ({ logger }) => ({
-        async handle(event) {
-          await new Promise((resolve) => setTimeout(resolve, 3));
-          logger.info({ event_id: event.id }, 'event processed');
-        },
-      });`,
-    );
-    const port = await freePort();
-    const first = await spawnService(
-      'consumer',
-      {
-        KAFKA_BROKERS: testBrokers().join(','),
-        METRICS_PORT: String(port),
-        HOST: '127.0.0.1',
-        EVENTS_TOPIC: topic,
-        DLQ_TOPIC: `${topic}.dlq`,
-        CONSUMER_GROUP: group,
-        HANDLER_MODULE: handlerModule,
-      },
-      { port },
-    );
+    const first = await spawnConsumer({ topic, group }, { HANDLER_MODULE: handlerModule('logging'), DELAY_MS: '3' });
     await waitFor('the first consumer to be partway through', async () => {
       const metrics = await (await fetch(`${first.url}/metrics`)).text();
       return (metricValue(metrics, 'events_processed_total{outcome="success"}') ?? 0) >= 300;
     });
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
-    const processedByFirst = new Set(
-      [...first.output().matchAll(/"event_id":"([^"]+)"[^\n]*"msg":"event processed"/g)].map((match) => match[1]!),
-    );
+    const processedByFirst = new Set(loggedEvents(first.output()).map(({ id }) => id));
     expect(first.output()).toContain('"msg":"shut down"');
     expect(processedByFirst.size).toBeLessThan(ids.length);
 

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { ensureDebianTools } from '../../scripts/tools/debian';
 import { ensureGoTool } from '../../scripts/tools/go-tools';
 import { startJaeger, type Jaeger } from '../../scripts/jaeger/jaeger';
+import { handlerModule } from '../support/handlers';
 import { waitForEventTrace, type TraceSpan } from '../support/jaeger';
 import {
   readTopic,
@@ -116,34 +117,14 @@ describe('dlq: inspect and redrive dead letters', () => {
       pushgatewayExited,
     ]);
     // The handler fails while the file `broken` exists: "fixing the handler" is removing it.
-    const handlerModule = path.join(work, 'handler.js');
-    writeFileSync(
-      handlerModule,
-      `const { appendFileSync, existsSync } = require('node:fs');
-      exports.createHandler = () => ({
-        handle(event) {
-          if (existsSync(process.env.BROKEN_FILE) && event.type !== 'test.ok') {
-            if (event.type === 'audit.recorded') {
-              const error = new Error('audit schema mismatch');
-              error.name = 'SchemaError';
-              error.retriable = false;
-              throw error;
-            }
-            throw new Error('payment service unavailable');
-          }
-          appendFileSync(process.env.PROCESSED_FILE, event.id + '\\n');
-        },
-      });`,
-    );
     writeFileSync(brokenFile, '');
     const telemetry = { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpHttpEndpoint, OTEL_BSP_SCHEDULE_DELAY: '100' };
     ({ producer, consumer } = await spawnPipeline({
       topic,
-      brokers: testBrokers().join(','),
       env: telemetry,
       telemetry: true,
       consumerEnv: {
-        HANDLER_MODULE: handlerModule,
+        HANDLER_MODULE: handlerModule('broken-while-file'),
         BROKEN_FILE: brokenFile,
         PROCESSED_FILE: processedFile,
         MAX_ATTEMPTS: String(MAX_ATTEMPTS),

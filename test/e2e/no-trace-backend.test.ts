@@ -1,8 +1,8 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
-import { testBrokers, testPort, uniqueName } from '../support/kafka';
+import { testPort, uniqueName } from '../support/kafka';
 import { postJson } from '../support/pipeline';
-import { freePort, spawnService, type ServiceProcess } from '../support/processes';
+import { spawnProducer, type ServiceProcess } from '../support/processes';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(120_000);
@@ -43,14 +43,9 @@ describe('a service whose trace backend does not answer', () => {
   const said = (msg: string) => jsonLines(producer.output()).filter((line) => line.msg === msg);
 
   beforeAll(async () => {
-    const port = await freePort();
-    producer = await spawnService(
-      'producer',
+    producer = await spawnProducer(
+      uniqueName('events'),
       {
-        KAFKA_BROKERS: testBrokers().join(','),
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        EVENTS_TOPIC: uniqueName('events'),
         OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
         // Exports every 100 ms, each given up after 500 ms: many failed exports in a short test.
         OTEL_BSP_SCHEDULE_DELAY: '100',
@@ -59,7 +54,7 @@ describe('a service whose trace backend does not answer', () => {
         // lines one bootstrap writes.
         PRODUCER_WORKERS: '1',
       },
-      { port, telemetry: true },
+      { telemetry: true },
     );
   });
 

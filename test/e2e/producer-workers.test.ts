@@ -1,7 +1,7 @@
 import { request } from 'node:http';
-import { readTopic, testBrokers, uniqueName } from '../support/kafka';
+import { readTopic, uniqueName } from '../support/kafka';
 import { metricValue } from '../support/pipeline';
-import { freePort, spawnService, type ServiceProcess } from '../support/processes';
+import { freePort, spawnProducer, type ServiceProcess } from '../support/processes';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(180_000);
@@ -78,19 +78,14 @@ describe('a producer of two worker processes', () => {
   let producer: ServiceProcess;
 
   beforeAll(async () => {
-    const port = await freePort();
-    producer = await spawnService(
-      'producer',
+    producer = await spawnProducer(
+      topic,
       {
-        KAFKA_BROKERS: testBrokers().join(','),
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        EVENTS_TOPIC: topic,
         TOPIC_PARTITIONS: '3',
         PRODUCER_WORKERS: '2',
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
       },
-      { port, telemetry: true },
+      { telemetry: true },
     );
   });
 

@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ensureMonitoringTools, startMonitoring, type Monitoring } from '../reliability/support/monitoring';
+import { handlerModule } from '../support/handlers';
 import { testBrokers, testPort, uniqueName } from '../support/kafka';
 import { metricValue, postJson, startProducer } from '../support/pipeline';
-import { spawnService, type ServiceProcess } from '../support/processes';
+import { spawnConsumer, type ServiceProcess } from '../support/processes';
 import { promInstant, promQuery } from '../support/prometheus';
 import { waitFor } from '../support/wait';
 
@@ -61,38 +62,15 @@ describe('when the consumer runs with a renamed group and topic', () => {
 
   beforeAll(async () => {
     await ensureMonitoringTools();
-    const handlerModule = path.join(dir, 'gated-handler.js');
-    writeFileSync(
-      handlerModule,
-      `const { existsSync } = require('node:fs');
-      const { setTimeout: sleep } = require('node:timers/promises');
-      exports.createHandler = () => ({
-        async handle(_event, { signal }) {
-          while (existsSync(process.env.GATE_FILE)) await sleep(50, undefined, { signal });
-        },
-      });`,
-    );
-    const brokers = testBrokers();
     monitoring = await startMonitoring({
-      brokers,
+      brokers: testBrokers(),
       exporterPort: testPort(10_900),
       prometheusPort: testPort(10_901),
     });
     const consumerPort = testPort(10_902);
-    consumer = await spawnService(
-      'consumer',
-      {
-        KAFKA_BROKERS: brokers.join(','),
-        METRICS_PORT: String(consumerPort),
-        HOST: '127.0.0.1',
-        CONSUMER_GROUP: names.group,
-        EVENTS_TOPIC: names.topic,
-        DLQ_TOPIC: dlq,
-        TOPIC_PARTITIONS: '1',
-        HANDLER_MODULE: handlerModule,
-        HANDLER_TIMEOUT_MS: '120000',
-        GATE_FILE: gate,
-      },
+    consumer = await spawnConsumer(
+      { ...names, dlq },
+      { TOPIC_PARTITIONS: '1', HANDLER_MODULE: handlerModule('gated'), HANDLER_TIMEOUT_MS: '120000', GATE_FILE: gate },
       { port: consumerPort },
     );
     await monitoring.setTargets('consumer', [consumerPort]);

@@ -1,4 +1,4 @@
-import { testBrokers, uniqueName } from '../support/kafka';
+import { uniqueName } from '../support/kafka';
 import { metricValue, postJson } from '../support/pipeline';
 import { spawnPipeline, type ServiceProcess } from '../support/processes';
 import { waitFor } from '../support/wait';
@@ -12,8 +12,7 @@ describe('the producer and consumer processes', () => {
   let consumer: ServiceProcess;
 
   beforeAll(async () => {
-    const brokers = testBrokers().join(',');
-    ({ producer, consumer } = await spawnPipeline({ topic, brokers }));
+    ({ producer, consumer } = await spawnPipeline({ topic }));
   });
 
   afterAll(async () => {

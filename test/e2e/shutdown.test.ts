@@ -1,7 +1,7 @@
 import type { CloudEvent } from '@event-pipeline/common';
-import { readTopic, testBrokers, uniqueName } from '../support/kafka';
+import { readTopic, uniqueName } from '../support/kafka';
 import { startConsumer } from '../support/pipeline';
-import { freePort, spawnService } from '../support/processes';
+import { spawnProducer } from '../support/processes';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(180_000);
@@ -13,20 +13,11 @@ const SHUTDOWN_TIMEOUT_MS = 15_000;
 describe.each(['1', '2'])('SIGTERM during a steady stream, PRODUCER_WORKERS=%s', (workers) => {
   it('drains the producer: every event that got a 202 is in Kafka and is processed', async () => {
     const topic = uniqueName('events');
-    const port = await freePort();
-    const producer = await spawnService(
-      'producer',
-      {
-        KAFKA_BROKERS: testBrokers().join(','),
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        EVENTS_TOPIC: topic,
-        TOPIC_PARTITIONS: '3',
-        PRODUCER_WORKERS: workers,
-        SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
-      },
-      { port },
-    );
+    const producer = await spawnProducer(topic, {
+      TOPIC_PARTITIONS: '3',
+      PRODUCER_WORKERS: workers,
+      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    });
 
     const accepted: string[] = [];
     const refused: number[] = [];

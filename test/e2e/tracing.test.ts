@@ -1,11 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { listen } from '@event-pipeline/common';
 import { startJaeger, type Jaeger } from '../../scripts/jaeger/jaeger';
+import { handlerModule } from '../support/handlers';
 import { ancestorsOf, findTraces, waitForEventTrace, type TraceSpan } from '../support/jaeger';
-import { readTopic, testBrokers, testPort, uniqueName } from '../support/kafka';
+import { readTopic, testPort, uniqueName } from '../support/kafka';
 import { postJson } from '../support/pipeline';
 import { spawnPipeline, type ServiceProcess } from '../support/processes';
 import { waitFor } from '../support/wait';
@@ -56,33 +57,20 @@ describe('tracing from the HTTP request through Kafka to the worker', () => {
         metrics: testPort(10_305),
       },
     });
-    // Fails every attempt for one event type, so its retries and dead-lettering show.
-    const handlerModule = path.join(mkdtempSync(path.join(tmpdir(), 'handler-')), 'failing-handler.js');
-    writeFileSync(
-      handlerModule,
-      `exports.createHandler = ({ logger }) => ({
-        async handle(event) {
-          if (event.type === 'test.failing') throw new Error('the handler failed on purpose');
-          if (event.type === 'test.webhook') await fetch(process.env.WEBHOOK_URL, { method: 'POST' });
-          logger.info({ event_id: event.id }, 'event processed');
-        },
-      });`,
-    );
     webhook = createServer((request, response) => {
       webhookCalls.push(request.headers);
       response.writeHead(204).end();
     });
     const webhookPort = await listen(webhook, 0, '127.0.0.1');
-    const brokers = testBrokers().join(',');
     // Only the standard variables: service.name comes from each service's package.
     const telemetry = { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpHttpEndpoint, OTEL_BSP_SCHEDULE_DELAY: '100' };
     ({ producer, consumer } = await spawnPipeline({
       topic,
-      brokers,
       env: telemetry,
       telemetry: true,
       consumerEnv: {
-        HANDLER_MODULE: handlerModule,
+        // Fails every attempt for one event type, so its retries and dead-lettering show.
+        HANDLER_MODULE: handlerModule('failing-or-webhook'),
         MAX_ATTEMPTS: String(MAX_ATTEMPTS),
         RETRY_INITIAL_DELAY_MS: '20',
         RETRY_MAX_DELAY_MS: '100',

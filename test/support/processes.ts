@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { testBrokers } from './kafka';
 import { waitFor } from './wait';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -21,6 +22,7 @@ export async function freePort(): Promise<number> {
 
 export interface ServiceProcess {
   readonly child: ChildProcess;
+  readonly port: number;
   readonly url: string;
   /** Everything the process wrote so far. */
   output(): string;
@@ -28,22 +30,60 @@ export interface ServiceProcess {
   readonly exited: Promise<number | NodeJS.Signals>;
 }
 
+export interface SpawnOptions {
+  /** The test broker by default. */
+  brokers?: string[];
+  /** Where it listens on 127.0.0.1 (PORT, METRICS_PORT); a free port by default. */
+  port?: number;
+  /** With the telemetry bootstrap preloaded. */
+  telemetry?: boolean;
+}
+
+/** The producer as a process on `topic`, ready; `env` adds to its settings or overrides them. */
+export function spawnProducer(
+  topic: string,
+  env: Record<string, string> = {},
+  options: SpawnOptions = {},
+): Promise<ServiceProcess> {
+  return spawnService('producer', { EVENTS_TOPIC: topic, ...env }, options);
+}
+
+/**
+ * The consumer as a process on `topic` in `group` (dead letters to `dlq`, by default
+ * `<topic>.dlq`), ready; `env` adds to its settings or overrides them.
+ */
+export function spawnConsumer(
+  { topic, group, dlq = `${topic}.dlq` }: { topic: string; group: string; dlq?: string },
+  env: Record<string, string> = {},
+  options: SpawnOptions = {},
+): Promise<ServiceProcess> {
+  return spawnService('consumer', { EVENTS_TOPIC: topic, DLQ_TOPIC: dlq, CONSUMER_GROUP: group, ...env }, options);
+}
+
 /**
  * Runs a service as users do (`node <service>/dist/main.js`, configured by env) and waits until
- * `readyPath` answers 200. Needs the build (`npm run build`; `npm test` builds first).
+ * it is ready. Needs the build (`npm run build`; `npm test` builds first).
  */
-export async function spawnService(
+async function spawnService(
   service: 'producer' | 'consumer',
   env: Record<string, string>,
-  { port, readyPath = '/health/ready', telemetry = false }: { port: number; readyPath?: string; telemetry?: boolean },
+  { brokers = testBrokers(), port, telemetry = false }: SpawnOptions,
 ): Promise<ServiceProcess> {
   const entry = path.join(ROOT, service, 'dist', 'main.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
+  const listen = port ?? (await freePort());
   // With telemetry, as `npm start` runs it: the bootstrap preloaded, configured by OTEL_* in env.
   const preload = telemetry ? ['--require', '@event-pipeline/observability/register'] : [];
   const child = spawn(process.execPath, [...preload, '--disable-warning=TimeoutNegativeWarning', entry], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      LOG_LEVEL: 'info',
+      KAFKA_BROKERS: brokers.join(','),
+      HOST: '127.0.0.1',
+      [service === 'producer' ? 'PORT' : 'METRICS_PORT']: String(listen),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -52,7 +92,8 @@ export async function spawnService(
   const exited = new Promise<number | NodeJS.Signals>((resolve) =>
     child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
   );
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://127.0.0.1:${listen}`;
+  const readyPath = '/health/ready';
   const ready = waitFor(
     `${service} ready on ${url}${readyPath}`,
     async () => (await fetch(url + readyPath)).status === 200,
@@ -67,12 +108,13 @@ export async function spawnService(
     child.kill('SIGKILL');
     throw new Error(`${(error as Error).message}\n--- ${service} output ---\n${output}`);
   });
-  return { child, url, output: () => output, exited };
+  return { child, port: listen, url, output: () => output, exited };
 }
 
 export interface PipelineOptions {
   topic: string;
-  brokers: string;
+  /** The test broker by default. */
+  brokers?: string[];
   /** For both services (telemetry settings, ...). */
   env?: Record<string, string>;
   producerEnv?: Record<string, string>;
@@ -87,31 +129,15 @@ export interface PipelineOptions {
  */
 export async function spawnPipeline({
   topic,
-  brokers,
+  brokers = testBrokers(),
   env = {},
   producerEnv = {},
   consumerEnv = {},
   telemetry = false,
 }: PipelineOptions): Promise<{ producer: ServiceProcess; consumer: ServiceProcess }> {
-  const [producerPort, consumerPort] = [await freePort(), await freePort()];
-  const shared = { ...env, KAFKA_BROKERS: brokers, HOST: '127.0.0.1', EVENTS_TOPIC: topic };
   const [producer, consumer] = await Promise.allSettled([
-    spawnService(
-      'producer',
-      { ...shared, PORT: String(producerPort), ...producerEnv },
-      { port: producerPort, telemetry },
-    ),
-    spawnService(
-      'consumer',
-      {
-        ...shared,
-        METRICS_PORT: String(consumerPort),
-        DLQ_TOPIC: `${topic}.dlq`,
-        CONSUMER_GROUP: `events-processor-${topic}`,
-        ...consumerEnv,
-      },
-      { port: consumerPort, telemetry },
-    ),
+    spawnProducer(topic, { ...env, ...producerEnv }, { brokers, telemetry }),
+    spawnConsumer({ topic, group: `events-processor-${topic}` }, { ...env, ...consumerEnv }, { brokers, telemetry }),
   ]);
   if (producer.status === 'fulfilled' && consumer.status === 'fulfilled') {
     return { producer: producer.value, consumer: consumer.value };
