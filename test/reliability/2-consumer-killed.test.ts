@@ -1,15 +1,14 @@
 import { waitFor } from '../support/wait';
-import { freePort, spawnService, type ServiceProcess } from '../support/processes';
+import type { ServiceProcess } from '../support/processes';
 import { leaseCluster, type ClusterLease } from './support/cluster';
 import { runScenario } from './support/ledger';
 import { startLoad } from './support/load';
 import {
   awaitAllProcessed,
-  FAST_GROUP_ENV,
   processedFileHandler,
   scenarioNames,
+  spawnScenarioConsumer,
   startScenarioProducer,
-  TOPIC_ENV,
 } from './support/pipeline';
 
 jest.setTimeout(300_000);
@@ -32,26 +31,7 @@ describe('when one of two consumer instances is killed mid-batch', () => {
       const processed = (): string[] => handlers.flatMap((handler) => handler.processedIds());
       try {
         await load.acceptMore(800);
-        for (const handler of handlers) {
-          const port = await freePort();
-          members.push(
-            await spawnService(
-              'consumer',
-              {
-                KAFKA_BROKERS: lease.brokers.join(','),
-                METRICS_PORT: String(port),
-                HOST: '127.0.0.1',
-                EVENTS_TOPIC: names.topic,
-                DLQ_TOPIC: names.dlq,
-                CONSUMER_GROUP: names.group,
-                HANDLER_MODULE: handler.module,
-                ...TOPIC_ENV,
-                ...FAST_GROUP_ENV,
-              },
-              { port },
-            ),
-          );
-        }
+        for (const handler of handlers) members.push(await spawnScenarioConsumer(lease.brokers, names, handler.env));
         const [victim, survivor] = [members[0]!, members[1]!];
         await waitFor('both members to be processing', () =>
           handlers.every((handler) => handler.processedIds().length >= 100),

@@ -1,8 +1,7 @@
-import { freePort, spawnService } from '../support/processes';
 import { leaseCluster, type ClusterLease } from './support/cluster';
 import { runScenario } from './support/ledger';
 import { startLoad } from './support/load';
-import { awaitAllProcessed, scenarioNames, startScenarioConsumer, TOPIC_ENV } from './support/pipeline';
+import { awaitAllProcessed, scenarioNames, spawnScenarioProducer, startScenarioConsumer } from './support/pipeline';
 
 jest.setTimeout(300_000);
 
@@ -16,19 +15,7 @@ describe('when the producer gets SIGTERM mid-load', () => {
   it('drains: every event that got a 202 is processed, and it exits 0', () =>
     runScenario('3. producer SIGTERM mid-load, graceful drain', async (ledger, note) => {
       const names = scenarioNames('producer-sigterm');
-      const port = await freePort();
-      const producer = await spawnService(
-        'producer',
-        {
-          KAFKA_BROKERS: lease.brokers.join(','),
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          EVENTS_TOPIC: names.topic,
-          SHUTDOWN_TIMEOUT_MS: '15000',
-          ...TOPIC_ENV,
-        },
-        { port },
-      );
+      const producer = await spawnScenarioProducer(lease.brokers, names, { SHUTDOWN_TIMEOUT_MS: '15000' });
       const consumer = await startScenarioConsumer(lease.brokers, names, ledger);
       const load = startLoad({ url: producer.url, ledger, prefix: 'drain', clients: 8, ratePerSecond: 300 });
       try {

@@ -1,5 +1,5 @@
 import { groupProgress, testPort } from '../support/kafka';
-import { spawnService, type ServiceProcess } from '../support/processes';
+import type { ServiceProcess } from '../support/processes';
 import { promQuery } from '../support/prometheus';
 import { waitFor } from '../support/wait';
 import { leaseCluster, type ClusterLease } from './support/cluster';
@@ -8,11 +8,10 @@ import { startLoad, type Load } from './support/load';
 import { ensureMonitoringTools, startMonitoring, type Monitoring } from './support/monitoring';
 import {
   awaitAllProcessed,
-  FAST_GROUP_ENV,
   processedFileHandler,
   scenarioNames,
+  spawnScenarioConsumer,
   startScenarioProducer,
-  TOPIC_ENV,
 } from './support/pipeline';
 
 jest.setTimeout(300_000);
@@ -52,29 +51,6 @@ describe('when the consumer is slower than the load', () => {
       let monitoring: Monitoring | undefined;
       let load: Load | undefined;
       const producer = await startScenarioProducer(lease.brokers, names);
-      const spawnConsumer = (
-        port: number,
-        handlerModule: string,
-        concurrency: number,
-        handlerConcurrency?: number,
-      ): Promise<ServiceProcess> =>
-        spawnService(
-          'consumer',
-          {
-            KAFKA_BROKERS: lease.brokers.join(','),
-            METRICS_PORT: String(port),
-            HOST: '127.0.0.1',
-            EVENTS_TOPIC: names.topic,
-            DLQ_TOPIC: names.dlq,
-            CONSUMER_GROUP: names.group,
-            HANDLER_MODULE: handlerModule,
-            PARTITIONS_CONSUMED_CONCURRENTLY: String(concurrency),
-            ...(handlerConcurrency === undefined ? {} : { HANDLER_CONCURRENCY: String(handlerConcurrency) }),
-            ...TOPIC_ENV,
-            ...FAST_GROUP_ENV,
-          },
-          { port },
-        );
       try {
         monitoring = await startMonitoring({
           brokers: lease.brokers,
@@ -84,11 +60,15 @@ describe('when the consumer is slower than the load', () => {
         const prometheus = monitoring.prometheus;
         const [slowPort, fastPort] = [testPort(10_702), testPort(10_703)];
         consumers.push(
-          await spawnConsumer(
-            slowPort,
-            handlers[0]!.module,
-            SLOW.partitionsConsumedConcurrently,
-            SLOW.handlerConcurrency,
+          await spawnScenarioConsumer(
+            lease.brokers,
+            names,
+            {
+              ...handlers[0]!.env,
+              PARTITIONS_CONSUMED_CONCURRENTLY: String(SLOW.partitionsConsumedConcurrently),
+              HANDLER_CONCURRENCY: String(SLOW.handlerConcurrency),
+            },
+            { port: slowPort },
           ),
         );
         await monitoring.setTargets('consumer', [slowPort]);
@@ -141,7 +121,14 @@ describe('when the consumer is slower than the load', () => {
         slow.child.kill('SIGTERM');
         expect(await slow.exited).toBe(0);
         const drainStarted = Date.now();
-        consumers.push(await spawnConsumer(fastPort, handlers[1]!.module, 6));
+        consumers.push(
+          await spawnScenarioConsumer(
+            lease.brokers,
+            names,
+            { ...handlers[1]!.env, PARTITIONS_CONSUMED_CONCURRENTLY: '6' },
+            { port: fastPort },
+          ),
+        );
         await monitoring.setTargets('consumer', [fastPort]);
         const recount = (): void => {
           // The ledger is rebuilt from the handlers' files: they are the consumer processes' record.

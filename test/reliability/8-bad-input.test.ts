@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { topicRecordCount } from '../support/kafka';
 import { metricValue } from '../support/pipeline';
-import { freePort, spawnService, type ServiceProcess } from '../support/processes';
+import type { ServiceProcess } from '../support/processes';
 import { leaseCluster, type ClusterLease } from './support/cluster';
 import { closeAgent, send, sendRaw, type RawAnswer } from './support/http';
 import { runScenario } from './support/ledger';
-import { scenarioNames, TOPIC_ENV } from './support/pipeline';
+import { scenarioNames, spawnScenarioProducer } from './support/pipeline';
 
 jest.setTimeout(300_000);
 
@@ -86,20 +86,10 @@ describe('bad input: a corpus and property-based fuzzing of bodies, headers and 
 
   beforeAll(async () => {
     lease = await leaseCluster();
-    const port = await freePort();
-    producer = await spawnService(
-      'producer',
-      {
-        KAFKA_BROKERS: lease.brokers.join(','),
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        EVENTS_TOPIC: names.topic,
-        BODY_LIMIT_BYTES: String(BODY_LIMIT),
-        HTTP_BODY_TIMEOUT_MS: String(BODY_TIMEOUT_MS),
-        ...TOPIC_ENV,
-      },
-      { port },
-    );
+    producer = await spawnScenarioProducer(lease.brokers, names, {
+      BODY_LIMIT_BYTES: String(BODY_LIMIT),
+      HTTP_BODY_TIMEOUT_MS: String(BODY_TIMEOUT_MS),
+    });
   });
 
   afterAll(async () => {

@@ -1,10 +1,10 @@
 import { metricValue } from '../support/pipeline';
-import { freePort, spawnService, type ServiceProcess } from '../support/processes';
+import type { ServiceProcess } from '../support/processes';
 import { leaseCluster, type ClusterLease } from './support/cluster';
 import { floodWithHeldBodies, processTree, rssBytes, type FloodEnding } from './support/flood';
 import { runScenario } from './support/ledger';
 import { slowest, startLoad } from './support/load';
-import { awaitAllProcessed, scenarioNames, startScenarioConsumer, TOPIC_ENV } from './support/pipeline';
+import { awaitAllProcessed, scenarioNames, spawnScenarioProducer, startScenarioConsumer } from './support/pipeline';
 
 jest.setTimeout(300_000);
 
@@ -39,24 +39,14 @@ describe('when 2,000 connections hold large bodies while the steady load runs', 
   it('keeps the producer within its receive budget, ready and serving, and loses nothing', () =>
     runScenario('9. body flood: 2,000 connections holding large bodies', async (ledger, note) => {
       const names = scenarioNames('flood');
-      const port = await freePort();
-      producer = await spawnService(
-        'producer',
-        {
-          KAFKA_BROKERS: lease.brokers.join(','),
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          EVENTS_TOPIC: names.topic,
-          BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES),
-          MAX_RECEIVING_BYTES: String(MAX_RECEIVING_BYTES),
-          // The receive budget is what this scenario tries: every flood connection gets in, as
-          // with the connection bound (MAX_CONNECTIONS, 1,000 by default) raised past the flood.
-          MAX_CONNECTIONS: String(FLOOD_CONNECTIONS + 100),
-          PRODUCE_TIMEOUT_MS: String(PRODUCE_TIMEOUT_MS),
-          ...TOPIC_ENV,
-        },
-        { port },
-      );
+      producer = await spawnScenarioProducer(lease.brokers, names, {
+        BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES),
+        MAX_RECEIVING_BYTES: String(MAX_RECEIVING_BYTES),
+        // The receive budget is what this scenario tries: every flood connection gets in, as
+        // with the connection bound (MAX_CONNECTIONS, 1,000 by default) raised past the flood.
+        MAX_CONNECTIONS: String(FLOOD_CONNECTIONS + 100),
+        PRODUCE_TIMEOUT_MS: String(PRODUCE_TIMEOUT_MS),
+      });
       const pid = producer.child.pid!;
       const consumer = await startScenarioConsumer(lease.brokers, names, ledger);
       // A steady request waits at most the produce timeout for Kafka; past that and some slack for
@@ -78,7 +68,7 @@ describe('when 2,000 connections hold large bodies while the steady load runs', 
             if (ready.status !== 200) notReady.push(ready.status);
           }
         })();
-        const endings = await floodWithHeldBodies(port, FLOOD_CONNECTIONS, FLOOD_BODY_BYTES);
+        const endings = await floodWithHeldBodies(producer.port, FLOOD_CONNECTIONS, FLOOD_BODY_BYTES);
         flooding = false;
         await watch;
         await load.acceptMore(200);

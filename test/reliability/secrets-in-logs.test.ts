@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { freePort, spawnService } from '../support/processes';
 import { leaseCluster, type ClusterLease } from './support/cluster';
 import { send, sendRaw } from './support/http';
-import { scenarioNames, TOPIC_ENV } from './support/pipeline';
+import { scenarioNames, spawnScenarioProducer } from './support/pipeline';
 
 jest.setTimeout(120_000);
 
@@ -20,21 +19,11 @@ describe('secrets in logs', () => {
 
   it('no API key appears in the producer output, at debug level, whatever the requests', async () => {
     const names = scenarioNames('secrets');
-    const port = await freePort();
-    const producer = await spawnService(
-      'producer',
-      {
-        KAFKA_BROKERS: lease.brokers.join(','),
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        EVENTS_TOPIC: names.topic,
-        API_KEYS: `${KEY},${OTHER_KEY}`,
-        LOG_LEVEL: 'debug',
-        BODY_LIMIT_BYTES: '4096',
-        ...TOPIC_ENV,
-      },
-      { port },
-    );
+    const producer = await spawnScenarioProducer(lease.brokers, names, {
+      API_KEYS: `${KEY},${OTHER_KEY}`,
+      LOG_LEVEL: 'debug',
+      BODY_LIMIT_BYTES: '4096',
+    });
     const json = { 'content-type': 'application/json' };
     const answers = [
       await send(producer.url, { headers: { ...json, authorization: `Bearer ${KEY}` }, body: '{"type":"a"}' }),

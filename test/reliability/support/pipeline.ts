@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CloudEvent } from '@event-pipeline/common';
 import type { EventHandler } from '../../../consumer/src/handler';
+import { handlerModule } from '../../support/handlers';
 import { groupProgress, readTopic, uniqueName, withAdmin } from '../../support/kafka';
 import { startConsumer, startProducer } from '../../support/pipeline';
+import { spawnConsumer, spawnProducer, type ServiceProcess } from '../../support/processes';
 import { waitFor } from '../../support/wait';
 import type { Ledger } from './ledger';
 
@@ -60,28 +62,45 @@ export function startScenarioConsumer(
   );
 }
 
+/** The producer service as a process (where a scenario signals it or measures its memory), on the reliability cluster. */
+export function spawnScenarioProducer(
+  brokers: string[],
+  names: ScenarioNames,
+  env: Record<string, string> = {},
+): Promise<ServiceProcess> {
+  return spawnProducer(names.topic, { ...TOPIC_ENV, ...env }, { brokers });
+}
+
 /**
- * A handler module for consumer processes: it appends each event id to a file, synchronously,
- * before the worker commits, so a SIGKILL cannot lose the record of an event it processed.
+ * The consumer service as a process (where a scenario kills it), on the reliability cluster; its
+ * handler is a module (HANDLER_MODULE in `env`, as processedFileHandler gives it).
  */
-export function processedFileHandler({ delayMs = 0 } = {}): { module: string; processedIds: () => string[] } {
-  const dir = mkdtempSync(path.join(tmpdir(), 'reliability-handler-'));
-  const file = path.join(dir, 'processed.txt');
+export function spawnScenarioConsumer(
+  brokers: string[],
+  names: ScenarioNames,
+  env: Record<string, string>,
+  { port }: { port?: number } = {},
+): Promise<ServiceProcess> {
+  return spawnConsumer(names, { ...TOPIC_ENV, ...FAST_GROUP_ENV, ...env }, { brokers, port });
+}
+
+/**
+ * The settings of a consumer process whose handler (test/support/handlers/processed-file.cjs)
+ * appends each event id to a file of its own, synchronously, before the worker commits, so a
+ * SIGKILL cannot lose the record of an event it processed; and the ids in that file.
+ */
+export function processedFileHandler({ delayMs = 0 } = {}): {
+  env: Record<string, string>;
+  processedIds: () => string[];
+} {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'reliability-handler-')), 'processed.txt');
   writeFileSync(file, '');
-  const module = path.join(dir, 'handler.js');
-  writeFileSync(
-    module,
-    `const { appendFileSync } = require('node:fs');
-exports.createHandler = () => ({
-  async handle(event) {
-    ${delayMs > 0 ? `await new Promise((resolve) => setTimeout(resolve, ${delayMs}));` : ''}
-    appendFileSync(${JSON.stringify(file)}, event.id + '\\n');
-  },
-});
-`,
-  );
   return {
-    module,
+    env: {
+      HANDLER_MODULE: handlerModule('processed-file'),
+      PROCESSED_FILE: file,
+      ...(delayMs > 0 ? { DELAY_MS: String(delayMs) } : {}),
+    },
     processedIds: () =>
       readFileSync(file, 'utf8')
         .split('\n')
