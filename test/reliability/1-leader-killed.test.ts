@@ -1,13 +1,7 @@
 import { leaseCluster, startRetryingPorts, type ClusterLease } from './support/cluster';
 import { runScenario } from './support/ledger';
-import { slowest, startLoad } from './support/load';
-import {
-  awaitAllProcessed,
-  leaderNode,
-  scenarioNames,
-  startScenarioConsumer,
-  startScenarioProducer,
-} from './support/pipeline';
+import { slowest } from './support/load';
+import { awaitAllProcessed, leaderNode, scenarioNames, startScenarioPipeline } from './support/pipeline';
 
 jest.setTimeout(300_000);
 
@@ -20,9 +14,10 @@ describe("when a partition leader's broker is killed mid-load and brought back",
   it('processes every event that got a 202', () =>
     runScenario('1. leader broker killed (SIGKILL) mid-load, then restarted', async (ledger, note) => {
       const names = scenarioNames('leader-killed');
-      const producer = await startScenarioProducer(lease.brokers, names, { PRODUCE_TIMEOUT_MS: '15000' });
-      const consumer = await startScenarioConsumer(lease.brokers, names, ledger);
-      const load = startLoad({ url: producer.url, ledger, prefix: 'leader' });
+      const { load, stop } = await startScenarioPipeline(lease.brokers, names, ledger, {
+        producerEnv: { PRODUCE_TIMEOUT_MS: '15000' },
+        load: { prefix: 'leader' },
+      });
       try {
         await load.acceptMore(400);
         const leader = await leaderNode(names.topic, lease.brokers);
@@ -38,8 +33,7 @@ describe("when a partition leader's broker is killed mid-load and brought back",
         await awaitAllProcessed(ledger, names, lease.brokers);
         expect(Object.keys(load.statuses()).every((status) => status === '202' || status === '503')).toBe(true);
       } finally {
-        await load.stop();
-        await Promise.allSettled([producer.stop(), consumer.stop()]);
+        await stop();
       }
     }));
 });

@@ -1,13 +1,7 @@
 import { leaseCluster, type ClusterLease } from './support/cluster';
 import { runScenario } from './support/ledger';
-import { slowest, startLoad } from './support/load';
-import {
-  awaitAllProcessed,
-  leaderNode,
-  scenarioNames,
-  startScenarioConsumer,
-  startScenarioProducer,
-} from './support/pipeline';
+import { slowest } from './support/load';
+import { awaitAllProcessed, leaderNode, scenarioNames, startScenarioPipeline } from './support/pipeline';
 import { startToxiproxy, type Toxic, type Toxiproxy } from './support/toxiproxy';
 
 jest.setTimeout(600_000);
@@ -74,16 +68,13 @@ describe('when the network between the services and the brokers is slow, thin, c
         proxy = await startToxiproxy(lease.cluster.proxiedUpstreams, lease.cluster.proxiedBrokers);
         const brokers = lease.cluster.proxiedBrokers;
         const names = scenarioNames('network');
-        const producer = await startScenarioProducer(brokers, names, {
-          PRODUCE_TIMEOUT_MS: String(PRODUCE_TIMEOUT_MS),
-        });
-        const consumer = await startScenarioConsumer(brokers, names, ledger);
-        const load = startLoad({
-          url: producer.url,
-          ledger,
-          prefix: 'network',
-          // Past this a request counts as hung ('timeout'), which fails the scenario.
-          timeoutMs: PRODUCE_TIMEOUT_MS + ANSWER_SLACK_MS,
+        const { load, stop } = await startScenarioPipeline(brokers, names, ledger, {
+          producerEnv: { PRODUCE_TIMEOUT_MS: String(PRODUCE_TIMEOUT_MS) },
+          load: {
+            prefix: 'network',
+            // Past this a request counts as hung ('timeout'), which fails the scenario.
+            timeoutMs: PRODUCE_TIMEOUT_MS + ANSWER_SLACK_MS,
+          },
         });
         const seen: string[] = [];
         try {
@@ -115,8 +106,7 @@ describe('when the network between the services and the brokers is slow, thin, c
           expect(Object.keys(load.statuses()).filter((status) => status !== '202' && status !== '503')).toEqual([]);
           expect(slowest(load.answers)).toBeLessThan(PRODUCE_TIMEOUT_MS + ANSWER_SLACK_MS);
         } finally {
-          await load.stop();
-          await Promise.allSettled([producer.stop(), consumer.stop()]);
+          await stop();
         }
       },
     ));

@@ -2,8 +2,8 @@ import { withAdmin } from '../support/kafka';
 import { waitFor } from '../support/wait';
 import { leaseCluster, RELIABILITY_NODES, startRetryingPorts, type ClusterLease } from './support/cluster';
 import { runScenario } from './support/ledger';
-import { slowest, startLoad } from './support/load';
-import { awaitAllProcessed, scenarioNames, startScenarioConsumer, startScenarioProducer } from './support/pipeline';
+import { slowest } from './support/load';
+import { awaitAllProcessed, scenarioNames, startScenarioPipeline } from './support/pipeline';
 
 jest.setTimeout(600_000);
 
@@ -28,9 +28,7 @@ describe('when the cluster is restarted broker by broker under load', () => {
   it('loses no accepted event and refuses few requests', () =>
     runScenario('11. rolling restart of every broker (SIGTERM, one by one)', async (ledger, note) => {
       const names = scenarioNames('rolling');
-      const producer = await startScenarioProducer(lease.brokers, names);
-      const consumer = await startScenarioConsumer(lease.brokers, names, ledger);
-      const load = startLoad({ url: producer.url, ledger, prefix: 'rolling' });
+      const { load, stop } = await startScenarioPipeline(lease.brokers, names, ledger, { load: { prefix: 'rolling' } });
       try {
         await load.acceptMore(300);
         for (let node = 0; node < RELIABILITY_NODES; node += 1) {
@@ -59,8 +57,7 @@ describe('when the cluster is restarted broker by broker under load', () => {
         expect(Object.keys(statuses).filter((status) => status !== '202' && status !== '503')).toEqual([]);
         expect(refused / requests).toBeLessThan(0.02);
       } finally {
-        await load.stop();
-        await Promise.allSettled([producer.stop(), consumer.stop()]);
+        await stop();
       }
     }));
 });

@@ -5,14 +5,12 @@ import { metricValue } from '../support/pipeline';
 import { waitFor } from '../support/wait';
 import { leaseCluster, type ClusterLease } from './support/cluster';
 import { runScenario } from './support/ledger';
-import { startLoad } from './support/load';
 import {
   awaitAllProcessed,
   awaitDeadLetters,
   FAST_GROUP_ENV,
   scenarioNames,
-  startScenarioConsumer,
-  startScenarioProducer,
+  startScenarioPipeline,
 } from './support/pipeline';
 
 jest.setTimeout(300_000);
@@ -36,34 +34,33 @@ describe('when the handler hangs on some events', () => {
       expect(HANDLER_TIMEOUT_MS).toBeGreaterThan(Number(FAST_GROUP_ENV.SESSION_TIMEOUT_MS));
       const names = scenarioNames('hanging');
       const attempts = new Map<string, number>();
-      const producer = await startScenarioProducer(lease.brokers, names);
-      const consumer = await startScenarioConsumer(lease.brokers, names, ledger, {
-        env: {
-          MAX_ATTEMPTS: String(MAX_ATTEMPTS),
-          HANDLER_TIMEOUT_MS: String(HANDLER_TIMEOUT_MS),
-          RETRY_INITIAL_DELAY_MS: '20',
-          RETRY_MAX_DELAY_MS: '100',
-        },
-        handle(event: CloudEvent) {
-          attempts.set(event.id, (attempts.get(event.id) ?? 0) + 1);
-          if (event.type === 'reliability.hang') return new Promise<void>(() => undefined);
-          return undefined;
-        },
-      });
       const hangingIds = new Set<string>();
-      const load = startLoad({
-        url: producer.url,
-        ledger,
-        prefix: 'hanging',
-        event: (id, index) => {
-          const hang = index % HANG_EVERY === 35;
-          if (hang) hangingIds.add(id);
-          return {
-            id,
-            type: hang ? 'reliability.hang' : 'reliability.load',
-            subject: `k${index % 12}`,
-            data: { index },
-          };
+      const { consumer, load, stop } = await startScenarioPipeline(lease.brokers, names, ledger, {
+        consumer: {
+          env: {
+            MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+            HANDLER_TIMEOUT_MS: String(HANDLER_TIMEOUT_MS),
+            RETRY_INITIAL_DELAY_MS: '20',
+            RETRY_MAX_DELAY_MS: '100',
+          },
+          handle(event: CloudEvent) {
+            attempts.set(event.id, (attempts.get(event.id) ?? 0) + 1);
+            if (event.type === 'reliability.hang') return new Promise<void>(() => undefined);
+            return undefined;
+          },
+        },
+        load: {
+          prefix: 'hanging',
+          event: (id, index) => {
+            const hang = index % HANG_EVERY === 35;
+            if (hang) hangingIds.add(id);
+            return {
+              id,
+              type: hang ? 'reliability.hang' : 'reliability.load',
+              subject: `k${index % 12}`,
+              data: { index },
+            };
+          },
         },
       });
       // The group's members, sampled while events hang: one member, the same one, throughout.
@@ -118,8 +115,7 @@ describe('when the handler hangs on some events', () => {
       } finally {
         sampling = false;
         await sampler;
-        await load.stop();
-        await Promise.allSettled([producer.stop(), consumer.stop()]);
+        await stop();
       }
     }));
 });

@@ -1,8 +1,7 @@
 import { waitFor } from '../support/wait';
 import { leaseCluster, RELIABILITY_NODES, startRetryingPorts, type ClusterLease } from './support/cluster';
 import { runScenario } from './support/ledger';
-import { startLoad } from './support/load';
-import { awaitAllProcessed, scenarioNames, startScenarioConsumer, startScenarioProducer } from './support/pipeline';
+import { awaitAllProcessed, scenarioNames, startScenarioPipeline } from './support/pipeline';
 
 jest.setTimeout(300_000);
 
@@ -20,14 +19,15 @@ describe('when Kafka is entirely down for a while', () => {
   it('answers 503 quickly and never 2xx, then recovers without a restart', () =>
     runScenario('4. Kafka entirely down (all brokers killed), then back', async (ledger, note) => {
       const names = scenarioNames('kafka-down');
-      const producer = await startScenarioProducer(lease.brokers, names, {
-        READINESS_INTERVAL_MS: '300',
-        PRODUCE_TIMEOUT_MS: String(PRODUCE_TIMEOUT_MS),
-        KAFKA_CONNECTION_TIMEOUT_MS: '500',
-        KAFKA_REQUEST_TIMEOUT_MS: '2000',
+      const { producer, load, stop } = await startScenarioPipeline(lease.brokers, names, ledger, {
+        producerEnv: {
+          READINESS_INTERVAL_MS: '300',
+          PRODUCE_TIMEOUT_MS: String(PRODUCE_TIMEOUT_MS),
+          KAFKA_CONNECTION_TIMEOUT_MS: '500',
+          KAFKA_REQUEST_TIMEOUT_MS: '2000',
+        },
+        load: { prefix: 'outage' },
       });
-      const consumer = await startScenarioConsumer(lease.brokers, names, ledger);
-      const load = startLoad({ url: producer.url, ledger, prefix: 'outage' });
       const ready = async (): Promise<number> => (await fetch(`${producer.url}/health/ready`)).status;
       try {
         await load.acceptMore(500);
@@ -67,8 +67,7 @@ describe('when Kafka is entirely down for a while', () => {
         );
         await awaitAllProcessed(ledger, names, lease.brokers);
       } finally {
-        await load.stop();
-        await Promise.allSettled([producer.stop(), consumer.stop()]);
+        await stop();
       }
     }));
 });

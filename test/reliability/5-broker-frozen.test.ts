@@ -1,13 +1,7 @@
 import { leaseCluster, type ClusterLease } from './support/cluster';
 import { runScenario } from './support/ledger';
-import { slowest, startLoad } from './support/load';
-import {
-  awaitAllProcessed,
-  leaderNode,
-  scenarioNames,
-  startScenarioConsumer,
-  startScenarioProducer,
-} from './support/pipeline';
+import { slowest } from './support/load';
+import { awaitAllProcessed, leaderNode, scenarioNames, startScenarioPipeline } from './support/pipeline';
 
 jest.setTimeout(300_000);
 
@@ -25,12 +19,10 @@ describe('when a broker is frozen rather than killed', () => {
   it('answers every request within its bound and processes every event that got a 202', () =>
     runScenario('5. leader broker frozen (SIGSTOP) mid-load, then resumed', async (ledger, note) => {
       const names = scenarioNames('broker-frozen');
-      const producer = await startScenarioProducer(lease.brokers, names, {
-        PRODUCE_TIMEOUT_MS: String(PRODUCE_TIMEOUT_MS),
-        KAFKA_REQUEST_TIMEOUT_MS: '5000',
+      const { load, stop } = await startScenarioPipeline(lease.brokers, names, ledger, {
+        producerEnv: { PRODUCE_TIMEOUT_MS: String(PRODUCE_TIMEOUT_MS), KAFKA_REQUEST_TIMEOUT_MS: '5000' },
+        load: { prefix: 'frozen', timeoutMs: 60_000 },
       });
-      const consumer = await startScenarioConsumer(lease.brokers, names, ledger);
-      const load = startLoad({ url: producer.url, ledger, prefix: 'frozen', timeoutMs: 60_000 });
       try {
         await load.acceptMore(400);
         const leader = await leaderNode(names.topic, lease.brokers);
@@ -53,8 +45,7 @@ describe('when a broker is frozen rather than killed', () => {
         expect(acceptedWhileFrozen).toBeGreaterThan(0);
         await awaitAllProcessed(ledger, names, lease.brokers);
       } finally {
-        await load.stop();
-        await Promise.allSettled([producer.stop(), consumer.stop()]);
+        await stop();
       }
     }));
 });

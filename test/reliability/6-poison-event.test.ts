@@ -4,14 +4,7 @@ import { groupProgress } from '../support/kafka';
 import { waitFor } from '../support/wait';
 import { leaseCluster, type ClusterLease } from './support/cluster';
 import { runScenario } from './support/ledger';
-import { startLoad } from './support/load';
-import {
-  awaitAllProcessed,
-  awaitDeadLetters,
-  scenarioNames,
-  startScenarioConsumer,
-  startScenarioProducer,
-} from './support/pipeline';
+import { awaitAllProcessed, awaitDeadLetters, scenarioNames, startScenarioPipeline } from './support/pipeline';
 
 jest.setTimeout(300_000);
 
@@ -29,28 +22,27 @@ describe('when poison events come among good ones', () => {
     runScenario('6. poison events among good ones, dead-lettered', async (ledger, note) => {
       const names = scenarioNames('poison');
       const attempts = new Map<string, number>();
-      const producer = await startScenarioProducer(lease.brokers, names);
-      const consumer = await startScenarioConsumer(lease.brokers, names, ledger, {
-        env: { MAX_ATTEMPTS: String(MAX_ATTEMPTS), RETRY_INITIAL_DELAY_MS: '20', RETRY_MAX_DELAY_MS: '100' },
-        handle(event: CloudEvent) {
-          attempts.set(event.id, (attempts.get(event.id) ?? 0) + 1);
-          if (event.type === 'reliability.poison') throw new Error('poison: the handler cannot take this event');
-        },
-      });
       const poisonIds = new Set<string>();
-      const load = startLoad({
-        url: producer.url,
-        ledger,
-        prefix: 'poison',
-        event: (id, index) => {
-          const poison = index % POISON_EVERY === 7;
-          if (poison) poisonIds.add(id);
-          return {
-            id,
-            type: poison ? 'reliability.poison' : 'reliability.load',
-            subject: `k${index % 12}`,
-            data: { index },
-          };
+      const { load, stop } = await startScenarioPipeline(lease.brokers, names, ledger, {
+        consumer: {
+          env: { MAX_ATTEMPTS: String(MAX_ATTEMPTS), RETRY_INITIAL_DELAY_MS: '20', RETRY_MAX_DELAY_MS: '100' },
+          handle(event: CloudEvent) {
+            attempts.set(event.id, (attempts.get(event.id) ?? 0) + 1);
+            if (event.type === 'reliability.poison') throw new Error('poison: the handler cannot take this event');
+          },
+        },
+        load: {
+          prefix: 'poison',
+          event: (id, index) => {
+            const poison = index % POISON_EVERY === 7;
+            if (poison) poisonIds.add(id);
+            return {
+              id,
+              type: poison ? 'reliability.poison' : 'reliability.load',
+              subject: `k${index % 12}`,
+              data: { index },
+            };
+          },
         },
       });
       try {
@@ -79,8 +71,7 @@ describe('when poison events come among good ones', () => {
           ),
         );
       } finally {
-        await load.stop();
-        await Promise.allSettled([producer.stop(), consumer.stop()]);
+        await stop();
       }
     }));
 });

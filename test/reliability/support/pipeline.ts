@@ -9,6 +9,7 @@ import { startConsumer, startProducer } from '../../support/pipeline';
 import { spawnConsumer, spawnProducer, type ServiceProcess } from '../../support/processes';
 import { waitFor } from '../../support/wait';
 import type { Ledger } from './ledger';
+import { startLoad, type Load, type LoadOptions } from './load';
 
 /** Topic settings every scenario uses: replicated on all three brokers. */
 export const TOPIC_ENV = { TOPIC_PARTITIONS: '6', TOPIC_REPLICATION_FACTOR: '3' };
@@ -60,6 +61,52 @@ export function startScenarioConsumer(
     },
     brokers,
   );
+}
+
+export interface ScenarioPipeline {
+  producer: Awaited<ReturnType<typeof startProducer>>;
+  consumer: Awaited<ReturnType<typeof startConsumer>>;
+  load: Load;
+  /** Stops the load, then both services. */
+  stop(): Promise<void>;
+}
+
+/**
+ * What most scenarios run: the producer and the consumer in this process (as
+ * startScenarioProducer and startScenarioConsumer start them) and the steady load against the
+ * producer; `stop` ends all three, whatever the scenario did to them.
+ */
+export async function startScenarioPipeline(
+  brokers: string[],
+  names: ScenarioNames,
+  ledger: Ledger,
+  {
+    producerEnv,
+    consumer: consumerOptions,
+    load: loadOptions,
+  }: {
+    producerEnv?: Record<string, string>;
+    consumer?: Parameters<typeof startScenarioConsumer>[3];
+    load: Omit<LoadOptions, 'url' | 'ledger'>;
+  },
+): Promise<ScenarioPipeline> {
+  const producer = await startScenarioProducer(brokers, names, producerEnv);
+  const consumer = await startScenarioConsumer(brokers, names, ledger, consumerOptions).catch(
+    async (error: unknown) => {
+      await producer.stop();
+      throw error;
+    },
+  );
+  const load = startLoad({ url: producer.url, ledger, ...loadOptions });
+  return {
+    producer,
+    consumer,
+    load,
+    async stop() {
+      await load.stop();
+      await Promise.allSettled([producer.stop(), consumer.stop()]);
+    },
+  };
 }
 
 /** The producer service as a process (where a scenario signals it or measures its memory), on the reliability cluster. */
