@@ -14,4 +14,5 @@ export * from './timeout';
 export * from './schema-registry';
 export * from './avro-bounds';
 export * from './semconv';
+export * from './messaging-spans';
 export * from './span-failure';

@@ -1,20 +1,15 @@
 import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
 import {
-  ATTR_MESSAGING_DESTINATION_NAME,
   ATTR_MESSAGING_MESSAGE_ID,
-  ATTR_MESSAGING_OPERATION_NAME,
-  ATTR_MESSAGING_OPERATION_TYPE,
-  ATTR_MESSAGING_SYSTEM,
   EnvelopeError,
   errorMessage,
   errorName,
   isRetriable,
   PipelineError,
-  MESSAGING_OPERATION_TYPE_VALUE_SEND,
-  MESSAGING_SYSTEM_VALUE_KAFKA,
   recordFailure,
   withTimeout,
   type Logger,
+  kafkaSendAttributes,
 } from '@event-pipeline/common';
 import { causeOfLoss, MembershipLostError, type HeartbeatKeeper } from './heartbeat-keeper';
 import type { ConsumerMetrics } from './metrics';
@@ -79,10 +74,7 @@ export function createDeadLetterStep({
           {
             kind: SpanKind.PRODUCER,
             attributes: {
-              [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_VALUE_KAFKA,
-              [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_SEND,
-              [ATTR_MESSAGING_OPERATION_NAME]: 'send',
-              [ATTR_MESSAGING_DESTINATION_NAME]: sink.topic,
+              ...kafkaSendAttributes(sink.topic, 'send'),
               ...(eventId === undefined ? {} : { [ATTR_MESSAGING_MESSAGE_ID]: eventId }),
             },
           },

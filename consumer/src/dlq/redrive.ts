@@ -4,21 +4,16 @@ import { suppressTracing } from '@opentelemetry/core';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { RateLimiter } from 'limiter';
 import {
-  ATTR_MESSAGING_DESTINATION_NAME,
   ATTR_MESSAGING_DESTINATION_PARTITION_ID,
   ATTR_MESSAGING_MESSAGE_ID,
-  ATTR_MESSAGING_OPERATION_NAME,
-  ATTR_MESSAGING_OPERATION_TYPE,
-  ATTR_MESSAGING_SYSTEM,
   createReliableProducer,
   KAFKA_RETRIES,
   PipelineError,
-  MESSAGING_OPERATION_TYPE_VALUE_SEND,
-  MESSAGING_SYSTEM_VALUE_KAFKA,
   recordFailure,
   withTimeout,
   type Logger,
   type ReliableProducer,
+  kafkaSendAttributes,
 } from '@event-pipeline/common';
 import { REDRIVE_HEADERS } from '../dead-letter-headers';
 import { positionOf, readDeadLetter, type DeadLetter } from './dead-letter';
@@ -507,10 +502,7 @@ function startRedriveSpan(
   const span = tracer.startSpan(`redrive ${target}`, { kind: SpanKind.PRODUCER }, parent);
   if (span.isRecording()) {
     span.setAttributes({
-      [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_VALUE_KAFKA,
-      [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_SEND,
-      [ATTR_MESSAGING_OPERATION_NAME]: 'redrive',
-      [ATTR_MESSAGING_DESTINATION_NAME]: target,
+      ...kafkaSendAttributes(target, 'redrive'),
       [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(record.partition),
       ...(deadLetter.event ? { [ATTR_MESSAGING_MESSAGE_ID]: deadLetter.event.id } : {}),
       ...(deadLetter.event ? { 'cloudevents.event_type': deadLetter.event.type } : {}),

@@ -11,17 +11,12 @@ import {
 import { suppressTracing } from '@opentelemetry/core';
 import {
   ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
-  ATTR_MESSAGING_DESTINATION_NAME,
   ATTR_MESSAGING_DESTINATION_PARTITION_ID,
   ATTR_MESSAGING_KAFKA_MESSAGE_KEY,
   ATTR_MESSAGING_MESSAGE_ID,
-  ATTR_MESSAGING_OPERATION_NAME,
-  ATTR_MESSAGING_OPERATION_TYPE,
-  ATTR_MESSAGING_SYSTEM,
-  MESSAGING_OPERATION_TYPE_VALUE_SEND,
-  MESSAGING_SYSTEM_VALUE_KAFKA,
   recordFailureAs,
   type OutboundRecord,
+  kafkaSendAttributes,
 } from '@event-pipeline/common';
 
 const tracer = trace.getTracer('@event-pipeline/producer');
@@ -56,12 +51,7 @@ export function startSendSpans(topic: string, records: readonly PartitionedRecor
 }
 
 function sendAttributes(topic: string, records: readonly PartitionedRecord[]): Attributes {
-  const common = {
-    [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_VALUE_KAFKA,
-    [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_SEND,
-    [ATTR_MESSAGING_OPERATION_NAME]: 'send',
-    [ATTR_MESSAGING_DESTINATION_NAME]: topic,
-  };
+  const common = kafkaSendAttributes(topic, 'send');
   const [only] = records;
   if (records.length === 1 && only) {
     return {
