@@ -5,9 +5,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { ensureDebianTools } from '../../scripts/tools/debian';
 import { ensureGoTool } from '../../scripts/tools/go-tools';
-import { startJaeger, type Jaeger } from '../../scripts/jaeger/jaeger';
+import type { Jaeger } from '../../scripts/jaeger/jaeger';
 import { handlerModule } from '../support/handlers';
-import { waitForEventTrace, type TraceSpan } from '../support/jaeger';
+import { startTestJaeger, waitForEventTrace, type TraceSpan } from '../support/jaeger';
 import {
   readTopic,
   testBrokers,
@@ -101,17 +101,7 @@ describe('dlq: inspect and redrive dead letters', () => {
       pushgateway.once('exit', (code) => reject(new Error(`the Pushgateway exited with ${code}: ${pushgatewayLog}`))),
     );
     pushgatewayExited.catch(() => undefined);
-    jaeger = await startJaeger({
-      dir: mkdtempSync(path.join(tmpdir(), 'jaeger-')),
-      ports: {
-        otlpGrpc: testPort(10_960),
-        otlpHttp: testPort(10_961),
-        query: testPort(10_962),
-        queryGrpc: testPort(10_963),
-        health: testPort(10_964),
-        metrics: testPort(10_965),
-      },
-    });
+    jaeger = await startTestJaeger(10_960);
     await Promise.race([
       waitFor('the Pushgateway', async () => (await fetch(`${pushgatewayUrl}/-/ready`)).ok),
       pushgatewayExited,

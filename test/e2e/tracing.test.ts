@@ -1,12 +1,9 @@
-import { mkdtempSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { listen } from '@event-pipeline/common';
-import { startJaeger, type Jaeger } from '../../scripts/jaeger/jaeger';
+import type { Jaeger } from '../../scripts/jaeger/jaeger';
 import { handlerModule } from '../support/handlers';
-import { ancestorsOf, findTraces, waitForEventTrace, type TraceSpan } from '../support/jaeger';
-import { readTopic, testPort, uniqueName } from '../support/kafka';
+import { ancestorsOf, findTraces, startTestJaeger, waitForEventTrace, type TraceSpan } from '../support/jaeger';
+import { readTopic, uniqueName } from '../support/kafka';
 import { postJson } from '../support/pipeline';
 import { spawnPipeline, type ServiceProcess } from '../support/processes';
 import { waitFor } from '../support/wait';
@@ -46,17 +43,7 @@ describe('tracing from the HTTP request through Kafka to the worker', () => {
     spans.filter((span) => span.service === 'consumer' && span.name === `process ${topic}`).length;
 
   beforeAll(async () => {
-    jaeger = await startJaeger({
-      dir: mkdtempSync(path.join(tmpdir(), 'jaeger-')),
-      ports: {
-        otlpGrpc: testPort(10_300),
-        otlpHttp: testPort(10_301),
-        query: testPort(10_302),
-        queryGrpc: testPort(10_303),
-        health: testPort(10_304),
-        metrics: testPort(10_305),
-      },
-    });
+    jaeger = await startTestJaeger(10_300);
     webhook = createServer((request, response) => {
       webhookCalls.push(request.headers);
       response.writeHead(204).end();

@@ -1,5 +1,25 @@
-// Reading traces back from a real Jaeger, through its query API (the JSON the UI uses).
+// A Jaeger of a test's own, and reading traces back from it through its query API (the JSON the UI uses).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startJaeger, type Jaeger } from '../../scripts/jaeger/jaeger';
+import { testPort } from './kafka';
 import { waitFor } from './wait';
+
+/** A Jaeger of a test's own, its six ports from `TEST_PORT_BASE` + `offset` on. */
+export async function startTestJaeger(offset: number): Promise<Jaeger> {
+  return startJaeger({
+    dir: mkdtempSync(path.join(tmpdir(), 'jaeger-')),
+    ports: {
+      otlpGrpc: testPort(offset),
+      otlpHttp: testPort(offset + 1),
+      query: testPort(offset + 2),
+      queryGrpc: testPort(offset + 3),
+      health: testPort(offset + 4),
+      metrics: testPort(offset + 5),
+    },
+  });
+}
 
 export interface TraceSpan {
   traceId: string;
