@@ -7,15 +7,13 @@
 // schema registry (Apicurio in memory, schemas/ pushed; SCHEMAS_REQUIRED=true), as in the bench's
 // single-avro scenario.
 // Run: BENCH_PORT_BASE=... bash scripts/with-node.sh tsx bench/producer-compare.ts <name>=<repo root>[,VAR=value...] ... [--rounds N] [--seconds N] [--events-per-request N] [--schemas 1]
-import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { SchemaRegistryClient } from '../common/src/index';
-import { pushSchemas, readSubjects } from '../producer/src/schemas-registration';
 import { startKafkaCluster } from '../scripts/kafka/cluster';
-import { startRegistry, stopRegistry } from '../scripts/registry/registry';
+import { stopRegistry } from '../scripts/registry/registry';
 import { benchPorts, compareArgs, requestBody, schemaRequestBody } from './config';
 import { autocannonRun, warmUp } from './load';
+import { startBenchRegistry } from './registry';
 import { settle, startChild, treeCpuMs, waitReady, type Child } from './processes';
 import { perRoundRatio } from './stats';
 
@@ -41,16 +39,7 @@ async function main(): Promise<void> {
   let registryEnv: Record<string, string> = {};
   try {
     if (schemas) {
-      await rm(REGISTRY_DIR, { recursive: true, force: true });
-      await mkdir(REGISTRY_DIR, { recursive: true });
-      const registry = await startRegistry({
-        dir: REGISTRY_DIR,
-        port: ports.registry,
-        managementPort: ports.registryManagement,
-        storage: { kind: 'memory' },
-      });
-      const client = new SchemaRegistryClient({ url: registry.url, timeoutMs: 10_000 });
-      await pushSchemas(client, readSubjects(path.join(__dirname, '..', 'schemas')), () => undefined);
+      const registry = await startBenchRegistry(REGISTRY_DIR, ports.registry, ports.registryManagement);
       registryEnv = { SCHEMA_REGISTRY_URL: registry.url, SCHEMAS_REQUIRED: 'true' };
     }
     const admin = new Kafka({ brokers: cluster.brokers, logLevel: logLevel.NOTHING }).admin();

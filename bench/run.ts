@@ -2,17 +2,16 @@
 // this machine and reported as a ratio against a limit or a peer (docs/benchmarks.md).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { SchemaRegistryClient } from '../common/src/index';
-import { pushSchemas, readSubjects } from '../producer/src/schemas-registration';
 import { loadConsumerConfig } from '../consumer/src/config';
 import { startJaeger, type Jaeger } from '../scripts/jaeger/jaeger';
-import { startRegistry, stopRegistry } from '../scripts/registry/registry';
+import { stopRegistry } from '../scripts/registry/registry';
 import { KAFKA_VERSION, startKafkaCluster, type KafkaCluster } from '../scripts/kafka/cluster';
+import { startBenchRegistry } from './registry';
 import { BRIDGE_CONTENT_TYPE, BRIDGE_VERSION, bridgeBody, ensureBridgeJars, startBridge } from './bridge';
 import {
   benchPorts,
@@ -1393,17 +1392,7 @@ async function main(): Promise<void> {
     }
     if (plan.scenarios.some((scenario) => scenario.schema)) {
       progress(`starting the schema registry (Apicurio, on ${ports.registry}) and pushing schemas/`);
-      await rm(registryDir, { recursive: true, force: true });
-      await mkdir(registryDir, { recursive: true });
-      const registry = await startRegistry({
-        dir: registryDir,
-        port: ports.registry,
-        managementPort: ports.registryManagement,
-        storage: { kind: 'memory' },
-      });
-      registryUrl = registry.url;
-      const client = new SchemaRegistryClient({ url: registry.url, timeoutMs: 10_000 });
-      await pushSchemas(client, readSubjects(path.join(REPO_ROOT, 'schemas')), () => undefined);
+      registryUrl = (await startBenchRegistry(registryDir, ports.registry, ports.registryManagement)).url;
     }
     const ctx: Context = { plan, ports, brokers: cluster.brokers, runId, jaeger, registryUrl };
 

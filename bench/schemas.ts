@@ -15,10 +15,10 @@ import {
 import { RegistrySchemas } from '../producer/src/events/registry-schemas';
 import { checkEvents } from '../producer/src/middleware/check-events';
 import type { CallerState, CheckedState, ReadState } from '../producer/src/middleware/ingest-state';
-import { pushSchemas, readSubjects } from '../producer/src/schemas-registration';
-import { startRegistry, stopRegistry } from '../scripts/registry/registry';
+import { stopRegistry } from '../scripts/registry/registry';
 import { freePort } from '../test/support/processes';
 import { koaContext, runMiddleware } from '../test/support/koa-context';
+import { startBenchRegistry } from './registry';
 
 const BATCH = 100;
 const quick = process.argv.includes('--quick');
@@ -39,10 +39,9 @@ const examples: Record<string, { format: string; data: (n: number) => Record<str
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-registry-'));
   const [port, managementPort] = [await freePort(), await freePort()];
-  const registry = await startRegistry({ dir, port, managementPort, storage: { kind: 'memory' } });
+  const registry = await startBenchRegistry(dir, port, managementPort);
   try {
     const client = new SchemaRegistryClient({ url: registry.url, timeoutMs: 10_000 });
-    await pushSchemas(client, readSubjects(path.join(__dirname, '..', 'schemas')), () => undefined);
     const metrics = createSchemaRegistryMetrics(createMetricsRegistry());
     const logger = createLogger({ service: 'bench', level: 'silent' });
     const schemas = new RegistrySchemas({ client, metrics, logger, refreshMs: 60_000 });
